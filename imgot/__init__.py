@@ -1,0 +1,27 @@
+"""imgot: image color transfer and histogram matching by optimal transport."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .exceptions import ConvergenceWarning, ImageReadError, ImageWriteError, ImgotError, OutputExistsError
+from .io import read_image, write_image
+from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
+
+try:
+    __version__ = version("imgot")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ColorMap",
+    "ColorTransfer",
+    "ConvergenceWarning",
+    "ImageReadError",
+    "ImageWriteError",
+    "ImgotError",
+    "NotFittedError",
+    "OutputExistsError",
+    "read_image",
+    "transfer",
+    "write_image",
+    "__version__",
+]

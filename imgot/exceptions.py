@@ -1,0 +1,26 @@
+"""Exceptions raised by imgot for file and format problems.
+
+Bad arguments raise the built-in :class:`ValueError` or :class:`TypeError`;
+the classes here cover what goes wrong with files, so that a caller (and the
+CLI) can tell a user mistake from a bug.
+"""
+
+
+class ImgotError(Exception):
+    """Base class of imgot's own errors."""
+
+
+class ImageReadError(ImgotError, OSError):
+    """An image file is missing, unreadable, truncated, or too large."""
+
+
+class ImageWriteError(ImgotError, OSError):
+    """An output image cannot be written."""
+
+
+class OutputExistsError(ImageWriteError, FileExistsError):
+    """The output file exists and overwriting it was not asked for."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped before reaching its tolerance."""

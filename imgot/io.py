@@ -1,0 +1,278 @@
+"""Reading and writing image files.
+
+Pillow reads and writes everything it can; 16-bit RGB(A), which Pillow would
+reduce to 8 bits, goes through pypng (PNG) and tifffile (TIFF). The EXIF
+orientation is applied on read, and the ICC profile and EXIF are kept on write
+where the format allows. Outputs are written to a temporary file in the same
+folder and renamed into place, so a crash never leaves a half-written image.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ImageReadError, ImageWriteError, OutputExistsError
+
+__all__ = ["ImageFile", "load_image", "read_image", "write_image"]
+
+_TIFF = (".tif", ".tiff")
+_ORIENTATION_TAG = 274
+_ICC_TAG = 34675
+
+
+@dataclass
+class ImageFile:
+    """Pixels and the metadata worth carrying to the output.
+
+    Attributes
+    ----------
+    pixels : ndarray of shape (H, W) or (H, W, C)
+        uint8 or uint16, upright (EXIF orientation applied).
+    icc_profile : bytes or None
+    exif : bytes or None
+        EXIF with the orientation reset, since the pixels are upright.
+    """
+
+    pixels: np.ndarray
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to an array, as Pillow's exif_transpose does."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+        8: lambda a: np.rot90(a, k=1),
+    }
+    op = ops.get(int(orientation or 1))
+    return np.ascontiguousarray(op(array)) if op else array
+
+
+def _is_16bit_color(image) -> bool:
+    return image.mode in ("RGB", "RGBA") and any(";16" in str(tile.args) for tile in image.tile)
+
+
+def _exif_bytes(image) -> bytes | None:
+    exif = image.getexif()
+    if not exif:
+        return None
+    exif.pop(_ORIENTATION_TAG, None)
+    return exif.tobytes() if len(exif) else None
+
+
+def _read_png16(path: Path, image) -> ImageFile:
+    import png
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
+    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    return ImageFile(_orient(array, orientation), image.info.get("icc_profile"), _exif_bytes(image))
+
+
+def _read_tiff(path: Path) -> ImageFile:
+    import tifffile
+
+    with tifffile.TiffFile(str(path)) as tif:
+        page = tif.pages[0]
+        array = page.asarray()
+        icc = page.tags.get(_ICC_TAG)
+        orientation = page.tags.get(_ORIENTATION_TAG)
+    if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3):
+        raise ImageReadError(f"{path}: unsupported TIFF layout {array.dtype} {array.shape}")
+    icc_bytes = bytes(icc.value) if icc is not None else None
+    return ImageFile(_orient(array, orientation.value if orientation else 1), icc_bytes, None)
+
+
+def load_image(path: str | os.PathLike) -> ImageFile:
+    """Read an image file with its ICC profile and EXIF.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any format Pillow reads; 16-bit RGB(A) PNG and TIFF keep their 16 bits.
+
+    Returns
+    -------
+    ImageFile
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing, not an image, truncated, or larger than
+        Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``).
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from .pixels import _pil_to_array
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    try:
+        with Image.open(path) as image:
+            if image.format == "PNG" and _is_16bit_color(image):
+                return _read_png16(path, image)
+            if image.format == "TIFF" and _is_16bit_color(image):
+                return _read_tiff(path)
+            image.load()
+            icc = image.info.get("icc_profile")
+            upright = ImageOps.exif_transpose(image)
+            array, _ = _pil_to_array(upright)
+            return ImageFile(array, icc, _exif_bytes(upright))
+    except Image.DecompressionBombError as error:
+        raise ImageReadError(f"{path}: image too large ({error})") from None
+    except UnidentifiedImageError:
+        if path.suffix.lower() in _TIFF:
+            try:
+                return _read_tiff(path)
+            except Exception as error:
+                raise ImageReadError(f"{path}: cannot read TIFF ({error})") from None
+        raise ImageReadError(f"{path}: not an image file imgot can read") from None
+    except ImageReadError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise ImageReadError(f"{path}: cannot read image ({error})") from None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as an upright numpy array.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    ndarray of shape (H, W) or (H, W, C), uint8 or uint16
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.png")
+    >>> write_image(path, np.zeros((2, 3, 3), np.uint8))
+    >>> read_image(path).shape
+    (2, 3, 3)
+    """
+    return load_image(path).pixels
+
+
+def _format_for(path: Path) -> str:
+    from PIL import Image
+
+    extensions = Image.registered_extensions()
+    suffix = path.suffix.lower()
+    if suffix not in extensions:
+        raise ValueError(f"cannot tell the output format from {path.name!r}; use e.g. .png, .jpg or .tif")
+    return extensions[suffix]
+
+
+def _to_8bit(array: np.ndarray, fmt: str) -> np.ndarray:
+    warnings.warn(f"{fmt} stores 8 bits per channel: 16-bit output rounded to 8 bits", stacklevel=3)
+    return np.rint(array.astype(np.float32) / 257.0).astype(np.uint8)
+
+
+def _save(array, target: str, fmt: str, icc_profile, exif, quality: int) -> None:
+    from PIL import Image
+
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    if array.dtype == np.uint16 and channels >= 3:
+        if fmt == "PNG":
+            import png
+
+            mode = "RGBA;16" if channels == 4 else "RGB;16"
+            height, width = array.shape[:2]
+            png.from_array(array.reshape(height, width * channels), mode=mode).save(target)
+            return
+        if fmt == "TIFF":
+            import tifffile
+
+            extratags = [(_ICC_TAG, "B", len(icc_profile), icc_profile, True)] if icc_profile else []
+            tifffile.imwrite(target, array, photometric="rgb", compression="zlib", extratags=extratags)
+            return
+        array = _to_8bit(array, fmt)
+    elif array.dtype == np.uint16 and channels <= 2:
+        if fmt in ("PNG", "TIFF") and channels == 1:
+            array = array.reshape(array.shape[:2])
+        else:
+            array = _to_8bit(array, fmt)
+    if fmt == "JPEG" and array.ndim == 3 and array.shape[2] in (2, 4):
+        raise ValueError("JPEG has no alpha channel; write .png, .tif or .webp to keep it")
+    image = Image.fromarray(np.ascontiguousarray(array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array))
+    options = {}
+    if icc_profile and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["icc_profile"] = icc_profile
+    if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["exif"] = exif
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    image.save(target, format=fmt, **options)
+
+
+def write_image(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    quality: int = 95,
+    overwrite: bool = False,
+) -> None:
+    """Write an image atomically; the format follows the file extension.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; its extension picks the format.
+    pixels : ndarray of shape (H, W) or (H, W, C), uint8 or uint16
+        16-bit is kept in PNG and TIFF, and rounded to 8 bits (with a
+        warning) in formats that have only 8.
+    icc_profile, exif : bytes, optional
+        Metadata to embed where the format allows.
+    quality : int, default 95
+        JPEG and WebP quality, 1..100.
+    overwrite : bool, default False
+        Replace an existing file. Without it an existing file is an error.
+
+    Raises
+    ------
+    OutputExistsError
+        If `path` exists and `overwrite` is False.
+    ImageWriteError
+        If the file cannot be written.
+    ValueError, TypeError
+        For an unknown extension, out-of-range quality, alpha to JPEG, or
+        pixels that are not uint8/uint16.
+    """
+    path = Path(path)
+    pixels = np.asarray(pixels)
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"pixels must be uint8 or uint16 to be written, got {pixels.dtype}")
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"quality must be in 1..100, got {quality}")
+    fmt = _format_for(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
+    if not path.parent.is_dir():
+        raise ImageWriteError(f"{path.parent}: no such folder")
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(handle)
+    try:
+        _save(pixels, temp, fmt, icc_profile, exif, int(quality))
+        os.replace(temp, path)
+    except OSError as error:
+        raise ImageWriteError(f"{path}: cannot write image ({error})") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)

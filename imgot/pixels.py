@@ -1,0 +1,162 @@
+"""The input gate and the output gate.
+
+Every accepted input (numpy array of uint8, uint16 or float in [0, 1], or a
+PIL image; gray, gray+alpha, RGB or RGBA) becomes one internal form,
+:class:`Pixels`, and the result goes back to the caller's kind, dtype and
+shape. Levels are never stretched; quantization rounds to nearest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Pixels", "as_pixels", "to_output", "quantize"]
+
+_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+@dataclass
+class Pixels:
+    """An image split into color and alpha, in its original dtype.
+
+    Attributes
+    ----------
+    color : ndarray of shape (H, W, 3) or (H, W)
+        RGB, or gray levels for a gray image.
+    alpha : ndarray of shape (H, W) or None
+    scale : float
+        The value of full intensity: 255, 65535 or 1.0.
+    shape : tuple
+        The caller's array shape, restored on output.
+    pil_mode : str or None
+        The PIL mode to return, when the input was a PIL image.
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray | None
+    scale: float
+    shape: tuple
+    pil_mode: str | None = None
+
+    @property
+    def is_gray(self) -> bool:
+        return self.color.ndim == 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.color.dtype
+
+    def rgb_rows(self) -> np.ndarray:
+        """A (N, 3) or (N,) view of the color, one row per pixel."""
+        return self.color.reshape(-1, 3) if not self.is_gray else self.color.reshape(-1)
+
+    def opaque_mask(self) -> np.ndarray | None:
+        """Pixels that are not fully transparent, or None without alpha."""
+        return None if self.alpha is None else self.alpha.reshape(-1) > 0
+
+
+def _pil_to_array(image) -> tuple[np.ndarray, str]:
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return np.asarray(image), mode
+    if mode.startswith("I;16"):
+        return np.asarray(image).astype(np.uint16), mode
+    if mode == "I":
+        array = np.asarray(image)
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise ValueError("32-bit integer images must hold values in 0..65535 to be read as 16-bit")
+        return array.astype(np.uint16), "I;16"
+    if mode == "P":
+        target = "RGBA" if "transparency" in image.info else "RGB"
+        return np.asarray(image.convert(target)), target
+    if mode in ("PA", "RGBa", "La"):
+        target = "RGBA" if mode != "La" else "LA"
+        return np.asarray(image.convert(target)), target
+    if mode == "1":
+        return np.asarray(image.convert("L")), "L"
+    # CMYK, YCbCr, LAB, HSV, RGBX: Pillow's own conversion to RGB.
+    return np.asarray(image.convert("RGB")), "RGB"
+
+
+def as_pixels(image) -> Pixels:
+    """Check an image and split it into color and alpha.
+
+    Parameters
+    ----------
+    image : ndarray or PIL.Image.Image
+        (H, W) gray, (H, W, 1) gray, (H, W, 2) gray + alpha, (H, W, 3) RGB or
+        (H, W, 4) RGBA; uint8, uint16, or float with values in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        For an unsupported type or dtype.
+    ValueError
+        For an unsupported shape, an empty image, or float values outside [0, 1].
+    """
+    pil_mode = None
+    if hasattr(image, "mode") and hasattr(image, "getbands"):
+        array, pil_mode = _pil_to_array(image)
+    elif isinstance(image, np.ndarray):
+        array = image
+    else:
+        raise TypeError(f"image must be a numpy array or a PIL image, got {type(image).__name__}")
+
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or array.min(initial=0.0) < 0 or array.max(initial=0.0) > 1:
+            raise ValueError("float images must hold finite values in [0, 1]")
+        scale = 1.0
+    elif array.dtype in _MAX:
+        scale = _MAX[array.dtype]
+    else:
+        raise TypeError(f"image dtype must be uint8, uint16 or float, got {array.dtype}")
+
+    if array.ndim == 3 and array.shape[2] in (1, 2, 3, 4):
+        channels = array.shape[2]
+    elif array.ndim == 2:
+        channels = 0
+    else:
+        raise ValueError(f"image must have shape (H, W) or (H, W, C) with C in 1..4, got {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"image is empty: shape {array.shape}")
+
+    if channels == 0:
+        color, alpha = array, None
+    elif channels in (1, 2):
+        color, alpha = array[..., 0], (array[..., 1] if channels == 2 else None)
+    else:
+        color, alpha = array[..., :3], (array[..., 3] if channels == 4 else None)
+    return Pixels(color, alpha, scale, array.shape, pil_mode)
+
+
+def quantize(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Turn float values in [0, 1] into `dtype`, rounding and clipping."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return np.clip(values, 0.0, 1.0).astype(dtype, copy=False)
+    scale = _MAX[dtype]
+    out = np.asarray(values, dtype=np.float32) * np.float32(scale)
+    np.rint(out, out=out)
+    np.clip(out, 0, scale, out=out)
+    return out.astype(dtype)
+
+
+def to_output(pixels: Pixels, color: np.ndarray):
+    """Reassemble mapped color (in the input dtype) with the untouched alpha.
+
+    Returns the caller's kind: a PIL image for PIL input, else an array of the
+    input's shape and dtype.
+    """
+    if pixels.alpha is not None:
+        parts = [color[..., None]] if pixels.is_gray else [color]
+        out = np.concatenate(parts + [pixels.alpha[..., None]], axis=-1)
+    else:
+        out = color
+    out = out.reshape(pixels.shape)
+    if pixels.pil_mode is not None:
+        from PIL import Image
+
+        return Image.fromarray(np.ascontiguousarray(out))
+    return out
