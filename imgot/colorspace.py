@@ -7,6 +7,7 @@ converted to CIELAB.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,7 +27,11 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     """Convert CIELAB (D65), shape (..., 3), to sRGB, clipped to [0, 1]."""
     from skimage.color import lab2rgb
 
-    return np.clip(lab2rgb(np.asarray(lab, dtype=np.float64), channel_axis=-1), 0.0, 1.0)
+    with warnings.catch_warnings():
+        # Out-of-gamut colors are clipped on purpose, just below.
+        warnings.filterwarnings("ignore", message=".*negative Z values", category=UserWarning)
+        rgb = lab2rgb(np.asarray(lab, dtype=np.float64), channel_axis=-1)
+    return np.clip(rgb, 0.0, 1.0)
 
 
 def _identity(values: np.ndarray) -> np.ndarray:

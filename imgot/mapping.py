@@ -55,8 +55,8 @@ def smooth_displacement(
         ``exp(-|x - c_i|^2 / (2 sigma^2))`` and summing to one.
     """
     sigma = _bandwidth(centers, bandwidth)
-    d2 = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    logits = -d2 / (2.0 * sigma**2)
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; the |x|^2 term cancels in the softmax.
+    logits = (points @ centers.T - 0.5 * (centers**2).sum(axis=1)) / sigma**2
     logits -= logits.max(axis=1, keepdims=True)  # softmax: no underflow far away
     weights = np.exp(logits)
     weights /= weights.sum(axis=1, keepdims=True)

@@ -66,7 +66,7 @@ class ColorTransfer:
         Exact transport (``ot.emd``) or entropic Sinkhorn (log domain).
     n_clusters : int, default 64
         Palette size (k-means clusters) for source and reference.
-    n_samples : int, default 20000
+    n_samples : int, default 10000
         Pixels sampled per image to build a palette; independent of image size.
     reg : float, default 0.01
         Sinkhorn regularization relative to the median palette cost.
@@ -113,7 +113,7 @@ class ColorTransfer:
         *,
         method: str = "emd",
         n_clusters: int = 64,
-        n_samples: int = 20000,
+        n_samples: int = 10000,
         reg: float = 0.01,
         max_iter: int = 1000,
         tol: float = 1e-9,

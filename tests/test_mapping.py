@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from imgot.colorspace import get_color_space, srgb_to_lab
+from imgot.mapping import ColorLUT, _lattice, build_lut, smooth_displacement
+
+
+@pytest.mark.parametrize("space", ["lab", "rgb"])
+def test_zero_displacement_is_the_exact_identity(space):
+    centers = get_color_space(space).from_rgb(np.random.default_rng(0).random((8, 3)))
+    lut = build_lut(centers, centers, get_color_space(space), size=17)
+    np.testing.assert_array_equal(lut.table.reshape(-1, 3), _lattice(17).astype(np.float32))
+
+
+def test_identity_lut_leaves_8bit_and_16bit_images_unchanged():
+    lut = ColorLUT(_lattice(33).reshape(33, 33, 33, 3))
+    rng = np.random.default_rng(0)
+    image8 = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(lut.apply_uint8(image8), image8)
+    image16 = rng.integers(0, 65536, (20, 30, 3), dtype=np.uint16)
+    out = np.rint(lut.apply_float(image16, 65535.0) * 65535).astype(np.uint16)
+    np.testing.assert_array_equal(out, image16)
+
+
+def test_trilinear_reproduces_an_affine_map_exactly():
+    # Trilinear interpolation is exact for affine maps: a closed-form truth.
+    matrix = np.array([[0.5, 0.1, 0.0], [0.0, 0.6, 0.2], [0.1, 0.0, 0.7]])
+    offset = np.array([0.1, 0.05, 0.1])
+    table = (_lattice(9) @ matrix.T + offset).reshape(9, 9, 9, 3)
+    points = np.random.default_rng(1).random((1000, 3))
+    np.testing.assert_allclose(ColorLUT(table).apply_float(points, 1.0), points @ matrix.T + offset, atol=1e-5)
+
+
+def test_pillow_and_numpy_paths_agree():
+    rng = np.random.default_rng(2)
+    table = np.clip(_lattice(17) ** 1.7 + rng.normal(0, 0.02, (17**3, 3)), 0, 1).reshape(17, 17, 17, 3)
+    lut = ColorLUT(table)
+    image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    fast = lut.apply_uint8(image).astype(int)
+    exact = np.rint(lut.apply_float(image, 255.0) * 255).astype(int)
+    assert np.abs(fast - exact).max() <= 1
+
+
+def test_smooth_displacement_is_a_partition_of_unity():
+    rng = np.random.default_rng(0)
+    centers = rng.random((10, 3)) * 100
+    constant = np.tile([3.0, -2.0, 1.0], (10, 1))
+    np.testing.assert_allclose(smooth_displacement(rng.random((50, 3)) * 100, centers, constant), constant[:5].repeat(10, 0))
+
+
+def test_smooth_displacement_is_continuous_far_from_the_data():
+    centers = np.array([[0.0, 0, 0], [10.0, 0, 0]])
+    shifts = np.array([[1.0, 0, 0], [-1.0, 0, 0]])
+    far = np.array([[1e4, 0, 0], [-1e4, 0, 0]])
+    out = smooth_displacement(far, centers, shifts)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, [[-1, 0, 0], [1, 0, 0]])
+
+
+def test_preserve_luminance_keeps_lightness_on_the_lattice():
+    space = get_color_space("lab")
+    centers = np.array([[30.0, 0, 0], [70.0, 0, 0]])
+    lut = build_lut(centers, centers + [20.0, 30.0, -20.0], space, size=9, preserve_luminance=True)
+    grid = _lattice(9)
+    moved = lut.table.reshape(-1, 3)
+    in_gamut = np.all((moved > 0.01) & (moved < 0.99), axis=1)
+    lightness_in = srgb_to_lab(grid)[in_gamut, 0]
+    lightness_out = srgb_to_lab(moved.astype(float))[in_gamut, 0]
+    np.testing.assert_allclose(lightness_out, lightness_in, atol=0.05)
+    assert np.abs(moved - grid).max() > 0.05
