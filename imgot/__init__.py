@@ -3,7 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .exceptions import ConvergenceWarning, ImageReadError, ImageWriteError, ImgotError, OutputExistsError
-from .io import read_image, write_image
+from .io import ImageFile, load_image, read_image, write_image
 from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
 
 try:
@@ -15,11 +15,13 @@ __all__ = [
     "ColorMap",
     "ColorTransfer",
     "ConvergenceWarning",
+    "ImageFile",
     "ImageReadError",
     "ImageWriteError",
     "ImgotError",
     "NotFittedError",
     "OutputExistsError",
+    "load_image",
     "read_image",
     "transfer",
     "write_image",

@@ -1,0 +1,107 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imgot import read_image
+from imgot.cli import main
+
+from .test_io import bomb_png, srgb_icc
+
+
+@pytest.fixture
+def pair(tmp_path, warm, cool):
+    Image.fromarray(warm).save(tmp_path / "src.png", icc_profile=srgb_icc())
+    Image.fromarray(cool).save(tmp_path / "ref.jpg", quality=95)
+    return tmp_path / "src.png", tmp_path / "ref.jpg"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_transfer_writes_a_recolored_image(pair, tmp_path):
+    src, ref = pair
+    result = run("transfer", src, ref, "-o", tmp_path / "out.png", "--clusters", 8)
+    assert result.exit_code == 0, result.output
+    out = read_image(tmp_path / "out.png")
+    source = read_image(src)
+    assert out.shape == source.shape and out.dtype == np.uint8
+    assert out[..., 2].mean() > source[..., 2].mean() + 20  # toward the cool reference
+    assert Image.open(tmp_path / "out.png").info["icc_profile"] == srgb_icc()
+
+
+def test_same_command_same_bytes(pair, tmp_path):
+    src, ref = pair
+    for name in ("a.jpg", "b.jpg"):
+        assert run("transfer", src, ref, "-o", tmp_path / name, "--seed", 4, "--quality", 90).exit_code == 0
+    assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "b.jpg").read_bytes()
+
+
+def test_default_output_is_next_to_source_and_never_overwritten(pair):
+    src, ref = pair
+    before = src.read_bytes()
+    result = run("transfer", src, ref, "--strength", 0.5)
+    assert result.exit_code == 0, result.output
+    assert (src.parent / "src_imgot.png").is_file()
+    again = run("transfer", src, ref)
+    assert again.exit_code == 1 and "--overwrite" in again.output
+    assert run("transfer", src, ref, "--overwrite").exit_code == 0
+    assert run("transfer", src, ref, "-o", src).exit_code == 1
+    assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", [
+    ["--method", "magic"], ["--strength", "2"], ["--clusters", "0"], ["--reg", "-1"],
+    ["--color-space", "hsv"], ["--quality", "0"],
+])
+def test_bad_option_values_exit_2(pair, tmp_path, option):
+    src, ref = pair
+    result = run("transfer", src, ref, "-o", tmp_path / "o.png", *option)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_user_errors_give_one_line_and_exit_1(pair, tmp_path):
+    src, ref = pair
+    (tmp_path / "text.jpg").write_text("hello")
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 90).save(tmp_path / "full.jpg")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "full.jpg").read_bytes()[:300])
+    bomb_png(tmp_path / "bomb.png")
+    cases = {
+        tmp_path / "missing.jpg": "no such file",
+        tmp_path / "text.jpg": "not an image",
+        tmp_path / "cut.jpg": "truncated",
+        tmp_path / "bomb.png": "too large",
+    }
+    for bad, message in cases.items():
+        result = run("transfer", bad, ref, "-o", tmp_path / "o.png")
+        assert result.exit_code == 1, (bad, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0].lower() and lines[0].startswith("Error:")
+    result = run("transfer", src, ref, "-o", tmp_path / "o.xyz")
+    assert result.exit_code == 1 and "format" in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_version_and_help():
+    assert run("--version").output.startswith("imgot, version")
+    for command in main.commands:
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_real_subprocess(pair, tmp_path):
+    src, ref = pair
+    out = tmp_path / "sub.tif"
+    done = subprocess.run([sys.executable, "-m", "imgot", "transfer", src, ref, "-o", out, "--clusters", "8"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert read_image(out).shape == read_image(src).shape
+    failed = subprocess.run([sys.executable, "-m", "imgot", "transfer", tmp_path / "nope.png", ref],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().count("\n") == 0 and "Traceback" not in failed.stderr
