@@ -29,6 +29,22 @@ def default_output(source: Path) -> Path:
     return source.with_name(f"{source.stem}_imgot{source.suffix}")
 
 
+def _import_solvers_in_background() -> None:
+    """Import scikit-learn, POT and scikit-image while the main thread decodes images.
+
+    Those imports cost a couple of seconds of pure Python; Pillow's decoders
+    release the GIL, so the two overlap on a multi-core machine.
+    """
+    import threading
+
+    def load() -> None:
+        import ot  # noqa: F401
+        import skimage.color  # noqa: F401
+        import sklearn.cluster  # noqa: F401
+
+    threading.Thread(target=load, name="imgot-imports", daemon=True).start()
+
+
 def _fail(error: Exception) -> click.ClickException:
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     return click.ClickException(message)
@@ -82,6 +98,7 @@ def transfer(source, reference, output, quality, overwrite, **options):
     if output.exists() and not overwrite:
         raise click.ClickException(f"{output}: exists; pass --overwrite to replace it")
     warnings.showwarning = _show_warning
+    _import_solvers_in_background()
     try:
         src = io.load_image(source)
         ref = io.load_image(reference)

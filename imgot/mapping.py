@@ -11,6 +11,8 @@ vectorised, chunked numpy for 16-bit and float images.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .colorspace import ColorSpace, lab_to_srgb, srgb_to_lab
@@ -99,6 +101,12 @@ def build_lut(
     return ColorLUT(mapped.reshape(size, size, size, 3))
 
 
+def _filter_strip(rgb: np.ndarray, lut) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).filter(lut))
+
+
 class ColorLUT:
     """A 3-D color lookup table on sRGB in [0, 1].
 
@@ -117,15 +125,35 @@ class ColorLUT:
         self.table = table
         self.size = size
 
-    def apply_uint8(self, rgb: np.ndarray) -> np.ndarray:
-        """Map an 8-bit (H, W, 3) image with Pillow's C trilinear filter."""
-        from PIL import Image, ImageFilter
+    def apply_uint8(self, rgb: np.ndarray, *, n_threads: int | None = None) -> np.ndarray:
+        """Map an 8-bit (H, W, 3) image with Pillow's C trilinear filter.
+
+        Pillow releases the GIL while filtering, so horizontal strips run on
+        `n_threads` threads (default: one per core, at most 8).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from PIL import ImageFilter
 
         # Pillow wants the red index varying fastest: table[b, g, r].
         flat = self.table.transpose(2, 1, 0, 3).reshape(-1)
         lut = ImageFilter.Color3DLUT(self.size, flat, channels=3)
-        image = Image.fromarray(np.ascontiguousarray(rgb))
-        return np.asarray(image.filter(lut))
+        out = np.empty_like(rgb)
+        n_threads = n_threads or min(os.cpu_count() or 1, 8)
+        # A few strips per thread even out the load between cores.
+        n_strips = min(4 * n_threads, rgb.shape[0]) if rgb.size > _CHUNK else 1
+        bounds = np.linspace(0, rgb.shape[0], n_strips + 1).astype(int)
+        strips = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+        def run(strip: slice) -> None:
+            out[strip] = _filter_strip(rgb[strip], lut)
+
+        if len(strips) == 1:
+            run(strips[0])
+        else:
+            with ThreadPoolExecutor(n_threads) as pool:
+                list(pool.map(run, strips))
+        return out
 
     def apply_float(self, rgb: np.ndarray, scale: float) -> np.ndarray:
         """Map any (..., 3) array of values in [0, scale]; returns float32 in [0, 1]."""
