@@ -93,8 +93,8 @@ def transfer(source, reference, output, quality, overwrite, **options):
     from .transfer import ColorTransfer
 
     output = output or default_output(source)
-    if output.resolve() == source.resolve() and not overwrite:
-        raise click.ClickException(f"{output}: refusing to write over the source; pick another -o")
+    if output.resolve() in (source.resolve(), reference.resolve()) and not overwrite:
+        raise click.ClickException(f"{output}: refusing to write over an input; pick another -o")
     if output.exists() and not overwrite:
         raise click.ClickException(f"{output}: exists; pass --overwrite to replace it")
     warnings.showwarning = _show_warning

@@ -51,6 +51,7 @@ def test_default_output_is_next_to_source_and_never_overwritten(pair):
     assert again.exit_code == 1 and "--overwrite" in again.output
     assert run("transfer", src, ref, "--overwrite").exit_code == 0
     assert run("transfer", src, ref, "-o", src).exit_code == 1
+    assert run("transfer", src, ref, "-o", ref).exit_code == 1
     assert src.read_bytes() == before
 
 
