@@ -2,8 +2,17 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .exceptions import ConvergenceWarning, ImageReadError, ImageWriteError, ImgotError, OutputExistsError
+from .exceptions import (
+    ConvergenceWarning,
+    ImageReadError,
+    ImageWriteError,
+    ImgotError,
+    LUTFormatError,
+    ModelFormatError,
+    OutputExistsError,
+)
 from .io import ImageFile, load_image, read_image, write_image
+from .persist import load
 from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
 
 try:
@@ -19,8 +28,11 @@ __all__ = [
     "ImageReadError",
     "ImageWriteError",
     "ImgotError",
+    "LUTFormatError",
+    "ModelFormatError",
     "NotFittedError",
     "OutputExistsError",
+    "load",
     "load_image",
     "read_image",
     "transfer",

@@ -50,6 +50,17 @@ def _fail(error: Exception) -> click.ClickException:
     return click.ClickException(message)
 
 
+def _title(reference: Path) -> str:
+    """A .cube TITLE naming the reference: no double quotes or line breaks."""
+    return f"imgot transfer to {reference.name}".translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
+
+
+def _cube_path(ctx, param, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() != ".cube":
+        raise click.BadParameter(f"{value.name!r} must end in .cube")
+    return value
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"warning: {message}", err=True)
 
@@ -81,30 +92,117 @@ def main() -> None:
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the output.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def transfer(source, reference, output, quality, overwrite, **options):
+@click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=_cube_path,
+              help="Also write the fitted color map as a 3-D LUT (.cube) to this file.")
+def transfer(source, reference, output, quality, overwrite, save_lut, **options):
     """Recolor SOURCE with the colors of REFERENCE.
 
     \b
     Example:
       imgot transfer photo.jpg sunset.jpg -o photo_sunset.jpg --strength 0.8
+      imgot transfer photo.jpg sunset.jpg -o out.jpg --save-lut sunset.cube
     """
     from . import io
+    from .cube import write_cube
     from .exceptions import ImgotError
     from .transfer import ColorTransfer
 
     output = output or default_output(source)
-    if output.resolve() in (source.resolve(), reference.resolve()) and not overwrite:
+    inputs = (source.resolve(), reference.resolve())
+    if output.resolve() in inputs and not overwrite:
         raise click.ClickException(f"{output}: refusing to write over an input; pick another -o")
-    if output.exists() and not overwrite:
-        raise click.ClickException(f"{output}: exists; pass --overwrite to replace it")
+    if save_lut and save_lut.resolve() in (*inputs, output.resolve()):
+        raise click.ClickException(f"{save_lut}: refusing to write the LUT over an input or the output")
+    for path in (output, save_lut):
+        if path and path.exists() and not overwrite:
+            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
     warnings.showwarning = _show_warning
     _import_solvers_in_background()
     try:
         src = io.load_image(source)
         ref = io.load_image(reference)
-        result = ColorTransfer(**options).fit(ref.pixels).transform(src.pixels)
+        model = ColorTransfer(**options).fit(ref.pixels)
+        if save_lut:  # solve once, use the map twice
+            mapping = model.color_map(src.pixels)
+            result = mapping.apply(src.pixels)
+        else:
+            result = model.transform(src.pixels)
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
                        quality=quality, overwrite=overwrite)
+        if save_lut:
+            write_cube(save_lut, mapping.lut, title=_title(reference), overwrite=overwrite)
     except (ImgotError, ValueError, TypeError) as error:
         raise _fail(error) from None
     click.echo(str(output))
+    if save_lut:
+        click.echo(str(save_lut))
+
+
+def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool) -> None:
+    """Map one image file through `lut` and write it, keeping its ICC profile and EXIF."""
+    from . import io
+    from .transfer import apply_lut_to_image
+
+    image = io.load_image(source)
+    result = apply_lut_to_image(lut, image.pixels)
+    io.write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
+                   quality=quality, overwrite=overwrite)
+
+
+def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, str | None]]:
+    """(image, output, reason it is refused or None) for each input image."""
+    inputs = {image.resolve() for image in images}
+    seen: set[str] = set()
+    plan = []
+    for image in images:
+        target = out_dir / image.name
+        reason = None
+        if target.resolve() in inputs:
+            reason = f"{target}: refusing to write over an input; pick another -o"
+        elif image.name in seen:
+            reason = f"{image}: another input has the same file name {image.name!r}"
+        seen.add(image.name)
+        plan.append((image, target, reason))
+    return plan
+
+
+@main.command()
+@click.argument("lut_file", metavar="LUT.cube", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the outputs (created if missing); each keeps its input's file name.")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG/WebP quality of the outputs.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def apply(lut_file, images, out_dir, quality, overwrite):
+    """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
+
+    A file that fails is reported on stderr and the others are still done;
+    the exit code is then 1.
+
+    \b
+    Example:
+      imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
+    """
+    from .cube import read_cube
+    from .exceptions import ImgotError
+
+    try:
+        lut = read_cube(lut_file)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (ImgotError, OSError) as error:
+        raise _fail(error) from None
+    warnings.showwarning = _show_warning
+    failed = 0
+    for image, target, reason in _targets(images, out_dir):
+        try:
+            if reason:
+                raise ValueError(reason)
+            _apply_to_file(lut, image, target, quality, overwrite)
+        except (ImgotError, ValueError, TypeError) as error:
+            failed += 1
+            click.echo(f"Error: {_fail(error).message}", err=True)
+            continue
+        click.echo(str(target))
+    if failed:
+        raise SystemExit(1)

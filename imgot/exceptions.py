@@ -24,3 +24,11 @@ class OutputExistsError(ImageWriteError, FileExistsError):
 
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before reaching its tolerance."""
+
+
+class LUTFormatError(ImgotError, ValueError):
+    """A ``.cube`` LUT file is malformed or uses a feature imgot does not support."""
+
+
+class ModelFormatError(ImgotError, ValueError):
+    """A saved transfer or color map is malformed, of another kind, or of another version."""

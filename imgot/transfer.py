@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -17,7 +18,7 @@ from .palette import Palette, fit_palette, sample_colors
 from .pixels import Pixels, as_pixels, quantize, to_output
 from .transport import TRANSPORT_METHODS, barycentric_projection, solve_plan
 
-__all__ = ["ColorTransfer", "ColorMap", "transfer", "NotFittedError"]
+__all__ = ["ColorTransfer", "ColorMap", "transfer", "apply_lut_to_image", "NotFittedError"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -45,6 +46,10 @@ class ColorMap:
     plan: np.ndarray
     destinations: np.ndarray
     lut: ColorLUT
+
+    def apply(self, image):
+        """Recolor `image` through this map's LUT; see :func:`apply_lut_to_image`."""
+        return apply_lut_to_image(self.lut, image)
 
 
 def _palette_colors(pixels: Pixels, n_samples: int, seed: int) -> np.ndarray:
@@ -233,6 +238,56 @@ class ColorTransfer:
             return to_output(pixels, pixels.color.copy())
         lut = self._color_map(pixels).lut
         return to_output(pixels, apply_lut(lut, pixels))
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Save the fitted estimator to a versioned ``.npz`` file (no pickle).
+
+        Parameters
+        ----------
+        path : str or path-like
+        overwrite : bool, default False
+            Replace an existing file.
+
+        See Also
+        --------
+        imgot.load : Read it back; :mod:`imgot.persist` has the details.
+
+        Examples
+        --------
+        >>> import os, tempfile, imgot
+        >>> model = ColorTransfer(n_clusters=2).fit(np.eye(3)[None])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> model.save(path)
+        >>> imgot.load(path).n_clusters
+        2
+        """
+        from .persist import save
+
+        save(path, self, overwrite=overwrite)
+
+
+def apply_lut_to_image(lut: ColorLUT, image):
+    """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
+
+    Parameters
+    ----------
+    lut : ColorLUT
+    image : ndarray or PIL.Image.Image
+
+    Returns
+    -------
+    ndarray or PIL.Image.Image
+
+    Examples
+    --------
+    >>> from imgot.mapping import ColorLUT, _lattice
+    >>> identity = ColorLUT(_lattice(5).reshape(5, 5, 5, 3))
+    >>> image = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    >>> bool((apply_lut_to_image(identity, image) == image).all())
+    True
+    """
+    pixels = as_pixels(image)
+    return to_output(pixels, apply_lut(lut, pixels))
 
 
 def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:

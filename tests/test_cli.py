@@ -8,6 +8,8 @@ from PIL import Image
 
 from imgot import read_image
 from imgot.cli import main
+from imgot.cube import read_cube, write_cube
+from imgot.mapping import ColorLUT
 
 from .test_io import bomb_png, srgb_icc
 
@@ -106,3 +108,52 @@ def test_real_subprocess(pair, tmp_path):
                             capture_output=True, text=True)
     assert failed.returncode == 1
     assert failed.stderr.strip().count("\n") == 0 and "Traceback" not in failed.stderr
+
+
+def identity_lut(size):
+    return ColorLUT(np.stack(np.meshgrid(*[np.linspace(0, 1, size)] * 3, indexing="ij"), -1))
+
+
+def test_save_lut_then_apply_reproduces_the_transfer(pair, tmp_path):
+    src, ref = pair
+    lut = tmp_path / "look.cube"
+    result = run("transfer", src, ref, "-o", tmp_path / "out.png", "--clusters", 8, "--save-lut", lut)
+    assert result.exit_code == 0, result.output
+    assert read_cube(lut).size == 33
+    again = run("transfer", src, ref, "-o", tmp_path / "out2.png", "--save-lut", lut)
+    assert again.exit_code == 1 and "--overwrite" in again.output and not (tmp_path / "out2.png").exists()
+    not_cube = run("transfer", src, ref, "-o", tmp_path / "o.png", "--save-lut", tmp_path / "look.png")
+    assert not_cube.exit_code == 2
+    applied = run("apply", lut, src, "-o", tmp_path / "applied")
+    assert applied.exit_code == 0, applied.output
+    ours, theirs = read_image(tmp_path / "out.png"), read_image(tmp_path / "applied" / "src.png")
+    assert np.abs(ours.astype(int) - theirs).max() <= 1
+    assert Image.open(tmp_path / "applied" / "src.png").info["icc_profile"] == srgb_icc()
+
+
+def test_apply_reports_a_bad_file_and_does_the_rest(pair, tmp_path):
+    src, ref = pair
+    write_cube(tmp_path / "id.cube", identity_lut(5))
+    (tmp_path / "text.jpg").write_text("hello")
+    result = run("apply", tmp_path / "id.cube", src, tmp_path / "text.jpg", ref, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("Error:") and "text.jpg" in errors[0]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ref.jpg", "src.png"]
+    assert np.abs(read_image(tmp_path / "out" / "src.png").astype(int) - read_image(src)).max() <= 1
+
+
+def test_apply_refuses_inputs_existing_outputs_and_bad_luts(pair, tmp_path):
+    src, _ = pair
+    write_cube(tmp_path / "id.cube", identity_lut(2))
+    before = src.read_bytes()
+    over = run("apply", tmp_path / "id.cube", src, "-o", tmp_path, "--overwrite")
+    assert over.exit_code == 1 and "input" in over.output and src.read_bytes() == before
+    assert run("apply", tmp_path / "id.cube", src, "-o", tmp_path / "o").exit_code == 0
+    assert run("apply", tmp_path / "id.cube", src, "-o", tmp_path / "o").exit_code == 1
+    assert run("apply", tmp_path / "id.cube", src, "-o", tmp_path / "o", "--overwrite").exit_code == 0
+    (tmp_path / "bad.cube").write_text("LUT_1D_SIZE 2\n0 0 0\n1 1 1\n")
+    for lut, message in ((tmp_path / "bad.cube", "1-D"), (tmp_path / "no.cube", "no such file")):
+        result = run("apply", lut, src, "-o", tmp_path / "o2")
+        assert result.exit_code == 1 and message in result.output
+        assert len(result.output.strip().splitlines()) == 1

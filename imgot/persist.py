@@ -1,0 +1,267 @@
+"""Saving and loading fitted transfers and color maps, without pickle.
+
+Both are versioned ``.npz`` archives written by numpy: the parameters as a
+JSON string, a format name and version, and plain numeric arrays. They are
+read back with ``allow_pickle=False``, so loading a file runs no code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ImageReadError, ImageWriteError, ModelFormatError, OutputExistsError
+from .mapping import ColorLUT
+from .palette import Palette
+from .transfer import ColorMap, ColorTransfer, NotFittedError
+
+__all__ = ["FORMAT_VERSION", "get_params", "load", "load_color_map", "save", "save_color_map"]
+
+FORMAT_VERSION = 1
+_TRANSFER = "imgot.ColorTransfer"
+_COLOR_MAP = "imgot.ColorMap"
+_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map"}
+
+
+def get_params(model: ColorTransfer) -> dict:
+    """The constructor parameters of `model`, as plain Python values.
+
+    Examples
+    --------
+    >>> get_params(ColorTransfer(n_clusters=8))["n_clusters"]
+    8
+    """
+    names = inspect.signature(ColorTransfer.__init__).parameters
+    return {name: _plain(getattr(model, name)) for name in names if name != "self"}
+
+
+def _plain(value):
+    """numpy scalars to Python ones, so that json can write them."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _write(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, overwrite: bool) -> None:
+    """Write an archive atomically: temp file in the same folder, then os.replace."""
+    path = Path(path)
+    try:
+        text = json.dumps(dict(params), default=_plain, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"params must be JSON-serialisable: {error}") from None
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: exists; pass overwrite=True to replace it")
+    if not path.parent.is_dir():
+        raise ImageWriteError(f"{path.parent}: no such folder")
+    header = {"format": np.array(kind), "version": np.array(FORMAT_VERSION), "params": np.array(text)}
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **header, **arrays)
+        os.replace(temp, path)
+    except OSError as error:
+        raise ImageWriteError(f"{path}: cannot write ({error})") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Open an archive, check its format and version, return (params, arrays)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelFormatError(f"{path}: not an imgot .npz file ({error})") from None
+    found = str(data["format"]) if "format" in data else None
+    if found != kind:
+        hint = f"; it holds an {found}, read it with {_USE[found]}" if found in _USE else ""
+        raise ModelFormatError(f"{path}: not a saved {kind}{hint}")
+    version = int(data["version"]) if "version" in data and data["version"].shape == () else None
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(f"{path}: format version {version}; this imgot reads version {FORMAT_VERSION}")
+    missing = [name for name in ("params", *names) if name not in data]
+    if missing:
+        raise ModelFormatError(f"{path}: missing {', '.join(missing)}")
+    try:
+        params = json.loads(str(data["params"]))
+    except ValueError:
+        raise ModelFormatError(f"{path}: parameters are not valid JSON") from None
+    return params, {name: data[name] for name in names}
+
+
+def _palette_arrays(prefix: str, palette: Palette) -> dict:
+    return {f"{prefix}_colors": palette.colors, f"{prefix}_weights": palette.weights}
+
+
+def _palette(path, arrays: dict, prefix: str) -> Palette:
+    colors, weights = arrays[f"{prefix}_colors"], arrays[f"{prefix}_weights"]
+    if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
+        raise ModelFormatError(f"{path}: bad {prefix} palette shapes {colors.shape} and {weights.shape}")
+    return Palette(colors, weights)
+
+
+def save(path: str | os.PathLike, model: ColorTransfer, *, overwrite: bool = False) -> None:
+    """Save a fitted :class:`ColorTransfer`: its parameters and reference palette.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file, written as-is (conventionally ``*.npz``).
+    model : ColorTransfer
+        A fitted estimator.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Raises
+    ------
+    NotFittedError
+        If `model` is not fitted.
+    OutputExistsError, ImageWriteError
+        If the file exists (without `overwrite`) or cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> model = ColorTransfer(n_clusters=4).fit(rng.random((8, 8, 3)))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> save(path, model)
+    >>> load(path).reference_palette_.colors.shape
+    (4, 3)
+    """
+    if not hasattr(model, "reference_palette_"):
+        raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
+    arrays = _palette_arrays("reference", model.reference_palette_)
+    _write(path, _TRANSFER, get_params(model), arrays, overwrite)
+
+
+def load(path: str | os.PathLike) -> ColorTransfer:
+    """Load a :class:`ColorTransfer` saved by :func:`save` (or ``ColorTransfer.save``).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    ColorTransfer
+        Fitted, with the saved parameters; it transforms images to the same
+        bytes as the model that was saved.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing.
+    ModelFormatError
+        If the file is not a saved transfer, or of another format version.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> model = ColorTransfer(n_clusters=2, strength=0.5).fit(np.eye(3)[None])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> model.save(path)
+    >>> load(path).strength
+    0.5
+    """
+    params, arrays = _read(path, _TRANSFER, ("reference_colors", "reference_weights"))
+    try:
+        model = ColorTransfer(**params)
+        model._validate_params()
+    except (TypeError, ValueError) as error:
+        raise ModelFormatError(f"{path}: bad parameters ({error})") from None
+    model.reference_palette_ = _palette(path, arrays, "reference")
+    return model
+
+
+def save_color_map(
+    path: str | os.PathLike, color_map: ColorMap, params: Mapping | None = None, *, overwrite: bool = False
+) -> None:
+    """Save a :class:`ColorMap`: both palettes, the plan, the destinations and the LUT.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file, written as-is (conventionally ``*.npz``).
+    color_map : ColorMap
+        From ``model.color_map(image)``.
+    params : mapping, optional
+        JSON-serialisable values stored alongside, typically
+        ``get_params(model)``; returned by :func:`load_color_map`.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> model = ColorTransfer(n_clusters=2).fit(np.eye(3)[None])
+    >>> color_map = model.color_map(np.eye(3)[::-1][None])
+    >>> path = os.path.join(tempfile.mkdtemp(), "map.npz")
+    >>> save_color_map(path, color_map, get_params(model))
+    >>> loaded, params = load_color_map(path)
+    >>> loaded.lut.table.shape, params["n_clusters"]
+    ((33, 33, 33, 3), 2)
+    """
+    arrays = {
+        **_palette_arrays("source", color_map.source_palette),
+        **_palette_arrays("reference", color_map.reference_palette),
+        "plan": color_map.plan,
+        "destinations": color_map.destinations,
+        "lut_table": color_map.lut.table,
+    }
+    _write(path, _COLOR_MAP, params or {}, arrays, overwrite)
+
+
+def load_color_map(path: str | os.PathLike) -> tuple[ColorMap, dict]:
+    """Load a color map saved by :func:`save_color_map`.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    color_map : ColorMap
+        Its LUT maps pixels (``imgot.transfer.apply_lut``) to the same bytes
+        as the saved one.
+    params : dict
+        The parameters stored with it.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing.
+    ModelFormatError
+        If the file is not a saved color map, or of another format version.
+
+    Examples
+    --------
+    >>> load_color_map("missing.npz")
+    Traceback (most recent call last):
+    ...
+    imgot.exceptions.ImageReadError: missing.npz: no such file
+    """
+    names = ("source_colors", "source_weights", "reference_colors", "reference_weights",
+             "plan", "destinations", "lut_table")
+    params, arrays = _read(path, _COLOR_MAP, names)
+    source, reference = _palette(path, arrays, "source"), _palette(path, arrays, "reference")
+    plan, destinations = arrays["plan"], arrays["destinations"]
+    expected_plan = (len(source.weights), len(reference.weights))
+    if plan.shape != expected_plan or destinations.shape != source.colors.shape:
+        raise ModelFormatError(
+            f"{path}: plan {plan.shape} or destinations {destinations.shape} do not fit the palettes"
+        )
+    try:
+        lut = ColorLUT(arrays["lut_table"])
+    except ValueError as error:
+        raise ModelFormatError(f"{path}: {error}") from None
+    return ColorMap(source, reference, plan, destinations, lut), params
