@@ -1,0 +1,80 @@
+"""``imgot apply``: run a saved 3-D LUT (.cube) over image files."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from .options import fail, show_warning
+
+
+def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool) -> None:
+    """Map one image file through `lut` and write it, keeping its ICC profile and EXIF."""
+    from .. import io
+    from ..transfer import apply_lut_to_image
+
+    image = io.load_image(source)
+    result = apply_lut_to_image(lut, image.pixels)
+    io.write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
+                   quality=quality, overwrite=overwrite)
+
+
+def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, str | None]]:
+    """(image, output, reason it is refused or None) for each input image."""
+    inputs = {image.resolve() for image in images}
+    seen: set[str] = set()
+    plan = []
+    for image in images:
+        target = out_dir / image.name
+        reason = None
+        if target.resolve() in inputs:
+            reason = f"{target}: refusing to write over an input; pick another -o"
+        elif image.name in seen:
+            reason = f"{image}: another input has the same file name {image.name!r}"
+        seen.add(image.name)
+        plan.append((image, target, reason))
+    return plan
+
+
+@click.command()
+@click.argument("lut_file", metavar="LUT.cube", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the outputs (created if missing); each keeps its input's file name.")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG/WebP quality of the outputs.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def apply(lut_file, images, out_dir, quality, overwrite):
+    """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
+
+    A file that fails is reported on stderr and the others are still done;
+    the exit code is then 1.
+
+    \b
+    Example:
+      imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
+    """
+    from ..cube import read_cube
+    from ..exceptions import ImgotError
+
+    try:
+        lut = read_cube(lut_file)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (ImgotError, OSError) as error:
+        raise fail(error) from None
+    warnings.showwarning = show_warning
+    failed = 0
+    for image, target, reason in _targets(images, out_dir):
+        try:
+            if reason:
+                raise ValueError(reason)
+            _apply_to_file(lut, image, target, quality, overwrite)
+        except (ImgotError, ValueError, TypeError) as error:
+            failed += 1
+            click.echo(f"Error: {fail(error).message}", err=True)
+            continue
+        click.echo(str(target))
+    if failed:
+        raise SystemExit(1)
