@@ -12,12 +12,13 @@ vectorised, chunked numpy for 16-bit and float images.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import numpy as np
 
 from .colorspace import ColorSpace, lab_to_srgb, srgb_to_lab
 
-__all__ = ["ColorLUT", "smooth_displacement", "build_lut"]
+__all__ = ["ColorLUT", "smooth_displacement", "build_lut", "lut_from_field", "lut_from_samples"]
 
 _CHUNK = 1 << 18  # pixels per numpy block: bounds the temporaries to a few MB
 
@@ -87,18 +88,141 @@ def build_lut(
     space, where ``d`` is :func:`smooth_displacement`. With
     ``preserve_luminance`` the output keeps the input's CIELAB L*.
     """
-    grid = _lattice(size)
-    working = space.from_rgb(grid)
-    shift = smooth_displacement(working, centers, destinations - centers, bandwidth=bandwidth)
-    # Add the change in RGB rather than the round-tripped color, so that a
-    # zero displacement is the identity to the last bit.
-    mapped = grid + (space.to_rgb(working + strength * shift) - space.to_rgb(working))
+    return lut_from_field(
+        lambda working: smooth_displacement(working, centers, destinations - centers, bandwidth=bandwidth),
+        space, size=size, strength=strength, preserve_luminance=preserve_luminance,
+    )
+
+
+def _finish(grid: np.ndarray, mapped: np.ndarray, size: int, preserve_luminance: bool) -> "ColorLUT":
     mapped = np.clip(mapped, 0.0, 1.0)
     if preserve_luminance:
         lab = srgb_to_lab(mapped)
         lab[:, 0] = srgb_to_lab(grid)[:, 0]
         mapped = lab_to_srgb(lab)
     return ColorLUT(mapped.reshape(size, size, size, 3))
+
+
+def lut_from_field(
+    field: Callable[[np.ndarray], np.ndarray],
+    space: ColorSpace,
+    *,
+    size: int = 33,
+    strength: float = 1.0,
+    preserve_luminance: bool = False,
+) -> "ColorLUT":
+    """Evaluate a displacement field of the working space on an RGB lattice.
+
+    Parameters
+    ----------
+    field : callable
+        Takes working-space colors of shape (N, 3) and returns their
+        displacements, shape (N, 3): the map is ``x -> x + field(x)``.
+    space : ColorSpace
+    size : int
+        Lattice points per axis.
+    strength : float
+        Each lattice color moves ``strength * field(x)``.
+    preserve_luminance : bool
+        Keep each lattice color's CIELAB L*.
+
+    Returns
+    -------
+    ColorLUT
+
+    Examples
+    --------
+    >>> from imgot.colorspace import get_color_space
+    >>> lut = lut_from_field(lambda x: np.zeros_like(x), get_color_space("rgb"), size=3)
+    >>> bool(np.array_equal(lut.table.reshape(-1, 3), _lattice(3).astype(np.float32)))
+    True
+    """
+    grid = _lattice(size)
+    working = space.from_rgb(grid)
+    shift = field(working)
+    # Add the change in RGB rather than the round-tripped color, so that a
+    # zero displacement is the identity to the last bit.
+    mapped = grid + (space.to_rgb(working + strength * shift) - space.to_rgb(working))
+    return _finish(grid, mapped, size, preserve_luminance)
+
+
+def _splat(points: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trilinear splatting: per-node sums of weights and of weighted values."""
+    pos = np.clip(points, 0.0, 1.0) * (size - 1)
+    index = np.minimum(pos.astype(np.intp), size - 2)
+    frac = pos - index
+    n_nodes = size**3
+    weight_sum = np.zeros(n_nodes)
+    value_sum = np.zeros((n_nodes, values.shape[1]))
+    for dr in (0, 1):
+        for dg in (0, 1):
+            for db in (0, 1):
+                w = np.prod(np.where([dr, dg, db], frac, 1.0 - frac), axis=1)
+                node = ((index[:, 0] + dr) * size + index[:, 1] + dg) * size + index[:, 2] + db
+                weight_sum += np.bincount(node, w, minlength=n_nodes)
+                for c in range(values.shape[1]):
+                    value_sum[:, c] += np.bincount(node, w * values[:, c], minlength=n_nodes)
+    shape = (size, size, size)
+    return weight_sum.reshape(shape), value_sum.reshape(*shape, values.shape[1])
+
+
+def lut_from_samples(
+    points: np.ndarray,
+    targets: np.ndarray,
+    *,
+    size: int = 33,
+    sigma: float = 1.0,
+    preserve_luminance: bool = False,
+) -> "ColorLUT":
+    """A smooth LUT through scattered examples ``points[i] -> targets[i]`` (sRGB).
+
+    The examples' displacements are splatted onto the lattice with trilinear
+    weights and blurred by a Gaussian of `sigma` lattice steps (a normalized
+    convolution, i.e. a Nadaraya-Watson estimate computed on the grid, in
+    O(samples + lattice)). Lattice colors far from every example take the
+    estimate of coarser blurs (2, 4, 8... times `sigma`), so the map stays
+    smooth and defined everywhere.
+
+    Parameters
+    ----------
+    points, targets : ndarray of shape (N, 3)
+        Example inputs and outputs, sRGB in [0, 1].
+    size : int
+        Lattice points per axis.
+    sigma : float
+        Gaussian width in lattice steps.
+    preserve_luminance : bool
+        Keep each lattice color's CIELAB L*.
+
+    Returns
+    -------
+    ColorLUT
+
+    Examples
+    --------
+    >>> points = np.random.default_rng(0).random((500, 3))
+    >>> lut = lut_from_samples(points, np.clip(points + 0.1, 0, 1), size=9)
+    >>> bool(abs(lut.table[4, 4, 4, 0] - 0.6) < 0.01)
+    True
+    """
+    from scipy.ndimage import gaussian_filter
+
+    weight, value = _splat(points, targets - points, size)
+    numerator = np.zeros_like(value)
+    denominator = np.zeros_like(weight)
+    width, level = float(sigma), 0
+    while True:
+        # Each coarser level counts 1e-3 times less: it only fills the gaps.
+        factor = 1e-3**level
+        denominator += factor * gaussian_filter(weight, width, mode="constant")
+        for c in range(value.shape[-1]):
+            numerator[..., c] += factor * gaussian_filter(value[..., c], width, mode="constant")
+        if width >= size:
+            break
+        width, level = 2 * width, level + 1
+    shift = numerator / np.maximum(denominator, np.finfo(np.float64).tiny)[..., None]
+    grid = _lattice(size)
+    return _finish(grid, grid + shift.reshape(-1, 3), size, preserve_luminance)
 
 
 def _filter_strip(rgb: np.ndarray, lut) -> np.ndarray:

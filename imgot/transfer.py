@@ -1,22 +1,23 @@
-"""Optimal-transport color transfer: the estimator and the function.
+"""Color transfer: the estimator and the function, over the method registry.
 
 ``transfer(image, reference)`` is one line over
 ``ColorTransfer().fit(reference).transform(image)``, so there is one code path.
+The methods themselves live in :mod:`imgot.methods`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 
 from .colorspace import get_color_space
-from .mapping import ColorLUT, build_lut
-from .palette import Palette, fit_palette, sample_colors
+from .mapping import ColorLUT
+from .methods import METHOD_NAMES, METHODS, PALETTE_METHODS, ColorMap, get_method, lightness_swap
+from .methods import palette_color_map as _palette_color_map
+from .methods import sample_rgb as _palette_colors  # noqa: F401  (used by imgot.batch)
 from .pixels import Pixels, as_pixels, quantize, to_output
-from .transport import TRANSPORT_METHODS, barycentric_projection, solve_plan
 
 __all__ = ["ColorTransfer", "ColorMap", "transfer", "apply_lut_to_image", "NotFittedError"]
 
@@ -25,79 +26,88 @@ class NotFittedError(ValueError, AttributeError):
     """The estimator was used before :meth:`ColorTransfer.fit`."""
 
 
-@dataclass(frozen=True)
-class ColorMap:
-    """Everything learned for one source image.
-
-    Attributes
-    ----------
-    source_palette, reference_palette : Palette
-        Weighted palettes in the working color space.
-    plan : ndarray of shape (K_source, K_reference)
-        The optimal transport plan between them.
-    destinations : ndarray of shape (K_source, 3)
-        The barycentric projection: where each source palette color goes.
-    lut : ColorLUT
-        The smooth per-pixel map, at the estimator's `strength`.
-    """
-
-    source_palette: Palette
-    reference_palette: Palette
-    plan: np.ndarray
-    destinations: np.ndarray
-    lut: ColorLUT
-
-    def apply(self, image):
-        """Recolor `image` through this map's LUT; see :func:`apply_lut_to_image`."""
-        return apply_lut_to_image(self.lut, image)
+def _as_float(pixels: Pixels) -> Pixels:
+    """The same image with float color in [0, 1] (float64 stays float64)."""
+    dtype = np.float64 if pixels.color.dtype == np.float64 else np.float32
+    color = pixels.color.astype(dtype) * dtype(1.0 / pixels.scale)
+    return Pixels(color, pixels.alpha, 1.0, pixels.shape, pixels.pil_mode)
 
 
-def _palette_colors(pixels: Pixels, n_samples: int, seed: int) -> np.ndarray:
-    """A seeded sample of the image's colors as float RGB in [0, 1], shape (S, 3)."""
-    rng = np.random.default_rng(seed)
-    sample = sample_colors(pixels.rgb_rows(), n_samples, rng, mask=pixels.opaque_mask())
-    sample = sample.astype(np.float64) / pixels.scale
-    if pixels.is_gray:
-        sample = np.repeat(sample[:, None], 3, axis=1)
-    return sample
+def _with_color(pixels: Pixels, color: np.ndarray) -> Pixels:
+    return Pixels(color, pixels.alpha, pixels.scale, pixels.shape, pixels.pil_mode)
 
 
 class ColorTransfer:
-    """Recolor images toward a reference's palette with optimal transport.
+    """Recolor images toward a reference's colors, by one of the registered methods.
 
     Parameters
     ----------
-    method : {'emd', 'sinkhorn'}, default 'emd'
-        Exact transport (``ot.emd``) or entropic Sinkhorn (log domain).
+    method : str, default 'emd'
+        One of :data:`imgot.methods.METHOD_NAMES`:
+
+        - ``'emd'``: exact OT between k-means palettes, smooth LUT (default);
+        - ``'sinkhorn'``: entropic OT between palettes (`reg`);
+        - ``'unbalanced'``: unbalanced Sinkhorn between palettes, shares of
+          colors may differ (`reg`, `reg_m`): a reference that is mostly sky
+          does not repaint the subject blue;
+        - ``'histogram'``: exact per-channel histogram matching on all pixels
+          (scikit-image's ``match_histograms``, rounded);
+        - ``'linear'``: the Gaussian OT map (Monge-Kantorovich linear, MKL),
+          matching mean and covariance;
+        - ``'reinhard'``: per-channel mean and standard deviation (the
+          diagonal of ``'linear'``), in CIELAB by default;
+        - ``'sliced'``: iterative sliced OT (Pitie's IDT, `n_iter` rotations)
+          on color samples, smoothed into a LUT;
+        - ``'histogram-linear-histogram'``: those three in turn
+          (color-matcher's ``hm-mkl-hm``).
     n_clusters : int, default 64
-        Palette size (k-means clusters) for source and reference.
+        Palette size (k-means clusters) of the palette methods.
     n_samples : int, default 10000
-        Pixels sampled per image to build a palette; independent of image size.
+        Pixels sampled per image for palettes, moments and sliced transport;
+        independent of image size.
     reg : float, default 0.01
-        Sinkhorn regularization relative to the median palette cost.
+        Entropic regularization of Sinkhorn and unbalanced, relative to the
+        median palette cost.
+    reg_m : float, default 1.0
+        Mass relaxation of ``'unbalanced'``, relative to the median palette
+        cost: smaller lets each color keep to its nearest reference colors
+        whatever their share; larger tends to balanced Sinkhorn.
     max_iter : int, default 1000
         Sinkhorn iteration cap.
     tol : float, default 1e-9
         Sinkhorn marginal-error tolerance.
-    color_space : {'lab', 'rgb'}, default 'lab'
-        Space of the palettes and of the transport cost.
+    n_iter : int, default 20
+        Random rotations of ``'sliced'``.
+    color_space : {'lab', 'rgb'} or None, default None
+        Working space. None picks the method's own: ``'rgb'`` for
+        ``'histogram'`` (as scikit-image), ``'lab'`` for all others.
     strength : float in [0, 1], default 1.0
-        Displacement interpolation time: each color moves ``strength`` of the
-        way along its transport displacement; 0 returns the source exactly.
+        Each color moves ``strength`` of the way to its destination (along
+        the transport displacement in the working space for LUT methods, in
+        sRGB for ``'histogram'`` and composites); 0 returns the source exactly.
     preserve_luminance : bool, default False
         Keep the source's CIELAB L* and transfer only chroma and hue.
+    detail : bool, default False
+        Preserve the source's fine detail: the displacement ``output -
+        source`` is smoothed by a guided filter on the source's L*
+        (:func:`imgot.detail.preserve_detail`), so that a stretching map does
+        not amplify grain and JPEG blocks.
     lut_size : int, default 33
         Lattice points per axis of the 3-D LUT.
     bandwidth : float, default 1.0
-        Smoothness of the color map, relative to the palette spacing.
-    random_state : int, default 0
-        Seed of the pixel sampling and of k-means. The same inputs and seed
-        give the same output bytes.
+        Smoothness of the palette methods' map, relative to the palette spacing.
+    random_state : int or None, default 0
+        Seed of the pixel sampling, k-means and rotations: the same inputs and
+        seed give the same output bytes. None draws a fresh seed at each fit.
 
     Attributes
     ----------
     reference_palette_ : Palette
-        Learned by :meth:`fit`.
+        The reference palette, for the palette methods.
+    reference_states_ : dict
+        What each stage of the method learned of the reference.
+    seed_ : int
+        The seed in use (``random_state``, or the one drawn for None).
 
     Examples
     --------
@@ -111,6 +121,9 @@ class ColorTransfer:
     ((32, 32, 3), dtype('uint8'))
     >>> bool(out[..., 2].mean() > warm[..., 2].mean())
     True
+    >>> hist = ColorTransfer(method="histogram").fit(cool).transform(warm)
+    >>> bool(abs(float(hist[..., 2].mean()) - float(cool[..., 2].mean())) < 2)
+    True
     """
 
     def __init__(
@@ -120,71 +133,113 @@ class ColorTransfer:
         n_clusters: int = 64,
         n_samples: int = 10000,
         reg: float = 0.01,
+        reg_m: float = 1.0,
         max_iter: int = 1000,
         tol: float = 1e-9,
-        color_space: str = "lab",
+        n_iter: int = 20,
+        color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,
+        detail: bool = False,
         lut_size: int = 33,
         bandwidth: float = 1.0,
-        random_state: int = 0,
+        random_state: int | None = 0,
     ):
         self.method = method
         self.n_clusters = n_clusters
         self.n_samples = n_samples
         self.reg = reg
+        self.reg_m = reg_m
         self.max_iter = max_iter
         self.tol = tol
+        self.n_iter = n_iter
         self.color_space = color_space
         self.strength = strength
         self.preserve_luminance = preserve_luminance
+        self.detail = detail
         self.lut_size = lut_size
         self.bandwidth = bandwidth
         self.random_state = random_state
 
-    def _validate_params(self) -> None:
-        if self.method not in TRANSPORT_METHODS:
-            valid = ", ".join(TRANSPORT_METHODS)
-            raise ValueError(f"unknown method {self.method!r}; choose one of: {valid}")
-        get_color_space(self.color_space)
-        for name, low in (("n_clusters", 1), ("n_samples", 1), ("max_iter", 1), ("lut_size", 2)):
+    def _validate_params(self) -> tuple[str, ...]:
+        stages = get_method(self.method)
+        if self.color_space is not None:
+            get_color_space(self.color_space)
+        for name, low in (("n_clusters", 1), ("n_samples", 1), ("max_iter", 1), ("n_iter", 1), ("lut_size", 2)):
             value = getattr(self, name)
             if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name in ("reg", "tol", "bandwidth"):
+        for name in ("reg", "reg_m", "tol", "bandwidth"):
             value = getattr(self, name)
-            if not isinstance(value, Real) or not value > 0:
+            if not isinstance(value, Real) or isinstance(value, bool) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if not isinstance(self.strength, Real) or not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength!r}")
-        if not isinstance(self.random_state, Integral):
-            raise ValueError(f"random_state must be an integer seed, got {self.random_state!r}")
+        for name in ("preserve_luminance", "detail"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        seed = self.random_state
+        if seed is not None and (not isinstance(seed, Integral) or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"random_state must be None or an integer seed >= 0, got {seed!r}")
+        return stages
 
-    def _palette(self, pixels: Pixels) -> Palette:
-        space = get_color_space(self.color_space)
-        seed = int(self.random_state)
-        colors = space.from_rgb(_palette_colors(pixels, self.n_samples, seed))
-        return fit_palette(colors, self.n_clusters, seed)
+    def _seed(self) -> int:
+        if not hasattr(self, "seed_"):
+            fresh = np.random.SeedSequence().generate_state(1)[0]
+            self.seed_ = int(fresh) if self.random_state is None else int(self.random_state)
+        return self.seed_
+
+    def _state(self, name: str):
+        if name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
+            return self.reference_palette_
+        states = getattr(self, "reference_states_", {})
+        if name not in states:
+            raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
+        return states[name]
+
+    def _palette(self, pixels: Pixels):
+        """The weighted palette of `pixels` in the working space (palette methods)."""
+        from .methods import _fit_palette
+
+        name = get_method(self.method)[0]
+        return _fit_palette(self, pixels, self._seed(), name if name in PALETTE_METHODS else "emd")
 
     def fit(self, reference) -> "ColorTransfer":
-        """Learn the reference's weighted palette.
+        """Learn what the method needs of the reference.
 
         Parameters
         ----------
         reference : ndarray or PIL.Image.Image
             Any image :func:`imgot.transfer` accepts; alpha is ignored except
-            that fully transparent pixels are left out of the palette.
+            that fully transparent pixels are left out.
 
         Returns
         -------
         self : ColorTransfer
         """
-        self._validate_params()
-        self.reference_palette_ = self._palette(as_pixels(reference))
+        stages = self._validate_params()
+        for name in ("seed_", "reference_palette_"):
+            self.__dict__.pop(name, None)
+        seed = self._seed()
+        pixels = as_pixels(reference)
+        states = {}
+        for name in dict.fromkeys(stages):
+            states[name] = METHODS[name].fit(self, pixels, seed)
+            if name in PALETTE_METHODS:
+                self.reference_palette_ = states[name]
+        self.reference_states_ = states
         return self
 
+    def _check_fitted(self) -> tuple[str, ...]:
+        if not hasattr(self, "reference_states_") and not hasattr(self, "reference_palette_"):
+            raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
+        return self._validate_params()
+
     def color_map(self, image) -> ColorMap:
-        """Solve the transport for `image` and build its per-pixel map.
+        """Solve the palette transport for `image` and build its per-pixel map.
+
+        Only for the palette methods (``'emd'``, ``'sinkhorn'``,
+        ``'unbalanced'``); see :meth:`color_lut` for any LUT method.
 
         Parameters
         ----------
@@ -194,29 +249,82 @@ class ColorTransfer:
         -------
         ColorMap
             Palettes, plan, barycentric destinations and the LUT.
-        """
-        return self._color_map(as_pixels(image))
 
-    def _color_map(self, pixels: Pixels) -> ColorMap:
-        if not hasattr(self, "reference_palette_"):
-            raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
-        self._validate_params()
-        source = self._palette(pixels)
-        reference = self.reference_palette_
-        plan = solve_plan(
-            source, reference, method=self.method, reg=self.reg, max_iter=self.max_iter, tol=self.tol
-        )
-        destinations = barycentric_projection(plan, reference.colors)
-        lut = build_lut(
-            source.colors,
-            destinations,
-            get_color_space(self.color_space),
-            size=self.lut_size,
-            strength=float(self.strength),
-            preserve_luminance=self.preserve_luminance,
-            bandwidth=float(self.bandwidth),
-        )
-        return ColorMap(source, reference, plan, destinations, lut)
+        Raises
+        ------
+        ValueError
+            For a method without a palette plan.
+        """
+        stages = self._check_fitted()
+        if stages not in [(name,) for name in PALETTE_METHODS]:
+            raise ValueError(
+                f"method {self.method!r} has no palette plan; color_map needs one of: "
+                f"{', '.join(PALETTE_METHODS)} (color_lut gives the LUT of any LUT method)"
+            )
+        return _palette_color_map(self, self._state(self.method), as_pixels(image), self._seed(),
+                                  self.method, self.strength, self.preserve_luminance)
+
+    def color_lut(self, image) -> ColorLUT:
+        """The 3-D LUT that recolors `image`, for methods whose map is one LUT.
+
+        Every method but ``'histogram'``, the composites and ``detail=True``
+        (which depend on each pixel, not only on its color).
+
+        Raises
+        ------
+        ValueError
+            For a method that is not a single LUT.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> model = ColorTransfer(method="linear").fit(rng.random((16, 16, 3)))
+        >>> model.color_lut(rng.random((16, 16, 3)) * 0.5).table.shape
+        (33, 33, 33, 3)
+        """
+        stages = self._check_fitted()
+        if len(stages) != 1 or not METHODS[stages[0]].is_lut or self.detail:
+            lut_methods = ", ".join(name for name, spec in METHODS.items() if spec.is_lut)
+            raise ValueError(
+                f"method {self.method!r}{' with detail' if self.detail else ''} is not a single 3-D LUT; "
+                f"LUT methods (without detail): {lut_methods}"
+            )
+        name = stages[0]
+        return METHODS[name].map(self, self._state(name), as_pixels(image), self._seed(),
+                                 float(self.strength), bool(self.preserve_luminance))
+
+    def _map_color(self, pixels: Pixels) -> np.ndarray:
+        """The recolored color of `pixels`, in their dtype."""
+        stages = self._check_fitted()
+        seed = self._seed()
+        strength, luminance = float(self.strength), bool(self.preserve_luminance)
+        single = len(stages) == 1
+        # One LUT method: strength and luminance are baked into the LUT, and
+        # 8-bit images go through Pillow's C LUT without a float copy.
+        baked = single and METHODS[stages[0]].is_lut
+        if baked and not self.detail:
+            lut = METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, strength, luminance)
+            return apply_lut(lut, pixels)
+        if single and not self.detail and strength == 1.0 and not luminance:
+            return quantize(METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, 1.0, False)(pixels),
+                            pixels.dtype)
+        source = _as_float(pixels)
+        current = source
+        for name in stages:
+            mapper = METHODS[name].map(self, self._state(name), current, seed,
+                                       strength if baked else 1.0, luminance if baked else False)
+            color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
+            current = _with_color(current, color.astype(source.color.dtype, copy=False))
+        out = current.color
+        if not baked:
+            out = _blend(source, out, strength, luminance)
+        if self.detail:
+            from .detail import preserve_detail
+            from .metrics import lightness
+
+            guide = lightness(source.color) / np.float32(100.0)
+            out = preserve_detail(source.color, out, guide)
+        return quantize(out, pixels.dtype)
 
     def transform(self, image):
         """Recolor `image` toward the fitted reference.
@@ -233,11 +341,9 @@ class ColorTransfer:
         """
         pixels = as_pixels(image)
         if self.strength == 0:
-            if not hasattr(self, "reference_palette_"):
-                raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
+            self._check_fitted()
             return to_output(pixels, pixels.color.copy())
-        lut = self._color_map(pixels).lut
-        return to_output(pixels, apply_lut(lut, pixels))
+        return to_output(pixels, self._map_color(pixels))
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Save the fitted estimator to a versioned ``.npz`` file (no pickle).
@@ -263,7 +369,24 @@ class ColorTransfer:
         """
         from .persist import save
 
+        if get_method(self.method) not in [(name,) for name in PALETTE_METHODS]:
+            raise ValueError(
+                f"saving is implemented for the palette methods ({', '.join(PALETTE_METHODS)}), "
+                f"not for {self.method!r}; save its LUT instead (color_lut, imgot.cube.write_cube)"
+            )
         save(path, self, overwrite=overwrite)
+
+
+def _blend(source: Pixels, output: np.ndarray, strength: float, preserve_luminance: bool) -> np.ndarray:
+    """Apply `strength` (in sRGB) and `preserve_luminance` to a per-pixel result."""
+    color = source.color
+    if strength != 1.0:
+        output = color + np.asarray(strength, color.dtype) * (output - color)
+    if preserve_luminance:
+        if source.is_gray:
+            return color.copy()
+        output = lightness_swap(color, output).astype(color.dtype)
+    return output
 
 
 def apply_lut_to_image(lut: ColorLUT, image):
@@ -312,17 +435,21 @@ def transfer(
     method: str = "emd",
     n_clusters: int = 64,
     reg: float = 0.01,
-    color_space: str = "lab",
+    color_space: str | None = None,
     strength: float = 1.0,
     preserve_luminance: bool = False,
-    random_state: int = 0,
+    detail: bool = False,
+    random_state: int | None = 0,
     **options,
 ):
     """Recolor `image` so that its colors follow `reference`'s, by optimal transport.
 
-    Both images are reduced to weighted k-means palettes; the source palette is
-    transported onto the reference palette (exact EMD or Sinkhorn), and every
-    pixel follows a smooth blend of the palette displacements through a 3-D LUT.
+    By default (``method='emd'``) both images are reduced to weighted k-means
+    palettes; the source palette is transported onto the reference palette,
+    and every pixel follows a smooth blend of the palette displacements
+    through a 3-D LUT. The other methods (histogram matching, the linear
+    Gaussian map, Reinhard, sliced and unbalanced transport, composites) are
+    listed in :class:`ColorTransfer`.
 
     Parameters
     ----------
@@ -331,11 +458,11 @@ def transfer(
         float in [0, 1], or a PIL image.
     reference : ndarray or PIL.Image.Image
         The image whose colors to take.
-    method, n_clusters, reg, color_space, strength, preserve_luminance, random_state
+    method, n_clusters, reg, color_space, strength, preserve_luminance, detail, random_state
         See :class:`ColorTransfer`.
     **options
-        Other :class:`ColorTransfer` parameters (``n_samples``, ``max_iter``,
-        ``tol``, ``lut_size``, ``bandwidth``).
+        Other :class:`ColorTransfer` parameters (``n_samples``, ``reg_m``,
+        ``max_iter``, ``tol``, ``n_iter``, ``lut_size``, ``bandwidth``).
 
     Returns
     -------
@@ -353,6 +480,8 @@ def transfer(
     (dtype('float64'), (16, 64, 3))
     >>> bool(transfer(gray, blue, strength=0.0).tolist() == gray.tolist())
     True
+    >>> transfer(gray, blue, method="histogram").shape
+    (16, 64, 3)
     """
     model = ColorTransfer(
         method=method,
@@ -361,6 +490,7 @@ def transfer(
         color_space=color_space,
         strength=strength,
         preserve_luminance=preserve_luminance,
+        detail=detail,
         random_state=random_state,
         **options,
     )

@@ -1,7 +1,8 @@
 """Optimal transport between palettes; the only module that imports POT.
 
 The cost is the squared Euclidean distance between palette colors. Solvers
-are registered in :data:`TRANSPORT_METHODS`.
+are registered in :data:`TRANSPORT_METHODS`: exact (``emd``), entropic
+(``sinkhorn``) and entropic with relaxed marginals (``unbalanced``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import numpy as np
 from .exceptions import ConvergenceWarning
 from .palette import Palette
 
-__all__ = ["TRANSPORT_METHODS", "cost_matrix", "solve_plan", "barycentric_projection"]
+__all__ = [
+    "TRANSPORT_METHODS", "cost_matrix", "solve_plan", "barycentric_projection", "sinkhorn_unbalanced_log",
+]
 
 
 def cost_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -24,7 +27,7 @@ def cost_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return ot.dist(np.asarray(source, np.float64), np.asarray(target, np.float64), metric="sqeuclidean")
 
 
-def _solve_emd(a, b, cost, *, reg, max_iter, tol):
+def _solve_emd(a, b, cost, *, reg, reg_m, max_iter, tol):
     import ot
 
     plan, log = ot.emd(a, b, cost, numItermax=max(max_iter, 100_000), log=True)
@@ -33,10 +36,15 @@ def _solve_emd(a, b, cost, *, reg, max_iter, tol):
     return plan
 
 
-def _solve_sinkhorn(a, b, cost, *, reg, max_iter, tol):
+def _cost_scale(cost: np.ndarray) -> float:
+    """The median positive cost: the unit of the relative `reg` and `reg_m`."""
+    return float(np.median(cost[cost > 0])) if np.any(cost > 0) else 1.0
+
+
+def _solve_sinkhorn(a, b, cost, *, reg, reg_m, max_iter, tol):
     import ot
 
-    scale = float(np.median(cost[cost > 0])) if np.any(cost > 0) else 1.0
+    scale = _cost_scale(cost)
     # The log-domain solver keeps the plan finite; only its unused scaling
     # vectors (log['u'], log['v']) may overflow, so those warnings are noise.
     with np.errstate(over="ignore", under="ignore"):
@@ -57,9 +65,95 @@ def _solve_sinkhorn(a, b, cost, *, reg, max_iter, tol):
     return plan
 
 
+def sinkhorn_unbalanced_log(
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray, reg: float, reg_m: float, *,
+    max_iter: int = 1000, tol: float = 1e-9,
+) -> tuple[np.ndarray, float]:
+    """Unbalanced entropic transport with KL-relaxed marginals, in the log domain.
+
+    Solves the problem of ``ot.unbalanced.sinkhorn_unbalanced(a, b, cost, reg,
+    reg_m, reg_type='kl')``,
+
+    .. math::
+
+        \\min_{P \\ge 0} \\langle P, C \\rangle + reg\\, KL(P | a b^T)
+            + reg_m\\, KL(P 1 | a) + reg_m\\, KL(P^T 1 | b),
+
+    with the generalized Sinkhorn iterations on the dual potentials
+    (Chizat et al. 2018), ``f = -k reg log sum_j b_j exp((g_j - C_ij) / reg)``
+    and likewise for ``g``, ``k = reg_m / (reg_m + reg)``. Working on
+    potentials rather than scalings keeps every number finite for small
+    `reg`, where POT's own solvers underflow.
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (K,) and (L,)
+        Positive masses.
+    cost : ndarray of shape (K, L)
+    reg, reg_m : float
+        Absolute entropic regularization and mass relaxation.
+    max_iter : int
+    tol : float
+        Stop when the plan's marginals change by less than `tol` (in mass)
+        over ten iterations.
+
+    Returns
+    -------
+    plan : ndarray of shape (K, L)
+    error : float
+        The last change of the marginals over ten iterations.
+
+    Examples
+    --------
+    >>> cost = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> plan, _ = sinkhorn_unbalanced_log(np.array([0.5, 0.5]), np.array([0.5, 0.5]), cost, 0.01, 10.0)
+    >>> plan.round(2).tolist()
+    [[0.5, 0.0], [0.0, 0.5]]
+    """
+    from scipy.special import logsumexp
+
+    log_a, log_b = np.log(a), np.log(b)
+    kappa = reg_m / (reg_m + reg)
+    f, g = np.zeros(len(a)), np.zeros(len(b))
+
+    def plan_of(f, g):
+        return np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - cost) / reg)
+
+    previous = None
+    error = np.inf
+    for iteration in range(1, max_iter + 1):
+        f = -kappa * reg * logsumexp(log_b[None, :] + (g[None, :] - cost) / reg, axis=1)
+        g = -kappa * reg * logsumexp(log_a[:, None] + (f[:, None] - cost) / reg, axis=0)
+        if iteration % 10 == 0 or iteration == max_iter:
+            plan = plan_of(f, g)
+            marginals = np.concatenate([plan.sum(axis=1), plan.sum(axis=0)])
+            if previous is not None:
+                error = float(np.abs(marginals - previous).max())
+                if error < tol:
+                    break
+            previous = marginals
+    return plan_of(f, g), error
+
+
+def _solve_unbalanced(a, b, cost, *, reg, reg_m, max_iter, tol):
+    scale = _cost_scale(cost)
+    plan, error = sinkhorn_unbalanced_log(a, b, cost, reg * scale, reg_m * scale, max_iter=max_iter, tol=tol)
+    if not np.all(np.isfinite(plan)) or not plan.sum() > 0:
+        raise FloatingPointError(f"unbalanced Sinkhorn produced an unusable plan with reg={reg}, reg_m={reg_m}")
+    if error > tol:
+        warnings.warn(
+            f"unbalanced Sinkhorn did not converge in max_iter={max_iter} iterations "
+            f"(marginal change {error:.2e} > tol={tol:.0e}); raise max_iter or reg",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return plan
+
+
 TRANSPORT_METHODS: dict[str, Callable[..., np.ndarray]] = {
     "emd": _solve_emd,
     "sinkhorn": _solve_sinkhorn,
+    "unbalanced": _solve_unbalanced,
 }
 
 
@@ -69,6 +163,7 @@ def solve_plan(
     *,
     method: str = "emd",
     reg: float = 0.01,
+    reg_m: float = 1.0,
     max_iter: int = 1000,
     tol: float = 1e-9,
 ) -> np.ndarray:
@@ -78,21 +173,40 @@ def solve_plan(
     ----------
     source, target : Palette
         Weighted palettes in the same working space.
-    method : {'emd', 'sinkhorn'}
-        Exact network simplex (``ot.emd``) or entropic Sinkhorn in the log
-        domain (``ot.sinkhorn(..., method='sinkhorn_log')``).
+    method : {'emd', 'sinkhorn', 'unbalanced'}
+        Exact network simplex (``ot.emd``), entropic Sinkhorn in the log
+        domain (``ot.sinkhorn(..., method='sinkhorn_log')``), or unbalanced
+        Sinkhorn (the problem of ``ot.unbalanced.sinkhorn_unbalanced`` with KL
+        relaxation of both marginals, solved in the log domain by
+        :func:`sinkhorn_unbalanced_log`).
     reg : float
-        Entropic regularization for ``'sinkhorn'``, relative to the median
-        of the cost matrix: the solver gets ``reg * median(cost)``, so the same
-        value behaves alike in CIELAB and in RGB.
+        Entropic regularization for ``'sinkhorn'`` and ``'unbalanced'``,
+        relative to the median of the cost matrix: the solver gets
+        ``reg * median(cost)``, so the same value behaves alike in CIELAB and
+        in RGB.
+    reg_m : float
+        Mass relaxation of ``'unbalanced'``, relative to the median cost like
+        `reg`: the price of creating or destroying mass (KL divergence of the
+        plan's marginals from the palette weights). Small values let each
+        color go to its nearest reference colors whatever their share; large
+        values tend to balanced Sinkhorn.
     max_iter, tol : int, float
-        Iteration cap and marginal-error tolerance of Sinkhorn. A plan that
+        Iteration cap and error tolerance of the Sinkhorn solvers. A plan that
         misses `tol` gives a :class:`~imgot.exceptions.ConvergenceWarning`.
 
     Returns
     -------
     plan : ndarray of shape (K_source, K_target)
-        Its row sums are ``source.weights`` and column sums ``target.weights``.
+        For ``'emd'`` and ``'sinkhorn'`` its row sums are ``source.weights``
+        and column sums ``target.weights``; ``'unbalanced'`` only approaches
+        them.
+
+    Examples
+    --------
+    >>> colors = np.array([[0.0, 0, 0], [1.0, 0, 0]])
+    >>> palette = Palette(colors, np.array([0.5, 0.5]))
+    >>> solve_plan(palette, palette).round(3).tolist()
+    [[0.5, 0.0], [0.0, 0.5]]
     """
     try:
         solver = TRANSPORT_METHODS[method]
@@ -102,7 +216,7 @@ def solve_plan(
     a = np.asarray(source.weights, np.float64)
     b = np.asarray(target.weights, np.float64)
     cost = cost_matrix(source.colors, target.colors)
-    return solver(a / a.sum(), b / b.sum(), cost, reg=reg, max_iter=max_iter, tol=tol)
+    return solver(a / a.sum(), b / b.sum(), cost, reg=reg, reg_m=reg_m, max_iter=max_iter, tol=tol)
 
 
 def barycentric_projection(plan: np.ndarray, target_colors: np.ndarray) -> np.ndarray:

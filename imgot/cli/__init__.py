@@ -9,6 +9,8 @@ from __future__ import annotations
 import click
 
 from .apply import apply
+from .compare import compare
+from .evaluate import evaluate
 from .transfer import transfer
 
 
@@ -27,5 +29,5 @@ def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply):
+for command in (transfer, apply, evaluate, compare):
     main.add_command(command)

@@ -6,8 +6,36 @@ from pathlib import Path
 
 import click
 
-METHODS = ("emd", "sinkhorn")
+# Kept equal to imgot.methods.METHOD_NAMES by a test; a plain tuple here so
+# that `imgot --help` imports no solver.
+METHODS = (
+    "emd", "sinkhorn", "unbalanced", "histogram", "linear", "reinhard", "sliced",
+    "histogram-linear-histogram",
+)
 COLOR_SPACES = ("lab", "rgb")
+
+METHOD_HELP = (
+    "emd/sinkhorn/unbalanced: OT between palettes; histogram: exact per-channel matching; "
+    "linear: Gaussian OT map (MKL); reinhard: per-channel mean/std; sliced: iterative sliced OT; "
+    "histogram-linear-histogram: the three in turn."
+)
+
+
+def method_option(default: str = "emd"):
+    """``--method``, offering every registered method."""
+    return click.option("--method", type=click.Choice(METHODS), default=default, show_default=True,
+                        help=METHOD_HELP)
+
+
+def parse_methods(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    """``--methods a,b,c`` as a tuple of known method names."""
+    if value is None:
+        return None
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in METHODS]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown method {', '.join(unknown) or value!r}; choose from: {', '.join(METHODS)}")
+    return names
 
 
 def default_output(source: Path) -> Path:

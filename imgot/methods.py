@@ -1,0 +1,271 @@
+"""The method registry: every color transfer as a fitted reference state plus a per-image map.
+
+Each method has two steps. ``fit`` summarises the reference (a palette,
+per-channel CDFs, mean and covariance, a color sample); ``map`` turns one
+source image and that summary into a map of its pixels: a :class:`ColorLUT`
+(smooth maps: ``emd``, ``sinkhorn``, ``unbalanced``, ``linear``,
+``reinhard``, ``sliced``) or a per-pixel function (``histogram``, exact on
+every pixel). Composite methods are tuples of registered names, applied in
+turn toward the same reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from .colorspace import get_color_space, lab_to_srgb, srgb_to_lab
+from .histogram import fit_histograms, match_pixels
+from .linear import color_statistics, diagonal_map, gaussian_map
+from .mapping import ColorLUT, build_lut, lut_from_field, lut_from_samples
+from .palette import Palette, fit_palette, sample_colors
+from .pixels import Pixels
+from .sliced import sliced_transport
+from .transport import barycentric_projection, solve_plan
+
+__all__ = [
+    "METHODS", "COMPOSITES", "METHOD_NAMES", "PALETTE_METHODS", "Method", "ColorMap",
+    "get_method", "default_color_space",
+]
+
+Mapper = Union[ColorLUT, Callable[[Pixels], np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ColorMap:
+    """Everything learned for one source image by a palette method.
+
+    Attributes
+    ----------
+    source_palette, reference_palette : Palette
+        Weighted palettes in the working color space.
+    plan : ndarray of shape (K_source, K_reference)
+        The optimal transport plan between them.
+    destinations : ndarray of shape (K_source, 3)
+        The barycentric projection: where each source palette color goes.
+    lut : ColorLUT
+        The smooth per-pixel map, at the estimator's `strength`.
+    """
+
+    source_palette: Palette
+    reference_palette: Palette
+    plan: np.ndarray
+    destinations: np.ndarray
+    lut: ColorLUT
+
+    def apply(self, image):
+        """Recolor `image` through this map's LUT; see :func:`imgot.transfer.apply_lut_to_image`."""
+        from .transfer import apply_lut_to_image
+
+        return apply_lut_to_image(self.lut, image)
+
+
+@dataclass(frozen=True)
+class Method:
+    """One registered method.
+
+    Attributes
+    ----------
+    name : str
+    fit : callable
+        ``fit(params, reference_pixels, seed) -> state``.
+    map : callable
+        ``map(params, state, source_pixels, seed, strength, preserve_luminance) -> mapper``;
+        a per-pixel mapper ignores `strength` and `preserve_luminance`, which
+        the caller applies afterwards.
+    is_lut : bool
+        The map is a 3-D LUT (True) or a per-pixel function (False).
+    color_space : str
+        Default working space.
+    summary : str
+        One line for the help.
+    """
+
+    name: str
+    fit: Callable[..., Any]
+    map: Callable[..., Mapper]
+    is_lut: bool
+    color_space: str
+    summary: str
+
+
+# Ridge added to covariances, relative to the squared span of the space
+# (100 L* units, or 1 in sRGB): keeps the linear maps finite on flat images.
+_SPAN = {"lab": 100.0, "rgb": 1.0}
+_RIDGE = 1e-4
+
+
+def sample_rgb(pixels: Pixels, n_samples: int, seed: int) -> np.ndarray:
+    """A seeded sample of the image's opaque colors as float RGB in [0, 1], shape (S, 3)."""
+    rng = np.random.default_rng(seed)
+    sample = sample_colors(pixels.rgb_rows(), n_samples, rng, mask=pixels.opaque_mask())
+    sample = sample.astype(np.float64) / pixels.scale
+    if pixels.is_gray:
+        sample = np.repeat(sample[:, None], 3, axis=1)
+    return sample
+
+
+def _space(params, name: str):
+    return get_color_space(params.color_space or METHODS[name].color_space)
+
+
+# -- palette methods: emd, sinkhorn, unbalanced -----------------------------------------
+
+
+def _fit_palette(params, pixels: Pixels, seed: int, name: str) -> Palette:
+    colors = _space(params, name).from_rgb(sample_rgb(pixels, params.n_samples, seed))
+    return fit_palette(colors, params.n_clusters, seed)
+
+
+def palette_color_map(params, reference: Palette, pixels: Pixels, seed: int, name: str,
+                      strength: float, preserve_luminance: bool) -> ColorMap:
+    """Solve the palette transport for one image and build its LUT."""
+    space = _space(params, name)
+    source = _fit_palette(params, pixels, seed, name)
+    plan = solve_plan(source, reference, method=name, reg=params.reg, reg_m=params.reg_m,
+                      max_iter=params.max_iter, tol=params.tol)
+    destinations = barycentric_projection(plan, reference.colors)
+    lut = build_lut(source.colors, destinations, space, size=params.lut_size, strength=float(strength),
+                    preserve_luminance=preserve_luminance, bandwidth=float(params.bandwidth))
+    return ColorMap(source, reference, plan, destinations, lut)
+
+
+def _palette_method(name: str, summary: str) -> Method:
+    return Method(
+        name,
+        lambda params, pixels, seed: _fit_palette(params, pixels, seed, name),
+        lambda params, state, pixels, seed, strength, luminance: palette_color_map(
+            params, state, pixels, seed, name, strength, luminance).lut,
+        True, "lab", summary,
+    )
+
+
+# -- histogram ------------------------------------------------------------------------------
+
+
+def _fit_histogram(params, pixels: Pixels, seed: int):
+    return fit_histograms(pixels, params.color_space or "rgb")
+
+
+def _map_histogram(params, state, pixels, seed, strength, luminance):
+    return lambda source: match_pixels(source, state)
+
+
+# -- linear and reinhard ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Moments:
+    mean: np.ndarray
+    covariance: np.ndarray
+    lightness: tuple[float, float]  # mean and variance of L*, for gray sources
+
+
+def _moments(params, pixels: Pixels, seed: int, name: str) -> _Moments:
+    space = _space(params, name)
+    sample = sample_rgb(pixels, params.n_samples, seed)
+    mean, cov = color_statistics(space.from_rgb(sample), _RIDGE * _SPAN[space.name] ** 2)
+    lightness = srgb_to_lab(sample)[:, 0]
+    return _Moments(mean, cov, (float(lightness.mean()), float(lightness.var()) + _RIDGE * 100.0**2))
+
+
+def _linear_method(name: str, solve, summary: str) -> Method:
+    def fit(params, pixels, seed):
+        return _moments(params, pixels, seed, name)
+
+    def build(params, state, pixels, seed, strength, luminance):
+        source = _moments(params, pixels, seed, name)
+        options = dict(size=params.lut_size, strength=float(strength), preserve_luminance=luminance)
+        if pixels.is_gray:  # only lightness to move: the 1-D Gaussian map of L*
+            (mean_s, var_s), (mean_t, var_t) = source.lightness, state.lightness
+            gain = np.sqrt(var_t / var_s)
+
+            def field(lab):
+                shift = np.zeros_like(lab)
+                shift[:, 0] = mean_t + gain * (lab[:, 0] - mean_s) - lab[:, 0]
+                return shift
+
+            return lut_from_field(field, get_color_space("lab"), **options)
+        A, b = solve(source.mean, source.covariance, state.mean, state.covariance)
+        return lut_from_field(lambda x: x @ A.T + b - x, _space(params, name), **options)
+
+    return Method(name, fit, build, True, "lab", summary)
+
+
+# -- sliced -------------------------------------------------------------------------------------
+
+
+def _fit_sliced(params, pixels, seed):
+    return _space(params, "sliced").from_rgb(sample_rgb(pixels, params.n_samples, seed))
+
+
+def _map_sliced(params, state, pixels, seed, strength, luminance):
+    space = _space(params, "sliced")
+    rgb = sample_rgb(pixels, params.n_samples, seed + 1)
+    start = space.from_rgb(rgb)
+    moved = sliced_transport(start, state, n_iter=params.n_iter, random_state=seed)
+    targets = space.to_rgb(start + float(strength) * (moved - start))
+    return lut_from_samples(rgb, np.clip(targets, 0.0, 1.0), size=params.lut_size, preserve_luminance=luminance)
+
+
+METHODS: dict[str, Method] = {
+    "emd": _palette_method("emd", "exact OT between k-means palettes (ot.emd)"),
+    "sinkhorn": _palette_method("sinkhorn", "entropic OT between palettes (Sinkhorn, log domain)"),
+    "unbalanced": _palette_method(
+        "unbalanced", "unbalanced Sinkhorn between palettes: reg_m lets shares differ"),
+    "histogram": Method("histogram", _fit_histogram, _map_histogram, False, "rgb",
+                        "exact per-channel histogram matching (1-D OT per channel, all pixels)"),
+    "linear": _linear_method("linear", gaussian_map, "Gaussian OT map, Monge-Kantorovich linear (MKL)"),
+    "reinhard": _linear_method("reinhard", diagonal_map, "per-channel mean and std (diagonal linear map)"),
+    "sliced": Method("sliced", _fit_sliced, _map_sliced, True, "lab",
+                     "iterative sliced OT (Pitie's IDT) on samples, smoothed into a LUT"),
+}
+
+COMPOSITES: dict[str, tuple[str, ...]] = {
+    "histogram-linear-histogram": ("histogram", "linear", "histogram"),
+}
+
+METHOD_NAMES: tuple[str, ...] = (*METHODS, *COMPOSITES)
+PALETTE_METHODS: tuple[str, ...] = ("emd", "sinkhorn", "unbalanced")
+
+
+def get_method(name: str) -> tuple[str, ...]:
+    """The stages of method `name`: ``(name,)``, or a composite's names.
+
+    Raises
+    ------
+    ValueError
+        If `name` is not registered; the message lists the valid names.
+
+    Examples
+    --------
+    >>> get_method("emd")
+    ('emd',)
+    >>> get_method("histogram-linear-histogram")
+    ('histogram', 'linear', 'histogram')
+    """
+    if isinstance(name, str) and name in METHODS:
+        return (name,)
+    if isinstance(name, str) and name in COMPOSITES:
+        return COMPOSITES[name]
+    raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(METHOD_NAMES)}")
+
+
+def default_color_space(name: str) -> str:
+    """The working space a method uses when ``color_space=None``.
+
+    Examples
+    --------
+    >>> default_color_space("histogram"), default_color_space("emd")
+    ('rgb', 'lab')
+    """
+    return METHODS[get_method(name)[0]].color_space
+
+
+def lightness_swap(source: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """`output` with the CIELAB L* of `source` (float sRGB in [0, 1])."""
+    lab = srgb_to_lab(output)
+    lab[..., 0] = srgb_to_lab(source)[..., 0]
+    return lab_to_srgb(lab)

@@ -1,0 +1,233 @@
+"""Compare methods side by side: metric rows and a labelled contact sheet.
+
+:func:`evaluate` scores outputs against their source and reference with
+:mod:`imgot.metrics`; :func:`compare` runs several methods and draws one
+sheet (source, reference and their palettes, then each output with its name
+and three numbers), the picture people look at first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .methods import METHOD_NAMES, get_method
+from .pixels import as_pixels
+
+__all__ = ["Scores", "evaluate", "compare", "contact_sheet"]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The metrics of one output.
+
+    Attributes
+    ----------
+    color_distance : float
+        :func:`imgot.metrics.color_distance` to the reference (Lab units).
+    ratio : float
+        ``color_distance`` over the source's own distance to the reference
+        (below 1: the transfer moved toward the reference).
+    structure_similarity : float
+        :func:`imgot.metrics.structure_similarity` of source and output.
+    grain : float
+        :func:`imgot.metrics.grain` of source and output.
+    """
+
+    color_distance: float
+    ratio: float
+    structure_similarity: float
+    grain: float
+
+
+def evaluate(source, reference, outputs) -> list[Scores]:
+    """Score each output of a transfer from `source` toward `reference`.
+
+    Parameters
+    ----------
+    source, reference : ndarray or PIL.Image.Image
+    outputs : iterable of ndarray or PIL.Image.Image
+        Images of the source's height and width.
+
+    Returns
+    -------
+    list of Scores
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> source, reference = rng.random((16, 16, 3)), rng.random((16, 16, 3)) * 0.5
+    >>> scores = evaluate(source, reference, [source])
+    >>> scores[0].ratio, scores[0].structure_similarity, scores[0].grain
+    (1.0, 1.0, 0.0)
+    """
+    from .metrics import color_distance, grain, structure_similarity
+
+    baseline = color_distance(source, reference)
+    scores = []
+    for output in outputs:
+        distance = color_distance(output, reference)
+        ratio = distance / baseline if baseline > 0 else (0.0 if distance == 0 else float("inf"))
+        scores.append(Scores(distance, ratio, structure_similarity(source, output), grain(source, output)))
+    return scores
+
+
+def _thumbnail(image, width: int):
+    from PIL import Image
+
+    pixels = as_pixels(image)
+    color = pixels.color
+    if color.dtype != np.uint8:
+        color = np.round(color.astype(np.float64) / pixels.scale * 255).astype(np.uint8)
+    thumb = Image.fromarray(np.ascontiguousarray(color)).convert("RGB")
+    height = max(1, round(thumb.height * width / thumb.width))
+    return thumb.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _swatches(image, width: int, height: int, n_colors: int, random_state: int):
+    """A bar of the image's k-means palette, each color as wide as its share, dark to light."""
+    from PIL import Image
+
+    from .colorspace import lab_to_srgb
+    from .transfer import ColorTransfer
+
+    palette = ColorTransfer(n_clusters=n_colors, random_state=random_state).fit(image).reference_palette_
+    order = np.argsort(palette.colors[:, 0])
+    rgb = np.round(lab_to_srgb(palette.colors[order]) * 255).astype(np.uint8)
+    edges = np.round(np.concatenate([[0], np.cumsum(palette.weights[order])]) * width).astype(int)
+    bar = np.zeros((height, width, 3), np.uint8)
+    for color, left, right in zip(rgb, edges[:-1], edges[1:]):
+        bar[:, left:right] = color
+    return Image.fromarray(bar)
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        return ImageFont.load_default()
+
+
+def contact_sheet(
+    source, reference, entries: list[tuple[str, object, Scores | None]], *,
+    width: int = 320, columns: int = 4, random_state: int = 0,
+):
+    """Draw a contact sheet: source and reference with palettes, then labelled outputs.
+
+    Parameters
+    ----------
+    source, reference : ndarray or PIL.Image.Image
+    entries : list of (name, image, Scores or None)
+        The outputs, in order; each gets its name and scores below it.
+    width : int, default 320
+        Width of each tile in pixels.
+    columns : int, default 4
+        Tiles per row.
+    random_state : int, default 0
+        Seed of the palettes shown as swatches.
+
+    Returns
+    -------
+    PIL.Image.Image
+        An RGB image.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.random((24, 32, 3))
+    >>> contact_sheet(image, image, [("same", image, None)], width=64).mode
+    'RGB'
+    """
+    from PIL import Image, ImageDraw
+
+    pad, text, swatch = 12, max(14, width // 20), max(12, width // 14)
+    font, bold = _font(text), _font(text + 2)
+    source_thumb, reference_thumb = _thumbnail(source, width), _thumbnail(reference, width)
+    tile_height = max(source_thumb.height, *(_thumbnail(image, width).height for _, image, _ in entries), 1)
+    top_height = max(source_thumb.height, reference_thumb.height) + swatch + 3 * text + 2 * pad
+    label_height = 3 * (text + 4) + pad
+    rows = -(-len(entries) // columns)
+    sheet_width = pad + max(columns, 2) * (width + pad)
+    sheet_height = pad + top_height + rows * (tile_height + label_height + pad)
+    sheet = Image.new("RGB", (sheet_width, sheet_height), (250, 250, 250))
+    draw = ImageDraw.Draw(sheet)
+
+    for column, (title, image, thumb) in enumerate(
+        (("source", source, source_thumb), ("reference", reference, reference_thumb))
+    ):
+        x = pad + column * (width + pad)
+        draw.text((x, pad), title, fill=(20, 20, 20), font=bold)
+        y = pad + text + 6
+        sheet.paste(thumb, (x, y))
+        y += thumb.height + 4
+        sheet.paste(_swatches(image, width, swatch, 12, random_state), (x, y))
+        draw.text((x, y + swatch + 2), "palette (12 colors, by share)", fill=(90, 90, 90), font=font)
+
+    y0 = pad + top_height
+    for index, (name, image, scores) in enumerate(entries):
+        row, column = divmod(index, columns)
+        x = pad + column * (width + pad)
+        y = y0 + row * (tile_height + label_height + pad)
+        sheet.paste(_thumbnail(image, width), (x, y))
+        y += tile_height + 4
+        draw.text((x, y), name, fill=(20, 20, 20), font=bold)
+        if scores is not None:
+            lines = (
+                f"color dist {scores.color_distance:.1f} ({scores.ratio:.2f} of source)",
+                f"SSIM {scores.structure_similarity:.3f}   grain {scores.grain:+.2f}",
+            )
+            for number, line in enumerate(lines, start=1):
+                draw.text((x, y + number * (text + 4)), line, fill=(60, 60, 60), font=font)
+    return sheet
+
+
+def compare(
+    source, reference, *, methods: tuple[str, ...] | None = None, width: int = 320,
+    random_state: int = 0, **options,
+):
+    """Run several methods and draw their contact sheet.
+
+    Parameters
+    ----------
+    source, reference : ndarray or PIL.Image.Image
+    methods : tuple of str, optional
+        Method names (default: every registered method, see
+        :data:`imgot.methods.METHOD_NAMES`).
+    width : int, default 320
+        Tile width of the sheet.
+    random_state : int, default 0
+    **options
+        Other :class:`imgot.ColorTransfer` parameters, for every method.
+
+    Returns
+    -------
+    sheet : PIL.Image.Image
+    results : list of (name, Scores, seconds)
+        Each method's scores and transfer time.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sheet, results = compare(rng.random((24, 32, 3)), rng.random((24, 32, 3)) * 0.5,
+    ...                          methods=("reinhard",), width=64)
+    >>> [name for name, _, _ in results]
+    ['reinhard']
+    """
+    from .transfer import transfer
+
+    methods = METHOD_NAMES if methods is None else tuple(methods)
+    for name in methods:
+        get_method(name)
+    outputs, seconds = [], []
+    for name in methods:
+        start = time.perf_counter()
+        outputs.append(transfer(source, reference, method=name, random_state=random_state, **options))
+        seconds.append(time.perf_counter() - start)
+    scores = evaluate(source, reference, outputs)
+    sheet = contact_sheet(source, reference, list(zip(methods, outputs, scores)), width=width,
+                          random_state=random_state)
+    return sheet, list(zip(methods, scores, seconds))
