@@ -11,7 +11,9 @@ from .exceptions import (
     ModelFormatError,
     OutputExistsError,
 )
+from .histogram import match_histograms
 from .io import ImageFile, load_image, read_image, write_image
+from .methods import METHOD_NAMES
 from .persist import load
 from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
 
@@ -28,12 +30,14 @@ __all__ = [
     "ImageReadError",
     "ImageWriteError",
     "ImgotError",
+    "METHOD_NAMES",
     "LUTFormatError",
     "ModelFormatError",
     "NotFittedError",
     "OutputExistsError",
     "load",
     "load_image",
+    "match_histograms",
     "read_image",
     "transfer",
     "write_image",
