@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .apply import apply
+from .batch import batch
 from .compare import compare
 from .evaluate import evaluate
 from .transfer import transfer
@@ -29,5 +30,5 @@ def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply, evaluate, compare):
+for command in (transfer, apply, batch, evaluate, compare):
     main.add_command(command)

@@ -1,0 +1,160 @@
+"""``imgot batch``: recolor a folder, a glob or a frame sequence toward one reference."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from .options import COLOR_SPACES, METHODS, fail, show_warning
+
+FAILURES_NAME = "imgot_failures.csv"
+DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
+
+
+def _fit_on(ctx, param, value: str | None):
+    if value is None or value in ("first", "pooled"):
+        return value
+    if not Path(value).is_file():
+        raise click.BadParameter(f"{value!r} is neither 'first', 'pooled' nor an existing image file")
+    return Path(value)
+
+
+def _report_path(ctx, param, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() not in (".csv", ".json"):
+        raise click.BadParameter(f"{value.name!r} must end in .csv or .json")
+    return value
+
+
+def write_failures(path: Path, failures: list) -> None:
+    """Write the failed results as CSV or JSON (by extension): path and reason."""
+    rows = [{"path": str(result.input), "reason": result.reason} for result in failures]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        return
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=["path", "reason"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@contextmanager
+def dask_client(scheduler: str | None, local: bool, jobs: int | None):
+    """A distributed.Client on `scheduler`, on a new LocalCluster, or None."""
+    if not scheduler and not local:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise click.ClickException(DASK_MISSING) from None
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=jobs, threads_per_worker=1) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _progress(total: int):
+    start = time.perf_counter()
+
+    def rate(_item) -> str:
+        elapsed = time.perf_counter() - start
+        return f"{bar.pos / elapsed:.1f} img/s" if elapsed > 0 and bar.pos else ""
+
+    bar = click.progressbar(length=total, label="imgot batch", file=click.get_text_stream("stderr"),
+                            show_pos=True, show_eta=True, item_show_func=rate)
+    return bar
+
+
+def _run(results, total: int) -> tuple[dict, list, set]:
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    failures, messages = [], set()
+    with _progress(total) as bar:
+        for result in results:
+            counts[result.status] += 1
+            messages.update(result.warnings)
+            if result.status == "failed":
+                failures.append(result)
+            bar.update(1, result)
+    return counts, failures, messages
+
+
+@click.command()
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("-r", "--reference", required=True, type=click.Path(path_type=Path),
+              help="Image whose colors to take.")
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder; the inputs' sub-folders and file names are kept.")
+@click.option("--fit-on", callback=_fit_on, metavar="FILE|first|pooled",
+              help="One color map for all images (frame sequences): fitted on FILE, on the first "
+                   "input, or on pixels pooled across the inputs. [default: one map per image]")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
+@click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
+@click.option("--format", "format", metavar="EXT", help="Write every output as EXT (png, jpg, tif...). "
+              "[default: each input's own]")
+@click.option("--failures", type=click.Path(dir_okay=False, path_type=Path), callback=_report_path,
+              help=f"Failures report, .csv or .json. [default: OUT_DIR/{FAILURES_NAME}, if any failed]")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler (shared files).")
+@click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG/WebP quality of the outputs.")
+@click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
+              help="Exact transport or entropic Sinkhorn.")
+@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+              help="Sinkhorn regularization, relative to the median palette cost.")
+@click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Palette size (k-means clusters).")
+@click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
+              help="Space of the palettes and the transport cost.")
+@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="How far each color moves along its transport path (0 = unchanged).")
+@click.option("--preserve-luminance", is_flag=True, help="Keep each image's lightness (L*); move only color.")
+@click.option("--seed", "random_state", type=int, default=0, show_default=True,
+              help="Seed of sampling and k-means; same seed, same output bytes.")
+def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, **options):
+    """Recolor every image of INPUT (a folder, a glob, or files) toward --reference.
+
+    Existing outputs are skipped, so a rerun resumes an interrupted batch. A file
+    that fails is listed in the failures report and the others are still done;
+    the exit code is then 1.
+
+    \b
+    Examples:
+      imgot batch photos/ -r look.jpg -o photos_graded/ --jobs 4
+      imgot batch 'shot01/*.png' -r grade.png -o shot01_graded/ --fit-on first
+      imgot batch dataset/ -r look.jpg -o out/ --scheduler tcp://10.0.0.5:8786
+    """
+    from ..batch import find_inputs, transfer_many
+    from ..exceptions import ImgotError
+
+    if scheduler and dask_local:
+        raise click.UsageError("give --scheduler or --dask-local, not both")
+    source = inputs[0] if len(inputs) == 1 else list(inputs)
+    warnings.showwarning = show_warning
+    try:
+        total = sum(1 for _ in find_inputs(source, exclude=out_dir))
+        with dask_client(scheduler, dask_local, jobs) as client:
+            results = transfer_many(source, options.pop("reference"), out_dir, client=client, jobs=jobs,
+                                    **options)
+            counts, failed, messages = _run(results, total)
+    except (ImgotError, ValueError, TypeError, OSError) as error:
+        raise fail(error) from None
+    for message in sorted(messages):
+        click.echo(f"warning: {message}", err=True)
+    click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
+    report = failures or out_dir / FAILURES_NAME
+    if failed or failures:
+        write_failures(report, failed)
+        click.echo(f"failures: {report}", err=True)
+    elif report.exists():  # a stale report from an earlier run that had failures
+        report.unlink()
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,172 @@
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imgot import ColorTransfer, read_image, write_image
+from imgot.batch import pooled_sample, transfer_many
+from imgot.cli.batch import batch
+from imgot.transfer import apply_lut_to_image
+
+PARAMS = {"n_clusters": 8, "random_state": 3}
+
+
+@pytest.fixture
+def frames(tmp_path, warm, cool, rocket):
+    """in/ with a nested folder: two identical frames, a noisy copy, a photo; and a reference."""
+    noisy = np.clip(warm.astype(int) + np.random.default_rng(0).integers(-9, 9, warm.shape), 0, 255)
+    images = {"f001.png": warm, "f002.png": warm, "f003.png": noisy.astype(np.uint8),
+              "sub/deeper/photo.png": rocket}
+    for name, image in images.items():
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        write_image(tmp_path / "in" / name, image)
+    write_image(tmp_path / "ref.png", cool)
+    return tmp_path / "in", tmp_path / "ref.png", images
+
+
+def run(*args):
+    return CliRunner().invoke(batch, [str(a) for a in args])
+
+
+def digests(folder):
+    """{relative path: sha256} of every file under `folder`."""
+    files = (p for p in Path(folder).rglob("*") if p.is_file())
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_per_image_equals_transform_and_keeps_structure(frames, tmp_path, cool):
+    folder, ref, images = frames
+    results = list(transfer_many(folder, ref, tmp_path / "out", jobs=2, **PARAMS))
+    assert sorted(r.status for r in results) == ["done"] * 4
+    model = ColorTransfer(**PARAMS).fit(cool)
+    for name, image in images.items():
+        assert (read_image(tmp_path / "out" / name) == model.transform(image)).all(), name
+
+
+@pytest.mark.parametrize("fit_on", ["first", "pooled", "file"])
+def test_fit_on_gives_one_lut_for_all(frames, tmp_path, cool, fit_on):
+    folder, ref, images = frames
+    model = ColorTransfer(**PARAMS).fit(cool)
+    paths = sorted(folder.rglob("*.png"))
+    fit_image = {"first": images["f001.png"], "file": images["sub/deeper/photo.png"],
+                 "pooled": pooled_sample(paths, random_state=3)}[fit_on]
+    lut = model.color_map(fit_image).lut
+    arg = folder / "sub/deeper/photo.png" if fit_on == "file" else fit_on
+    results = list(transfer_many(folder, ref, tmp_path / "out", fit_on=arg, jobs=2, **PARAMS))
+    assert {r.status for r in results} == {"done"}
+    for name, image in images.items():
+        assert (read_image(tmp_path / "out" / name) == apply_lut_to_image(lut, image)).all(), name
+    assert (read_image(tmp_path / "out/f001.png") == read_image(tmp_path / "out/f002.png")).all()
+
+
+def test_resume_skips_and_overwrite_redoes(frames, tmp_path):
+    folder, ref, _ = frames
+    out = tmp_path / "out"
+    first = run(folder, "-r", ref, "-o", out, "--clusters", 8, "--jobs", 1)
+    assert first.exit_code == 0, first.output
+    assert "done 4, skipped 0, failed 0" in first.output
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    again = run(folder, "-r", ref, "-o", out, "--clusters", 8)
+    assert again.exit_code == 0 and "done 0, skipped 4, failed 0" in again.output
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    redo = run(folder, "-r", ref, "-o", out, "--clusters", 8, "--overwrite")
+    assert redo.exit_code == 0 and "done 4, skipped 0" in redo.output
+    assert not (out / "imgot_failures.csv").exists()
+
+
+def test_glob_and_format_keep_names(frames, tmp_path):
+    folder, ref, _ = frames
+    result = run(f"{folder}/**/*.png", "-r", ref, "-o", tmp_path / "out", "--format", "jpg", "--clusters", 4)
+    assert result.exit_code == 0, result.output
+    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.jpg"))
+    assert found == ["f001.jpg", "f002.jpg", "f003.jpg", "sub/deeper/photo.jpg"]
+
+
+@pytest.mark.parametrize("report", ["default", "failures.json"])
+def test_bad_files_are_reported_and_inputs_untouched(frames, tmp_path, report):
+    folder, ref, _ = frames
+    good = (folder / "f001.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    (folder / "notes.jpg").write_text("not an image")
+    before = digests(folder)
+    extra = [] if report == "default" else ["--failures", tmp_path / report]
+    result = run(folder, "-r", ref, "-o", tmp_path / "out", "--clusters", 8, *extra)
+    assert result.exit_code == 1 and "done 4, skipped 0, failed 2" in result.output
+    assert digests(folder) == before
+    if report == "default":
+        with open(tmp_path / "out/imgot_failures.csv", newline="") as stream:
+            rows = list(csv.DictReader(stream))
+    else:
+        rows = json.loads((tmp_path / report).read_text())
+    reasons = {Path(row["path"]).name: row["reason"] for row in rows}
+    assert set(reasons) == {"truncated.png", "notes.jpg"}
+    assert "not an image" in reasons["notes.jpg"] and "cannot read image" in reasons["truncated.png"]
+
+
+def test_user_errors_are_one_line(frames, tmp_path):
+    folder, ref, _ = frames
+    for args in ([folder, "-r", tmp_path / "missing.png"], [tmp_path / "empty_*.png", "-r", ref],
+                 [folder, "-r", ref, "--scheduler", "tcp://h:1", "--dask-local"]):
+        result = run(*args, "-o", tmp_path / "out")
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output
+        assert result.output.strip().splitlines()[-1].startswith("Error:"), result.output
+
+
+def test_missing_dask_is_a_clear_error(frames, tmp_path, monkeypatch):
+    folder, ref, _ = frames
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    result = run(folder, "-r", ref, "-o", tmp_path / "out", "--dask-local")
+    assert result.exit_code == 1 and "pip install 'imgot[dask]'" in result.output
+
+
+def test_killed_batch_leaves_no_partial_output_and_resumes(tmp_path, rocket):
+    big = np.asarray(Image.fromarray(rocket).resize((800, 600)))
+    (tmp_path / "in").mkdir()
+    for index in range(30):
+        write_image(tmp_path / "in" / f"frame{index:03d}.png", np.roll(big, index * 7, axis=1))
+    args = [tmp_path / "in", "-r", tmp_path / "in/frame000.png", "-o", tmp_path / "out", "--fit-on", "first",
+            "--jobs", "2"]
+    code = "import sys; from imgot.cli.batch import batch; batch(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], start_new_session=True,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list((tmp_path / "out").glob("frame*.png"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = list((tmp_path / "out").glob("frame*.png"))
+    assert 3 <= len(finished) < 30
+    for path in finished:  # every file under its final name decodes completely
+        with Image.open(path) as image:
+            image.load()
+    rerun = run(*args)
+    assert rerun.exit_code == 0 and "failed 0" in rerun.output
+    assert len(list((tmp_path / "out").glob("frame*.png"))) == 30
+
+
+def test_dask_local_cluster_equals_process_pool(frames, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    folder, ref, _ = frames
+    cluster = distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        for fit_on in (None, "first"):
+            pool, dask = tmp_path / f"pool_{fit_on}", tmp_path / f"dask_{fit_on}"
+            list(transfer_many(folder, ref, pool, fit_on=fit_on, jobs=2, **PARAMS))
+            results = list(transfer_many(folder, ref, dask, fit_on=fit_on, client=client, **PARAMS))
+            assert {r.status for r in results} == {"done"}
+            assert digests(pool) == digests(dask) and len(digests(pool)) == 4
+
+
+def test_help_has_an_example():
+    result = run("--help")
+    assert result.exit_code == 0 and "imgot batch photos/" in result.output
