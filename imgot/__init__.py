@@ -11,9 +11,11 @@ from .exceptions import (
     ModelFormatError,
     OutputExistsError,
 )
+from .distances import distance, pairwise_distances
 from .histogram import match_histograms
 from .io import ImageFile, load_image, read_image, write_image
 from .methods import METHOD_NAMES
+from .morph import morph
 from .persist import load
 from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
 
@@ -36,8 +38,11 @@ __all__ = [
     "NotFittedError",
     "OutputExistsError",
     "load",
+    "distance",
     "load_image",
     "match_histograms",
+    "morph",
+    "pairwise_distances",
     "read_image",
     "transfer",
     "write_image",

@@ -11,12 +11,12 @@ domains raise :class:`~imgot.exceptions.LUTFormatError`.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ImageReadError, ImageWriteError, LUTFormatError, OutputExistsError
+from .atomic import atomic_write
+from .exceptions import ImageReadError, LUTFormatError
 from .mapping import ColorLUT
 
 __all__ = ["read_cube", "write_cube"]
@@ -78,21 +78,10 @@ def write_cube(
     """
     path = Path(path)
     header = _header(lut, title)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
-    if not path.parent.is_dir():
-        raise ImageWriteError(f"{path.parent}: no such folder")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+    with atomic_write(path, overwrite=overwrite, what="LUT") as temp:
+        with open(temp, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(header)
             np.savetxt(stream, _data_rows(lut), fmt="%.6f")
-        os.replace(temp, path)
-    except OSError as error:
-        raise ImageWriteError(f"{path}: cannot write LUT ({error})") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def _floats(path: Path, number: int, words: list[str], count: int) -> list[float]:

@@ -10,14 +10,14 @@ folder and renamed into place, so a crash never leaves a half-written image.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ImageReadError, ImageWriteError, OutputExistsError
+from .atomic import atomic_write
+from .exceptions import ImageReadError
 
 __all__ = ["ImageFile", "load_image", "read_image", "write_image"]
 
@@ -262,17 +262,5 @@ def write_image(
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be in 1..100, got {quality}")
     fmt = _format_for(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
-    if not path.parent.is_dir():
-        raise ImageWriteError(f"{path.parent}: no such folder")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_write(path, overwrite=overwrite, what="image") as temp:
         _save(pixels, temp, fmt, icc_profile, exif, int(quality))
-        os.replace(temp, path)
-    except OSError as error:
-        raise ImageWriteError(f"{path}: cannot write image ({error})") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)

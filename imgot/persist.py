@@ -10,14 +10,14 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ImageReadError, ImageWriteError, ModelFormatError, OutputExistsError
+from .atomic import atomic_write
+from .exceptions import ImageReadError, ModelFormatError
 from .mapping import ColorLUT
 from .palette import Palette
 from .transfer import ColorMap, ColorTransfer, NotFittedError
@@ -54,21 +54,10 @@ def _write(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, ov
         text = json.dumps(dict(params), default=_plain, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as error:
         raise TypeError(f"params must be JSON-serialisable: {error}") from None
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists; pass overwrite=True to replace it")
-    if not path.parent.is_dir():
-        raise ImageWriteError(f"{path.parent}: no such folder")
     header = {"format": np.array(kind), "version": np.array(FORMAT_VERSION), "params": np.array(text)}
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    with atomic_write(path, overwrite=overwrite, what="model") as temp:
+        with open(temp, "wb") as stream:
             np.savez(stream, **header, **arrays)
-        os.replace(temp, path)
-    except OSError as error:
-        raise ImageWriteError(f"{path}: cannot write ({error})") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[dict, dict]:

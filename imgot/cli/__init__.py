@@ -11,7 +11,10 @@ import click
 from .apply import apply
 from .batch import batch
 from .compare import compare
+from .distance import distance
 from .evaluate import evaluate
+from .morph import morph
+from .plan import plan
 from .transfer import transfer
 
 
@@ -30,5 +33,5 @@ def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply, batch, evaluate, compare):
+for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph):
     main.add_command(command)

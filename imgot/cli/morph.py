@@ -1,0 +1,74 @@
+"""``imgot morph``: an animation from one image to another by displacement interpolation."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .plan import parse_size
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True,
+              help="Animation (.gif, .webp, .png) or numbered frames, e.g. frames_%03d.png.")
+@click.option("--frames", type=click.IntRange(min=2), default=24, show_default=True, help="Number of frames.")
+@click.option("--spatial", is_flag=True,
+              help="Move mass in position and color (joint k-means + OT), not only recolor.")
+@click.option("--size", help="Spatial morph frame size WIDTHxHEIGHT. [default: source fitted in 160x160]")
+@click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
+              help="Transport of the color morph's palettes.")
+@click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
+              help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
+@click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
+              help="Working space of the color morph.")
+@click.option("--duration", type=click.IntRange(min=1), default=80, show_default=True,
+              help="Milliseconds per frame of an animation.")
+@click.option("--seed", "random_state", type=int, default=0, show_default=True,
+              help="Seed of sampling and k-means.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def morph(source, reference, output, size, duration, overwrite, **options):
+    """Morph SOURCE into REFERENCE: recolor it step by step, or (--spatial) move its mass.
+
+    \b
+    Example:
+      imgot morph rocket.jpg coffee.jpg --frames 24 -o morph.gif
+      imgot morph rocket.jpg coffee.jpg --spatial --size 160x107 -o morph.gif
+      imgot morph rocket.jpg coffee.jpg --frames 5 -o frames_%03d.png
+    """
+    from .. import io
+    from ..exceptions import ImgotError
+    from ..morph import morph as make_frames, output_paths, save_frames
+
+    if size is not None and not options["spatial"]:
+        raise click.UsageError("--size applies to --spatial only; the color morph keeps the source's size")
+    if size is not None:
+        options["size"] = parse_size(size)
+    warnings.showwarning = show_warning
+    try:
+        targets = output_paths(output, options["frames"], overwrite=overwrite)
+        if {t.resolve() for t in targets} & {source.resolve(), reference.resolve()}:
+            raise ValueError(f"{output}: refusing to write over an input; pick another -o")
+        src, ref = io.read_image(source), io.read_image(reference)
+        frames = make_frames(src, ref, **options)
+        if not options["spatial"]:  # 8-bit RGB frames for the animation or the PNGs
+            frames = (_to_rgb8(frame) for frame in frames)
+        written = save_frames(output, frames, duration=duration, overwrite=overwrite)
+    except (ImgotError, ValueError, TypeError) as error:
+        raise fail(error) from None
+    many = f"{written[0]} .. {written[-1]} ({len(written)} frames)"
+    click.echo(str(written[0]) if len(written) == 1 else many)
+
+
+def _to_rgb8(frame):
+    import numpy as np
+
+    from ..pixels import as_pixels, quantize
+
+    pixels = as_pixels(frame)
+    color = quantize(pixels.color.astype(np.float32) / np.float32(pixels.scale), np.uint8)
+    return color if not pixels.is_gray else np.repeat(color[..., None], 3, axis=2)

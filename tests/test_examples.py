@@ -1,0 +1,70 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import ot
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_emd_1d_plan_and_distance(tmp_path, capsys):
+    example = load("emd_1d")
+    results = example.main(tmp_path)
+    p, q, x = example.P, example.Q, example.POINTS
+    cost = np.abs(x[:, None] - x[None, :])
+    np.testing.assert_allclose(results["plan"], ot.emd(p, q, cost), atol=1e-12)
+    np.testing.assert_allclose(results["plan"], [[0.1, 0.1, 0], [0, 0.3, 0], [0, 0.2, 0.3]], atol=1e-12)
+    # W1 = integral |F_p - F_q| = |0.2 - 0.1| * 1 + |0.5 - 0.7| * 1 = 0.3
+    for key in ("distance", "emd2", "quantile", "closed_form"):
+        assert results[key] == pytest.approx(0.3, abs=1e-12)
+    assert results["distance"] == pytest.approx(ot.emd2(p, q, cost))
+    assert "0.3000" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def desserts():
+    pytest.importorskip("matplotlib")
+    return load("sinkhorn_desserts")
+
+
+def test_desserts_marginals_and_chart(desserts, tmp_path):
+    results = desserts.main(tmp_path)
+    for plan in results["plans"].values():
+        np.testing.assert_allclose(plan.sum(axis=1), desserts.R, atol=1e-6)
+        np.testing.assert_allclose(plan.sum(axis=0), desserts.C, atol=1e-6)
+    from PIL import Image
+
+    with Image.open(results["chart"]) as chart:
+        assert chart.format == "PNG" and chart.width > chart.height
+
+
+def test_small_lambda_spreads_in_proportion_to_c(desserts):
+    plan = desserts.sinkhorn_plan(0.1)
+    independent = np.outer(desserts.R, desserts.C) / desserts.R.sum()
+    assert np.abs(plan - independent).max() < 0.25  # vs entries of up to 1.2 portions
+    shares = plan / plan.sum(axis=1, keepdims=True)
+    proportional = np.broadcast_to(desserts.C / desserts.C.sum(), shares.shape)
+    np.testing.assert_allclose(shares, proportional, atol=0.06)
+    # Tighter still as lambda -> 0.
+    assert np.abs(desserts.sinkhorn_plan(0.001) - independent).max() < 0.01
+
+
+def test_large_lambda_follows_preferences_and_tends_to_emd(desserts):
+    total = desserts.R.sum()
+    best = ot.emd2(desserts.R / total, desserts.C / total, -desserts.M) * total  # as a cost: -24
+    gaps = [np.sum(desserts.sinkhorn_plan(lam) * -desserts.M) - best for lam in (0.1, 1.0, 10.0, 200.0)]
+    assert all(a > b for a, b in zip(gaps, gaps[1:])) and gaps[0] > 10
+    assert gaps[-1] == pytest.approx(0, abs=1e-6)
+    # The lambda = 200 plan is itself optimal (the optimum is not unique here) and has converged.
+    limit = desserts.sinkhorn_plan(200.0)
+    exact = desserts.exact_plan()
+    assert np.sum(limit * desserts.M) == pytest.approx(np.sum(exact * desserts.M), abs=1e-6)
+    np.testing.assert_allclose(limit, desserts.sinkhorn_plan(400.0), atol=1e-6)
