@@ -89,8 +89,13 @@ def fit_palette(samples: np.ndarray, n_clusters: int, random_state: int) -> Pale
         labels = np.unique(samples, axis=0, return_inverse=True)[1].ravel()
         counts = np.bincount(labels, minlength=distinct.shape[0])
         return Palette(distinct.astype(np.float64), counts / counts.sum())
+    from threadpoolctl import threadpool_limits
+
     kmeans = KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
-    labels = kmeans.fit_predict(samples)
+    # One OpenMP thread: on a palette-sized problem extra threads gain nothing,
+    # and when another process holds a core, spinning threads make k-means ~5x slower.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        labels = kmeans.fit_predict(samples)
     counts = np.bincount(labels, minlength=n_clusters).astype(np.float64)
     keep = counts > 0
     centers = kmeans.cluster_centers_[keep]
