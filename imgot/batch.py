@@ -37,7 +37,8 @@ import numpy as np
 from .exceptions import ImageReadError, ImgotError, OutputExistsError
 from .io import load_image, write_image
 from .mapping import ColorLUT
-from .transfer import ColorTransfer, _palette_colors, apply_lut_to_image
+from .methods import sample_rgb
+from .transfer import ColorTransfer, apply_lut_to_image
 
 __all__ = ["IMAGE_EXTENSIONS", "BatchResult", "find_inputs", "pooled_sample", "process_file", "transfer_many"]
 
@@ -255,7 +256,7 @@ def pooled_sample(paths: Iterable[str | os.PathLike], *, n_samples: int = 10000,
             pixels = as_pixels(load_image(path).pixels)
         except ImgotError:
             continue
-        samples.append(_palette_colors(pixels, n_samples, random_state + index))
+        samples.append(sample_rgb(pixels, n_samples, random_state + index))
     if not samples:
         raise ImageReadError("fit_on='pooled': none of the sampled inputs could be read")
     return np.concatenate(samples)[None]

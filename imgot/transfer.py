@@ -16,7 +16,6 @@ from .colorspace import get_color_space
 from .mapping import ColorLUT
 from .methods import METHODS, PALETTE_METHODS, ColorMap, get_method, lightness_swap
 from .methods import palette_color_map as _palette_color_map
-from .methods import sample_rgb as _palette_colors  # noqa: F401  (used by imgot.batch)
 from .pixels import Pixels, as_pixels, quantize, to_output
 
 __all__ = ["ColorTransfer", "ColorMap", "transfer", "apply_lut_to_image", "NotFittedError"]
