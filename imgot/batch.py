@@ -417,6 +417,7 @@ def transfer_many(
     first = next(pairs, None)
     if first is None:
         raise ImageReadError(f"{inputs}: no input images found")
+    context = _mp_context(fits=fit_on is None) if client is None else None
     ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
     model = ColorTransfer(**transfer_params).fit(ref)
     mapper = model if fit_on is None else _fit_lut(model, fit_on, inputs, out_dir, first[0])
@@ -426,7 +427,7 @@ def transfer_many(
     if client is not None:
         return _run(_DaskBackend(client, mapper, options), tasks, 2 * _dask_workers(client))
     jobs = jobs or os.cpu_count() or 1
-    return _run(_ProcessBackend(jobs, mapper, options), tasks, 2 * jobs)
+    return _run(_ProcessBackend(jobs, mapper, options, context), tasks, 2 * jobs)
 
 
 def _run(backend, tasks, limit: int) -> Iterator[BatchResult]:
@@ -457,12 +458,15 @@ def _collect(backend, pending: dict) -> Iterator[BatchResult]:
             yield replace(result, input=source, output=target)
 
 
-_WORKER_MAPPER = None
+# A worker that has mapped this many images through one LUT bakes it
+# (ColorLUT.bake costs about 12 two-megapixel images' worth of mapping, then
+# each image maps ~2.5x faster): small batches skip the cost, big ones gain.
+BAKE_AFTER = 4
+_WORKER = {"mapper": None, "done": 0}
 
 
 def _init_worker(mapper, limit_threads: bool) -> None:
-    global _WORKER_MAPPER
-    _WORKER_MAPPER = mapper
+    _WORKER.update(mapper=mapper, done=0)
     if limit_threads:  # one process per core: no OpenMP/BLAS oversubscription
         from threadpoolctl import threadpool_limits
 
@@ -470,28 +474,47 @@ def _init_worker(mapper, limit_threads: bool) -> None:
 
 
 def _process_in_worker(source: Path, target: Path, options: dict) -> BatchResult:
-    return process_file(_WORKER_MAPPER, source, target, **options)
+    mapper = _WORKER["mapper"]
+    result = process_file(mapper, source, target, **options)
+    _WORKER["done"] += result.status == "done"
+    if isinstance(mapper, ColorLUT) and _WORKER["done"] == BAKE_AFTER:
+        mapper.bake()
+    return result
 
 
-def _mp_context():
-    """Fresh worker processes: forking a parent whose OpenMP (k-means) has run can deadlock."""
+# What the fork server imports once, so that each worker starts warm.
+_PRELOAD_APPLY = ["imgot.batch"]
+_PRELOAD_FIT = _PRELOAD_APPLY + ["sklearn.cluster", "ot", "skimage.color"]
+
+
+def _mp_context(fits: bool):
+    """Fresh worker processes: forking a parent whose OpenMP (k-means) has run can deadlock.
+
+    The fork server is started at once, in the background, so that its
+    imports overlap the caller's fitting; workers that only apply a LUT
+    (`fits` False) do not need scikit-learn or POT.
+    """
     import multiprocessing
+    import threading
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["imgot.batch", "sklearn.cluster", "ot", "skimage.color"])
+    context.set_forkserver_preload(_PRELOAD_FIT if fits else _PRELOAD_APPLY)
+    threading.Thread(target=forkserver.ensure_running, daemon=True).start()
     return context
 
 
 class _ProcessBackend:
     """A ProcessPoolExecutor whose workers receive the mapper once, at start."""
 
-    def __init__(self, jobs: int, mapper, options: dict):
+    def __init__(self, jobs: int, mapper, options: dict, context):
         from concurrent.futures import ProcessPoolExecutor
 
         self.options = options
-        self.pool = ProcessPoolExecutor(jobs, mp_context=_mp_context(), initializer=_init_worker,
+        self.pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                         initargs=(mapper, jobs > 1))
 
     def submit(self, source: Path, target: Path):

@@ -69,6 +69,26 @@ def test_fit_on_gives_one_lut_for_all(frames, tmp_path, cool, fit_on):
     assert (read_image(tmp_path / "out/f001.png") == read_image(tmp_path / "out/f002.png")).all()
 
 
+def test_fit_on_outputs_stay_identical_once_workers_bake_the_lut(tmp_path, rocket, cool):
+    from imgot.batch import BAKE_AFTER
+
+    rng = np.random.default_rng(5)
+    count = 2 * BAKE_AFTER + 3  # one worker maps well past the point where it bakes
+    (tmp_path / "in").mkdir()
+    for index in range(count):
+        noise = rng.integers(-40, 40, rocket.shape)
+        write_image(tmp_path / "in" / f"frame{index:03d}.png", np.clip(rocket + noise, 0, 255).astype(np.uint8))
+    write_image(tmp_path / "ref.png", cool)
+    results = list(transfer_many(tmp_path / "in", tmp_path / "ref.png", tmp_path / "out", fit_on="first",
+                                 jobs=1, **PARAMS))
+    assert [r.status for r in results] == ["done"] * count
+    lut = ColorTransfer(**PARAMS).fit(cool).color_map(read_image(tmp_path / "in/frame000.png")).lut
+    for index in range(count):
+        name = f"frame{index:03d}.png"
+        expected = apply_lut_to_image(lut, read_image(tmp_path / "in" / name))
+        assert (read_image(tmp_path / "out" / name) == expected).all(), name
+
+
 def test_resume_skips_and_overwrite_redoes(frames, tmp_path):
     folder, ref, _ = frames
     out = tmp_path / "out"

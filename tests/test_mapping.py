@@ -41,6 +41,27 @@ def test_pillow_and_numpy_paths_agree():
     assert np.abs(fast - exact).max() <= 1
 
 
+def test_baked_lut_is_bit_identical_to_pillow_and_is_not_pickled():
+    import pickle
+
+    rng = np.random.default_rng(3)
+    table = np.clip(_lattice(33) ** 0.8 + rng.normal(0, 0.03, (33**3, 3)), 0, 1).reshape(33, 33, 33, 3)
+    lut = ColorLUT(table)
+    image = rng.integers(0, 256, (300, 257, 3), dtype=np.uint8)  # odd width: strips of several rows
+    corners = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
+    plain, plain_corners = lut.apply_uint8(image), lut.apply_uint8(corners)
+    assert not lut.is_baked
+    lut.bake()
+    assert lut.is_baked
+    np.testing.assert_array_equal(lut.apply_uint8(image), plain)
+    np.testing.assert_array_equal(lut.apply_uint8(corners), plain_corners)
+    shipped = pickle.dumps(lut)
+    assert len(shipped) < 2 * table.astype(np.float32).nbytes  # the 64 MB table stays behind
+    copy = pickle.loads(shipped)
+    assert not copy.is_baked
+    np.testing.assert_array_equal(copy.apply_uint8(image), plain)
+
+
 def test_smooth_displacement_is_a_partition_of_unity():
     rng = np.random.default_rng(0)
     centers = rng.random((10, 3)) * 100
