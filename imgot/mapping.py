@@ -60,11 +60,16 @@ def smooth_displacement(
     """
     sigma = _bandwidth(centers, bandwidth)
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; the |x|^2 term cancels in the softmax.
-    logits = (points @ centers.T - 0.5 * (centers**2).sum(axis=1)) / sigma**2
+    # Single precision: twice as fast, and the errors (~1e-5) are far below
+    # what a float32 LUT stores.
+    scaled = (centers / sigma**2).astype(np.float32)
+    logits = points.astype(np.float32) @ scaled.T
+    logits -= (0.5 * (centers * centers / sigma**2).sum(axis=1)).astype(np.float32)
     logits -= logits.max(axis=1, keepdims=True)  # softmax: no underflow far away
-    weights = np.exp(logits)
-    weights /= weights.sum(axis=1, keepdims=True)
-    return weights @ displacements
+    weights = np.exp(logits, out=logits)
+    shift = weights @ displacements.astype(np.float32)
+    shift /= weights.sum(axis=1, keepdims=True)
+    return shift.astype(np.float64)
 
 
 def _lattice(size: int) -> np.ndarray:
