@@ -1,12 +1,12 @@
-"""Detail preservation: an edge-aware filter on the color displacement.
+"""Detail preservation: an edge-aware filter on the lightness change.
 
 Maps that match whole distributions (histogram matching, sliced transport,
 exact transport on few clusters) stretch some color ranges, and with them the
-grain and the JPEG blocks of the source. Smoothing the displacement field
-``output - source`` with a guided filter whose guide is the source's
+grain and the JPEG blocks of the source. Smoothing the change of lightness
+``L*(output) - L*(source)`` with a guided filter whose guide is the source's
 lightness keeps the source's own fine texture (its gradients come back
-unchanged) while the displacement still follows the source's edges, so no
-halo appears. It is the cheap cousin of Pitie's regrain.
+unchanged) while the change still follows the source's edges, so no halo
+appears. It is the cheap cousin of Pitie's regrain.
 """
 
 from __future__ import annotations
@@ -69,21 +69,55 @@ def guided_filter(guide: np.ndarray, image: np.ndarray, *, radius: int, eps: flo
     return out.reshape(image.shape)
 
 
+def _lightness_from_luminance(luminance: np.ndarray) -> np.ndarray:
+    from .metrics import _LAB_EPSILON, _LAB_SLOPE
+
+    out = np.cbrt(luminance) * np.float32(116.0) - np.float32(16.0)
+    dark = luminance <= _LAB_EPSILON
+    out[dark] = np.float32(_LAB_SLOPE) * luminance[dark]
+    return out
+
+
+def _luminance_from_lightness(lightness: np.ndarray) -> np.ndarray:
+    from .metrics import _LAB_EPSILON, _LAB_SLOPE
+
+    out = ((lightness + np.float32(16.0)) / np.float32(116.0)) ** 3
+    dark = lightness <= np.float32(_LAB_SLOPE * _LAB_EPSILON)
+    out[dark] = lightness[dark] / np.float32(_LAB_SLOPE)
+    return out
+
+
+def _linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear > 0.0031308, np.float32(1.055) * linear ** np.float32(1 / 2.4) - np.float32(0.055),
+                    np.float32(12.92) * linear)
+
+
 def preserve_detail(
-    source: np.ndarray, output: np.ndarray, guide: np.ndarray, *, radius: int | None = None, eps: float = 0.01
+    source: np.ndarray, output: np.ndarray, *, radius: int | None = None, eps: float = 0.1
 ) -> np.ndarray:
-    """Replace ``output - source`` by its guided-filtered version.
+    """Give `output` the source's fine lightness detail, keeping its colors.
+
+    The lightness change ``L*(output) - L*(source)`` is smoothed by a guided
+    filter whose guide is the source's L*, and each output pixel is then
+    scaled in linear light to the smoothed lightness, which keeps its
+    chromaticity. Coarse tone changes and changes along the source's edges
+    stay; the map's stretching of fine texture (grain, JPEG blocks, banding)
+    is undone, so the output has the source's local structure. Only L* is
+    filtered: chroma has no grain to speak of, and filtering it would pull
+    colors back toward the source.
 
     Parameters
     ----------
     source, output : ndarray of shape (H, W, 3) or (H, W), float in [0, 1]
-    guide : ndarray of shape (H, W)
-        The source's lightness L* / 100.
+        sRGB (or gray) images.
     radius : int, optional
-        Box radius in pixels; default ``max(2, min(H, W) // 128)``.
-    eps : float, default 0.01
-        Guide variance (in (L*/100)^2) below which the displacement is
-        smoothed: 0.01 means texture of about 10 L* units or less.
+        Box radius of the guided filter in pixels; default
+        ``max(2, min(H, W) // 36)``, the same share of any image size.
+    eps : float, default 0.1
+        Guide variance, in (L*/100)^2, below which the lightness change is
+        smoothed: local contrast under about 30 L* units keeps the source's
+        own texture.
 
     Returns
     -------
@@ -92,14 +126,31 @@ def preserve_detail(
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> source = 0.5 + 0.05 * rng.standard_normal((32, 32))
-    >>> output = 0.5 + 2.0 * (source - 0.5)  # contrast stretch doubles the grain
-    >>> kept = preserve_detail(np.clip(source, 0, 1), np.clip(output, 0, 1), source)
+    >>> source = np.clip(0.5 + 0.05 * rng.standard_normal((32, 32)), 0, 1)
+    >>> output = np.clip(0.5 + 2.0 * (source - 0.5), 0, 1)  # contrast stretch doubles the grain
+    >>> kept = preserve_detail(source, output)
     >>> bool(np.std(kept - source) < 0.3 * np.std(output - source))
     True
     """
+    from .metrics import _LUMINANCE, _srgb_to_linear, lightness
+
+    source_lightness = lightness(np.asarray(source, np.float32))
     if radius is None:
-        radius = max(2, min(source.shape[:2]) // 128)
-    shift = np.asarray(output, np.float32) - np.asarray(source, np.float32)
-    smooth = guided_filter(guide, shift, radius=radius, eps=eps)
-    return np.clip(np.asarray(source, np.float32) + smooth, 0.0, 1.0)
+        radius = max(2, min(source.shape[:2]) // 36)
+    linear = _srgb_to_linear(np.asarray(output, np.float32)).astype(np.float32, copy=False)
+    if linear.ndim == 3:
+        luminance = sum(np.float32(w) * linear[..., c] for c, w in enumerate(_LUMINANCE))
+    else:
+        luminance = linear
+    change = _lightness_from_luminance(luminance) - source_lightness
+    guide = source_lightness / np.float32(100.0)
+    smooth = guided_filter(guide, change, radius=radius, eps=eps)
+    wanted = _luminance_from_lightness(np.clip(source_lightness + smooth, 0.0, 100.0))
+    dark = luminance < 1e-5  # no chromaticity to keep: a gray of the wanted luminance
+    scale = np.where(dark, 0.0, wanted / np.maximum(luminance, 1e-5))
+    if linear.ndim == 3:
+        scaled = linear * scale[..., None]
+        scaled[dark] = wanted[dark][:, None]
+    else:
+        scaled = np.where(dark, wanted, linear * scale)
+    return _linear_to_srgb(scaled).astype(np.float32, copy=False)

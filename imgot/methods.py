@@ -210,6 +210,30 @@ def _map_sliced(params, state, pixels, seed, strength, luminance):
     return lut_from_samples(rgb, np.clip(targets, 0.0, 1.0), size=params.lut_size, preserve_luminance=luminance)
 
 
+# -- emd-sliced: the palette map, refined by sliced transport ----------------------------------
+
+
+def _fit_emd_sliced(params, pixels, seed):
+    return _fit_palette(params, pixels, seed, "emd-sliced"), _fit_sliced(params, pixels, seed)
+
+
+def _map_emd_sliced(params, state, pixels, seed, strength, luminance):
+    """The emd LUT, then a sliced-transport LUT fitted on its output, composed into one LUT."""
+    palette, reference_sample = state
+    space = _space(params, "emd-sliced")
+    first = palette_color_map(params, palette, pixels, seed, "emd", 1.0, False).lut
+    placed = first.apply_float(sample_rgb(pixels, params.n_samples, seed + 1), 1.0).astype(np.float64)
+    moved = sliced_transport(space.from_rgb(placed), reference_sample, n_iter=params.n_iter, random_state=seed)
+    second = lut_from_samples(placed, np.clip(space.to_rgb(moved), 0.0, 1.0), size=params.lut_size)
+
+    def field(working):
+        rgb = np.clip(space.to_rgb(working), 0.0, 1.0)
+        return space.from_rgb(second.apply_float(first.apply_float(rgb, 1.0), 1.0).astype(np.float64)) - working
+
+    return lut_from_field(field, space, size=params.lut_size, strength=float(strength),
+                          preserve_luminance=luminance)
+
+
 METHODS: dict[str, Method] = {
     "emd": _palette_method("emd", "exact OT between k-means palettes (ot.emd)"),
     "sinkhorn": _palette_method("sinkhorn", "entropic OT between palettes (Sinkhorn, log domain)"),
@@ -221,6 +245,8 @@ METHODS: dict[str, Method] = {
     "reinhard": _linear_method("reinhard", diagonal_map, "per-channel mean and std (diagonal linear map)"),
     "sliced": Method("sliced", _fit_sliced, _map_sliced, True, "lab",
                      "iterative sliced OT (Pitie's IDT) on samples, smoothed into a LUT"),
+    "emd-sliced": Method("emd-sliced", _fit_emd_sliced, _map_emd_sliced, True, "lab",
+                         "emd, then sliced OT from its result: the closest colors, one LUT"),
 }
 
 COMPOSITES: dict[str, tuple[str, ...]] = {

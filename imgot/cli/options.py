@@ -9,7 +9,7 @@ import click
 # Kept equal to imgot.methods.METHOD_NAMES by a test; a plain tuple here so
 # that `imgot --help` imports no solver.
 METHODS = (
-    "emd", "sinkhorn", "unbalanced", "histogram", "linear", "reinhard", "sliced",
+    "emd", "sinkhorn", "unbalanced", "histogram", "linear", "reinhard", "sliced", "emd-sliced",
     "histogram-linear-histogram",
 )
 COLOR_SPACES = ("lab", "rgb")
@@ -17,6 +17,7 @@ COLOR_SPACES = ("lab", "rgb")
 METHOD_HELP = (
     "emd/sinkhorn/unbalanced: OT between palettes; histogram: exact per-channel matching; "
     "linear: Gaussian OT map (MKL); reinhard: per-channel mean/std; sliced: iterative sliced OT; "
+    "emd-sliced: emd refined by sliced OT (closest colors; best with --preserve-detail); "
     "histogram-linear-histogram: the three in turn."
 )
 

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from imgot import transfer
+from imgot.detail import preserve_detail
+from imgot.metrics import _srgb_to_linear, color_distance, lightness
+
+
+def _high_pass(plane):
+    from scipy.ndimage import gaussian_filter
+
+    return plane - gaussian_filter(plane, 2.0)
+
+
+@pytest.fixture
+def grainy():
+    """A smooth dark-to-mid gradient with sensor-like noise, sRGB float in [0, 1]."""
+    rng = np.random.default_rng(7)
+    base = np.linspace(0.15, 0.45, 128)[None, :, None] * np.ones((96, 128, 3))
+    return np.clip(base + rng.normal(0, 0.01, base.shape), 0, 1)
+
+
+def test_detail_undoes_a_contrast_stretch_of_the_grain_but_keeps_the_tone_and_colors(grainy):
+    # The map doubles contrast around mid-gray and tints the image: the grain doubles too.
+    output = np.clip(0.5 + 2.0 * (grainy - 0.3), 0, 1) * np.array([1.0, 0.8, 0.6])
+    kept = preserve_detail(grainy, output)
+    source_l, output_l, kept_l = lightness(grainy), lightness(output), lightness(kept)
+    # Fine texture: the source's again (the stretched grain is undone).
+    assert np.std(_high_pass(kept_l) - _high_pass(source_l)) < 0.25 * np.std(_high_pass(output_l) - _high_pass(source_l))
+    # Coarse tone: the output's (the stretch itself is kept), to within a couple of L* units.
+    assert abs(np.mean(kept_l - output_l)) < 1.0
+    assert np.abs(kept_l.mean(axis=0) - output_l.mean(axis=0)).max() < 3.0
+    # Colors: each pixel keeps the output's chromaticity (only its linear-light level changes).
+    lin_out, lin_kept = _srgb_to_linear(output), _srgb_to_linear(kept.astype(np.float64))
+    unclipped = (lin_kept.max(axis=-1) < 0.99) & (lin_out.min(axis=-1) > 1e-3)
+    chroma = lambda lin: lin / lin.sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(chroma(lin_kept)[unclipped], chroma(lin_out)[unclipped], atol=2e-3)
+
+
+def test_detail_on_gray_images_and_identity(grainy):
+    gray = grainy[..., 0]
+    kept = preserve_detail(gray, np.clip(0.5 + 2.0 * (gray - 0.3), 0, 1))
+    assert kept.shape == gray.shape and kept.dtype == np.float32
+    assert np.std(_high_pass(lightness(kept)) - _high_pass(lightness(gray))) < 0.5
+    # An output equal to the source is left as it is.
+    np.testing.assert_allclose(preserve_detail(grainy, grainy), grainy, atol=1e-4)
+
+
+def test_emd_sliced_is_closer_than_emd_and_detail_keeps_structure(rocket, coffee):
+    from imgot.metrics import grain, structure_similarity
+
+    fast = {"n_clusters": 16, "n_samples": 3000}
+
+    def distance(image):
+        return color_distance(image, coffee, n_samples=5000, n_projections=64)
+
+    emd = transfer(rocket, coffee, **fast)
+    refined = transfer(rocket, coffee, method="emd-sliced", **fast)
+    assert distance(refined) < 0.8 * distance(emd)
+    kept = transfer(rocket, coffee, method="emd-sliced", detail=True, **fast)
+    assert structure_similarity(rocket, kept) > structure_similarity(rocket, refined) + 0.02
+    assert grain(rocket, kept) < grain(rocket, refined) - 0.2
+    assert distance(kept) < distance(emd)
