@@ -4,7 +4,8 @@ Every tool maps a decoded uint8 RGB source and reference to a uint8 RGB
 output through its own public API with its documented defaults:
 
 - ``imgot:<method>``: ``imgot.transfer(image, reference, method=...)`` for each
-  method imgot offers (the default method is called with no ``method``);
+  method imgot offers (the default method is called with no ``method``), and
+  ``imgot:<method>+detail`` with ``detail=True`` (the README's recipes);
 - ``skimage``: ``skimage.exposure.match_histograms(..., channel_axis=-1)``;
 - ``cm:<method>``: color-matcher's ``ColorMatcher().transfer(src=, ref=,
   method=)`` followed by ``Normalizer(result).uint8_norm()``, as in its README;
@@ -66,12 +67,15 @@ def _to_uint8(array):
     return np.clip(np.rint(array), 0, 255).astype(np.uint8)
 
 
-def _imgot(method: str | None):
+def _imgot(variant: str | None):
+    """``None``: all defaults; ``METHOD``; or ``METHOD+detail`` (``detail=True``)."""
     import imgot
 
-    if method is None:
+    if variant is None:
         return lambda source, reference: imgot.transfer(source, reference)
-    return lambda source, reference: imgot.transfer(source, reference, method=method)
+    method, _, option = variant.partition("+")
+    options = {"detail": True} if option == "detail" else {}
+    return lambda source, reference: imgot.transfer(source, reference, method=method, **options)
 
 
 def _skimage():

@@ -43,6 +43,9 @@ PAIRS = [("rocket", "coffee"), ("coffee", "rocket"), ("chelsea", "rocket"), ("as
 VERSIONS = ["imgot", "numpy", "scipy", "pot", "scikit-learn", "scikit-image", "pillow",
             "color-matcher", "python-color-transfer", "opencv-python"]
 QUALITY_PEER = "pct:pdf+regrain"
+# imgot recipes measured besides the plain methods: method + --preserve-detail.
+RECIPES = ("emd+detail", "emd-sliced+detail")
+QUALITY_RECIPE = "imgot:emd-sliced+detail"
 PROBE_MP = 0.05  # size of the rate probe of POT's recipe
 
 
@@ -128,10 +131,12 @@ def input_path(name: str, megapixels: float) -> Path:
 
 def select_tools(args, methods: list[str], default: str) -> list[str]:
     chosen = methods if not args.methods else [m for m in args.methods.split(",") if m]
-    unknown = set(chosen) - set(methods)
+    unknown = set(chosen) - set(methods) - set(RECIPES)
     if unknown:
         sys.exit(f"unknown imgot method(s) {sorted(unknown)}; imgot offers: {', '.join(methods)}")
     tools = [f"imgot:{m}" for m in methods if m in chosen]
+    tools += [f"imgot:{r}" for r in RECIPES if r.partition("+")[0] in methods
+              and (not args.methods or r in chosen)]
     wanted = list(PEERS) if args.peers is None else [p for p in args.peers.split(",") if p]
     for item in wanted:
         if not any(name == item or name.split(":")[0] == item for name in PEERS):
@@ -426,16 +431,23 @@ def targets(raw) -> list[str]:
     peak = max(cell(rows, size, default, "rss_mb"), default=None) if size else None
     lines.append(f"| peak RSS at 12 MP ≤ 700 MB | {fmt(peak, '.0f', ' MB')} at {fmt(size, 'g', ' MP')} "
                  f"(max over pairs) | {status(None if peak is None else peak <= 700, size)} |")
-    size = largest_common(raw, default, QUALITY_PEER)
-    for key, text, better in (("color_ratio", "color distance ratio below pdf+regrain's", lambda a, b: a < b),
-                              ("ssim", "L* SSIM ≥ pdf+regrain's", lambda a, b: a >= b),
-                              ("grain", "grain ≤ pdf+regrain's", lambda a, b: a <= b)):
-        mine = median(cell(rows, size, default, key)) if size else None
-        theirs = median(cell(rows, size, QUALITY_PEER, key)) if size else None
-        ok = None if mine is None or theirs is None else better(mine, theirs)
-        verdict = "not measured" if ok is None else ("met" if ok else "**missed**")
-        lines.append(f"| quality: {text} | {fmt(mine)} vs {fmt(theirs)} (medians over pairs, "
-                     f"{fmt(size, 'g', ' MP')}) | {verdict} |")
+    for tool, who in ((default, "default"), (QUALITY_RECIPE, f"`{QUALITY_RECIPE[6:]}` recipe")):
+        size = largest_common(raw, tool, QUALITY_PEER)
+        if tool != default and size is None:
+            continue
+        for key, text, better in (("color_ratio", "color distance ratio below pdf+regrain's", lambda a, b: a < b),
+                                  ("ssim", "L* SSIM ≥ pdf+regrain's", lambda a, b: a >= b),
+                                  ("grain", "grain ≤ pdf+regrain's", lambda a, b: a <= b)):
+            mine = median(cell(rows, size, tool, key)) if size else None
+            theirs = median(cell(rows, size, QUALITY_PEER, key)) if size else None
+            ok = None if mine is None or theirs is None else better(mine, theirs)
+            verdict = "not measured" if ok is None else ("met" if ok else "**missed**")
+            lines.append(f"| quality ({who}): {text} | {fmt(mine)} vs {fmt(theirs)} (medians over pairs, "
+                         f"{fmt(size, 'g', ' MP')}) | {verdict} |")
+        if tool != default:
+            ratio = paired_ratio(rows, size, QUALITY_PEER, tool)[0]
+            lines.append(f"| speed ({who}) against pdf+regrain | {fmt(ratio, '.2f', '×')} faster at "
+                         f"{fmt(size, 'g', ' MP')} | (no target) |")
     return lines + [""]
 
 

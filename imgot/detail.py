@@ -113,7 +113,7 @@ def preserve_detail(
         sRGB (or gray) images.
     radius : int, optional
         Box radius of the guided filter in pixels; default
-        ``max(2, min(H, W) // 36)``, the same share of any image size.
+        ``max(2, min(H, W) // 48)``, the same share of any image size.
     eps : float, default 0.1
         Guide variance, in (L*/100)^2, below which the lightness change is
         smoothed: local contrast under about 30 L* units keeps the source's
@@ -136,7 +136,7 @@ def preserve_detail(
 
     source_lightness = lightness(np.asarray(source, np.float32))
     if radius is None:
-        radius = max(2, min(source.shape[:2]) // 36)
+        radius = max(2, min(source.shape[:2]) // 48)
     linear = _srgb_to_linear(np.asarray(output, np.float32)).astype(np.float32, copy=False)
     if linear.ndim == 3:
         luminance = sum(np.float32(w) * linear[..., c] for c, w in enumerate(_LUMINANCE))
