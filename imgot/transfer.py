@@ -91,10 +91,10 @@ class ColorTransfer:
     preserve_luminance : bool, default False
         Keep the source's CIELAB L* and transfer only chroma and hue.
     detail : bool, default False
-        Preserve the source's fine detail: the displacement ``output -
-        source`` is smoothed by a guided filter on the source's L*
-        (:func:`imgot.detail.preserve_detail`), so that a stretching map does
-        not amplify grain and JPEG blocks.
+        Preserve the source's fine detail: the change of L* is smoothed by a
+        guided filter on the source's L* and each pixel keeps the map's
+        chromaticity (:func:`imgot.detail.preserve_detail`), so that a
+        stretching map does not amplify grain and JPEG blocks.
     lut_size : int, default 33
         Lattice points per axis of the 3-D LUT.
     bandwidth : float, default 1.0
