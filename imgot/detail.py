@@ -15,6 +15,8 @@ import numpy as np
 
 __all__ = ["guided_filter", "preserve_detail"]
 
+_BLOCK = 1 << 20  # pixels per block of the per-pixel rescaling
+
 
 def guided_filter(guide: np.ndarray, image: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter of `image` with a one-channel `guide`.
@@ -109,8 +111,9 @@ def preserve_detail(
 
     Parameters
     ----------
-    source, output : ndarray of shape (H, W, 3) or (H, W), float in [0, 1]
-        sRGB (or gray) images.
+    source, output : ndarray of shape (H, W, 3) or (H, W)
+        sRGB (or gray) images: uint8, uint16, or float in [0, 1]. Integer
+        images are read through lookup tables, without a float copy.
     radius : int, optional
         Box radius of the guided filter in pixels; default
         ``max(2, min(H, W) // 48)``, the same share of any image size.
@@ -132,25 +135,43 @@ def preserve_detail(
     >>> bool(np.std(kept - source) < 0.3 * np.std(output - source))
     True
     """
-    from .metrics import _LUMINANCE, _srgb_to_linear, lightness
+    from .metrics import _LUMINANCE, _linear_channel, lightness
 
-    source_lightness = lightness(np.asarray(source, np.float32))
     if radius is None:
         radius = max(2, min(source.shape[:2]) // 48)
-    linear = _srgb_to_linear(np.asarray(output, np.float32)).astype(np.float32, copy=False)
-    if linear.ndim == 3:
-        luminance = sum(np.float32(w) * linear[..., c] for c, w in enumerate(_LUMINANCE))
-    else:
-        luminance = linear
-    change = _lightness_from_luminance(luminance) - source_lightness
-    guide = source_lightness / np.float32(100.0)
+    # Full planes only for what the filter needs, in L*/100 units; the
+    # per-pixel rescaling below runs on blocks of rows.
+    guide = lightness(source)
+    guide *= np.float32(0.01)
+    change = lightness(output)
+    change *= np.float32(0.01)
+    change -= guide
     smooth = guided_filter(guide, change, radius=radius, eps=eps)
-    wanted = _luminance_from_lightness(np.clip(source_lightness + smooth, 0.0, 100.0))
-    dark = luminance < 1e-5  # no chromaticity to keep: a gray of the wanted luminance
-    scale = np.where(dark, 0.0, wanted / np.maximum(luminance, 1e-5))
-    if linear.ndim == 3:
-        scaled = linear * scale[..., None]
-        scaled[dark] = wanted[dark][:, None]
-    else:
-        scaled = np.where(dark, wanted, linear * scale)
-    return _linear_to_srgb(scaled).astype(np.float32, copy=False)
+    del change
+    smooth += guide
+    del guide
+    np.clip(smooth, 0.0, 1.0, out=smooth)
+    smooth *= np.float32(100.0)
+    wanted = _luminance_from_lightness(smooth)
+    del smooth
+    scale = float(np.iinfo(output.dtype).max) if output.dtype.kind == "u" else 1.0
+    out = np.empty(output.shape, np.float32)
+    step = max(1, _BLOCK // max(1, output.shape[1]))
+    for top in range(0, output.shape[0], step):
+        rows = slice(top, top + step)
+        block = output[rows]
+        if block.ndim == 3:
+            linear = np.stack([_linear_channel(block[..., c], scale) for c in range(3)], axis=-1)
+            luminance = sum(np.float32(w) * linear[..., c] for c, w in enumerate(_LUMINANCE))
+        else:
+            linear = luminance = _linear_channel(block, scale)
+        target = wanted[rows]
+        dark = luminance < 1e-5  # no chromaticity to keep: a gray of the wanted luminance
+        gain = np.where(dark, 0.0, target / np.maximum(luminance, np.float32(1e-5))).astype(np.float32)
+        if linear.ndim == 3:
+            scaled = linear * gain[..., None]
+            scaled[dark] = target[dark][:, None]
+        else:
+            scaled = np.where(dark, target, linear * gain)
+        out[rows] = _linear_to_srgb(scaled)
+    return out

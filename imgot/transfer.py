@@ -311,9 +311,8 @@ class ColorTransfer:
                 return apply_lut(lut, pixels)
             from .detail import preserve_detail
 
-            # The LUT in the image's own dtype (8-bit: Pillow's C path), then the filter in float.
-            mapped = _as_float(_with_color(pixels, apply_lut(lut, pixels)))
-            return quantize(preserve_detail(_as_float(pixels).color, mapped.color), pixels.dtype)
+            # The LUT in the image's own dtype (8-bit: Pillow's C path), then the filter.
+            return quantize(preserve_detail(pixels.color, apply_lut(lut, pixels)), pixels.dtype)
         if single and not self.detail and strength == 1.0 and not luminance:
             return quantize(METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, 1.0, False)(pixels),
                             pixels.dtype)
