@@ -71,15 +71,6 @@ def guided_filter(guide: np.ndarray, image: np.ndarray, *, radius: int, eps: flo
     return out.reshape(image.shape)
 
 
-def _lightness_from_luminance(luminance: np.ndarray) -> np.ndarray:
-    from .metrics import _LAB_EPSILON, _LAB_SLOPE
-
-    out = np.cbrt(luminance) * np.float32(116.0) - np.float32(16.0)
-    dark = luminance <= _LAB_EPSILON
-    out[dark] = np.float32(_LAB_SLOPE) * luminance[dark]
-    return out
-
-
 def _luminance_from_lightness(lightness: np.ndarray) -> np.ndarray:
     from .metrics import _LAB_EPSILON, _LAB_SLOPE
 
@@ -135,15 +126,18 @@ def preserve_detail(
     >>> bool(np.std(kept - source) < 0.3 * np.std(output - source))
     True
     """
-    from .metrics import _LUMINANCE, _linear_channel, lightness
+    from .metrics import _lightness_from_luminance, _linear_channel, _luminance, lightness
+    from .pixels import as_pixels
 
     if radius is None:
         radius = max(2, min(source.shape[:2]) // 48)
+    mapped = as_pixels(output)
+    luminance = _luminance(mapped)
     # Full planes only for what the filter needs, in L*/100 units; the
     # per-pixel rescaling below runs on blocks of rows.
     guide = lightness(source)
     guide *= np.float32(0.01)
-    change = lightness(output)
+    change = _lightness_from_luminance(luminance)
     change *= np.float32(0.01)
     change -= guide
     smooth = guided_filter(guide, change, radius=radius, eps=eps)
@@ -154,24 +148,18 @@ def preserve_detail(
     smooth *= np.float32(100.0)
     wanted = _luminance_from_lightness(smooth)
     del smooth
-    scale = float(np.iinfo(output.dtype).max) if output.dtype.kind == "u" else 1.0
     out = np.empty(output.shape, np.float32)
     step = max(1, _BLOCK // max(1, output.shape[1]))
     for top in range(0, output.shape[0], step):
         rows = slice(top, top + step)
-        block = output[rows]
+        block, level, target = output[rows], luminance[rows], wanted[rows]
+        dark = level < 1e-5  # no chromaticity to keep: a gray of the wanted luminance
+        gain = np.where(dark, 0.0, target / np.maximum(level, np.float32(1e-5))).astype(np.float32)
         if block.ndim == 3:
-            linear = np.stack([_linear_channel(block[..., c], scale) for c in range(3)], axis=-1)
-            luminance = sum(np.float32(w) * linear[..., c] for c, w in enumerate(_LUMINANCE))
-        else:
-            linear = luminance = _linear_channel(block, scale)
-        target = wanted[rows]
-        dark = luminance < 1e-5  # no chromaticity to keep: a gray of the wanted luminance
-        gain = np.where(dark, 0.0, target / np.maximum(luminance, np.float32(1e-5))).astype(np.float32)
-        if linear.ndim == 3:
+            linear = np.stack([_linear_channel(block[..., c], mapped.scale) for c in range(3)], axis=-1)
             scaled = linear * gain[..., None]
             scaled[dark] = target[dark][:, None]
         else:
-            scaled = np.where(dark, target, linear * gain)
+            scaled = np.where(dark, target, level * gain)
         out[rows] = _linear_to_srgb(scaled)
     return out

@@ -60,14 +60,23 @@ def _linear_channel(channel: np.ndarray, scale: float) -> np.ndarray:
     return _srgb_to_linear(channel.astype(np.float32)).astype(np.float32, copy=False)
 
 
-def _lightness(pixels: Pixels) -> np.ndarray:
+def _luminance(pixels: Pixels) -> np.ndarray:
+    """Relative luminance Y of every pixel, float32 (H, W)."""
     color = pixels.color
     if pixels.is_gray:
-        luminance = _linear_channel(color, pixels.scale)
-    else:
-        luminance = np.zeros(color.shape[:2], dtype=np.float32)
-        for c, weight in enumerate(_LUMINANCE):
-            luminance += np.float32(weight) * _linear_channel(color[..., c], pixels.scale)
+        return _linear_channel(color, pixels.scale)
+    luminance = np.zeros(color.shape[:2], dtype=np.float32)
+    for c, weight in enumerate(_LUMINANCE):
+        luminance += np.float32(weight) * _linear_channel(color[..., c], pixels.scale)
+    return luminance
+
+
+def _lightness(pixels: Pixels) -> np.ndarray:
+    return _lightness_from_luminance(_luminance(pixels))
+
+
+def _lightness_from_luminance(luminance: np.ndarray) -> np.ndarray:
+    """CIELAB L* of relative luminances (float32), as a new array."""
     out = np.cbrt(luminance)
     out *= np.float32(116.0)
     out -= np.float32(16.0)
