@@ -38,7 +38,7 @@ from .exceptions import ImageReadError, ImgotError, OutputExistsError
 from .io import load_image, write_image
 from .mapping import ColorLUT
 from .methods import sample_rgb
-from .transfer import ColorTransfer, apply_lut_to_image
+from .transfer import ColorTransfer, LUTTransform, apply_lut_to_image
 
 __all__ = ["IMAGE_EXTENSIONS", "BatchResult", "find_inputs", "pooled_sample", "process_file", "transfer_many"]
 
@@ -147,7 +147,7 @@ def find_inputs(inputs, *, exclude: str | os.PathLike | None = None) -> Iterator
     return ((Path(p), Path(p).name) for p in inputs)
 
 
-def _transform(mapper: ColorTransfer | ColorLUT, pixels: np.ndarray) -> np.ndarray:
+def _transform(mapper: ColorTransfer | LUTTransform | ColorLUT, pixels: np.ndarray) -> np.ndarray:
     if isinstance(mapper, ColorLUT):
         return apply_lut_to_image(mapper, pixels)
     return mapper.transform(pixels)
@@ -276,8 +276,8 @@ def _spread(items: Iterable, count: int, seed: int) -> list:
     return [item for _, item in sorted(reservoir, key=lambda pair: pair[0])]
 
 
-def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -> ColorLUT:
-    """The one LUT used for every image when `fit_on` is given."""
+def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -> LUTTransform:
+    """The one LUT (with the model's finishing steps) used for every image when `fit_on` is given."""
     if fit_on == "first":
         image = load_image(first).pixels
     elif fit_on == "pooled":
@@ -286,7 +286,7 @@ def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -
         image = pooled_sample(paths, n_samples=model.n_samples, random_state=model.random_state)
     else:
         image = load_image(fit_on).pixels
-    return model.color_map(image).lut
+    return LUTTransform.from_model(model, image)
 
 
 def _output_suffix(format: str | None) -> str | None:
@@ -477,8 +477,9 @@ def _process_in_worker(source: Path, target: Path, options: dict) -> BatchResult
     mapper = _WORKER["mapper"]
     result = process_file(mapper, source, target, **options)
     _WORKER["done"] += result.status == "done"
-    if isinstance(mapper, ColorLUT) and _WORKER["done"] == BAKE_AFTER:
-        mapper.bake()
+    lut = mapper.lut if isinstance(mapper, LUTTransform) else mapper
+    if isinstance(lut, ColorLUT) and _WORKER["done"] == BAKE_AFTER:
+        lut.bake()
     return result
 
 

@@ -1,8 +1,10 @@
-"""Working color spaces: a registry of sRGB <-> working-space conversions.
+"""Colour science: working spaces, and the per-pixel planes of luminance and lightness.
 
-Only small arrays (palette samples, LUT lattices) are ever converted here; the
-per-pixel work goes through a 3-D LUT instead, so that no full image is
-converted to CIELAB.
+A registry of sRGB <-> working-space conversions (CIELAB, sRGB) serves small
+arrays only (palette samples, LUT lattices); the per-pixel work goes through a
+3-D LUT instead, so that no full image is converted to CIELAB. What is needed
+per pixel (linear light, relative luminance Y and CIELAB L*, which depends on
+Y alone) is computed here in float32, from lookup tables for integer images.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["COLOR_SPACES", "ColorSpace", "get_color_space", "srgb_to_lab", "lab_to_srgb"]
+__all__ = [
+    "COLOR_SPACES", "ColorSpace", "get_color_space", "srgb_to_lab", "lab_to_srgb",
+    "LUMINANCE_WEIGHTS", "srgb_to_linear", "linear_to_srgb", "linear_channel", "relative_luminance",
+    "lightness_from_luminance", "luminance_from_lightness",
+]
+
+# sRGB (D65) luminance weights and CIELAB constants, as in scikit-image's
+# rgb2lab, so that the planes below agree with `srgb_to_lab`.
+LUMINANCE_WEIGHTS = (0.212671, 0.715160, 0.072169)
+LAB_EPSILON = 0.008856
+LAB_SLOPE = 116.0 * 7.787  # L* = LAB_SLOPE * Y below LAB_EPSILON (about 903.3)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -67,3 +79,105 @@ def get_color_space(name: str) -> ColorSpace:
     except (KeyError, TypeError):
         valid = ", ".join(sorted(COLOR_SPACES))
         raise ValueError(f"unknown color_space {name!r}; choose one of: {valid}") from None
+
+
+# -- per-pixel planes ------------------------------------------------------------------------
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """Undo the sRGB transfer curve of values in [0, 1], keeping their float dtype.
+
+    Examples
+    --------
+    >>> srgb_to_linear(np.array([0.0, 0.5, 1.0])).round(4)
+    array([0.    , 0.214 , 1.    ])
+    """
+    return np.where(values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Apply the sRGB transfer curve to linear values, clipped to [0, 1], keeping float dtype.
+
+    Examples
+    --------
+    >>> linear_to_srgb(srgb_to_linear(np.array([0.02, 0.5, 0.9]))).round(6)
+    array([0.02, 0.5 , 0.9 ])
+    """
+    linear = np.clip(linear, 0.0, 1.0)
+    dtype = linear.dtype.type
+    return np.where(linear > 0.0031308, dtype(1.055) * linear ** dtype(1 / 2.4) - dtype(0.055),
+                    dtype(12.92) * linear)
+
+
+_TABLES: dict[int, np.ndarray] = {}
+
+
+def linear_table(levels: int) -> np.ndarray:
+    """Linear-light float32 value of each code ``0 .. levels - 1`` of an integer image (cached)."""
+    if levels not in _TABLES:
+        _TABLES[levels] = srgb_to_linear(np.arange(levels, dtype=np.float64) / (levels - 1)).astype(np.float32)
+    return _TABLES[levels]
+
+
+def linear_channel(channel: np.ndarray, scale: float) -> np.ndarray:
+    """Linear-light float32 values of one channel of an image whose full intensity is `scale`.
+
+    Integer channels go through a table of 256 or 65536 entries: one lookup
+    per pixel, no float copy of the image.
+    """
+    if channel.dtype.kind == "u":
+        # np.take is several times faster than fancy indexing with small integer codes.
+        return np.take(linear_table(int(scale) + 1), channel)
+    return srgb_to_linear(channel.astype(np.float32)).astype(np.float32, copy=False)
+
+
+def relative_luminance(color: np.ndarray, scale: float) -> np.ndarray:
+    """Relative luminance Y, float32 of shape (H, W), of (H, W, 3) sRGB or (H, W) gray values.
+
+    Examples
+    --------
+    >>> relative_luminance(np.array([[[255, 255, 255], [255, 0, 0]]], np.uint8), 255).round(4)
+    array([[1.    , 0.2127]], dtype=float32)
+    """
+    if color.ndim == 2:
+        return linear_channel(color, scale)
+    luminance = linear_channel(color[..., 0], scale)
+    luminance *= np.float32(LUMINANCE_WEIGHTS[0])
+    for c in (1, 2):
+        channel = linear_channel(color[..., c], scale)
+        channel *= np.float32(LUMINANCE_WEIGHTS[c])
+        luminance += channel
+    return luminance
+
+
+def lightness_from_luminance(luminance: np.ndarray) -> np.ndarray:
+    """CIELAB L* of relative luminances (float32), as a new array.
+
+    Examples
+    --------
+    >>> lightness_from_luminance(np.array([0.0, 0.001, 0.18, 1.0], np.float32)).round(3)
+    array([  0.   ,   0.903,  49.496, 100.   ], dtype=float32)
+    """
+    out = np.cbrt(luminance)
+    out *= np.float32(116.0)
+    out -= np.float32(16.0)
+    dark = luminance <= np.float32(LAB_EPSILON)
+    out[dark] = np.float32(LAB_SLOPE) * luminance[dark]
+    return out
+
+
+def luminance_from_lightness(lightness: np.ndarray) -> np.ndarray:
+    """Relative luminance of CIELAB L* values (float32), the inverse of :func:`lightness_from_luminance`.
+
+    Examples
+    --------
+    >>> y = np.array([0.0, 0.001, 0.18, 1.0], np.float32)
+    >>> bool(np.allclose(luminance_from_lightness(lightness_from_luminance(y)), y, atol=1e-6))
+    True
+    """
+    out = lightness + np.float32(16.0)
+    out *= np.float32(1.0 / 116.0)
+    out *= out * out
+    dark = lightness <= np.float32(LAB_SLOPE * LAB_EPSILON)
+    out[dark] = lightness[dark] * np.float32(1.0 / LAB_SLOPE)
+    return out

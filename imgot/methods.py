@@ -16,7 +16,7 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from .colorspace import get_color_space, lab_to_srgb, srgb_to_lab
+from .colorspace import get_color_space, srgb_to_lab
 from .histogram import fit_histograms, match_pixels
 from .linear import color_statistics, diagonal_map, gaussian_map
 from .mapping import ColorLUT, build_lut, lut_from_field, lut_from_samples
@@ -26,8 +26,8 @@ from .sliced import sliced_transport
 from .transport import barycentric_projection, solve_plan
 
 __all__ = [
-    "METHODS", "COMPOSITES", "METHOD_NAMES", "PALETTE_METHODS", "Method", "ColorMap",
-    "get_method", "default_color_space",
+    "METHODS", "COMPOSITES", "METHOD_NAMES", "PALETTE_METHODS", "PLAN_METHODS", "SAVABLE_METHODS",
+    "DEFAULT_METHOD", "Method", "ColorMap", "get_method", "default_color_space",
 ]
 
 Mapper = Union[ColorLUT, Callable[[Pixels], np.ndarray]]
@@ -81,6 +81,19 @@ class Method:
         Default working space.
     summary : str
         One line for the help.
+    color_map : callable or None
+        ``color_map(params, state, source_pixels, seed, strength, preserve_luminance) -> ColorMap``
+        for methods with a palette plan (which ``imgot plan`` draws and the
+        color morph follows); None otherwise.
+    reference_palette : callable or None
+        ``reference_palette(state) -> Palette``: the reference palette inside
+        the fitted state, for methods that have one.
+    state_arrays : callable or None
+        ``state_arrays(state) -> dict`` of named arrays, for methods whose
+        fitted state can be saved (:mod:`imgot.persist`); None otherwise.
+    state_from_arrays : callable or None
+        The inverse, ``state_from_arrays(arrays) -> state``; raises
+        ValueError on arrays of the wrong shape or with non-finite values.
     """
 
     name: str
@@ -89,6 +102,10 @@ class Method:
     is_lut: bool
     color_space: str
     summary: str
+    color_map: Callable[..., "ColorMap"] | None = None
+    reference_palette: Callable[[Any], Palette] | None = None
+    state_arrays: Callable[[Any], dict] | None = None
+    state_from_arrays: Callable[[dict], Any] | None = None
 
 
 # Ridge added to covariances, relative to the squared span of the space
@@ -132,13 +149,35 @@ def palette_color_map(params, reference: Palette, pixels: Pixels, seed: int, nam
     return ColorMap(source, reference, plan, destinations, lut)
 
 
+def _palette_arrays(palette: Palette) -> dict:
+    return {"reference_colors": palette.colors, "reference_weights": palette.weights}
+
+
+def _palette_from_arrays(arrays: dict) -> Palette:
+    colors = np.asarray(arrays["reference_colors"])
+    weights = np.asarray(arrays["reference_weights"])
+    if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
+        raise ValueError(f"bad reference palette shapes {colors.shape} and {weights.shape}")
+    if colors.dtype.kind not in "fiu" or weights.dtype.kind not in "fiu":
+        raise ValueError("reference palette colors and weights must be numbers")
+    if not (np.isfinite(colors).all() and np.isfinite(weights).all()):
+        raise ValueError("reference palette holds NaN or infinite values")
+    if (weights < 0).any() or not weights.sum() > 0:
+        raise ValueError("reference palette weights must be >= 0 with a positive sum")
+    return Palette(colors.astype(np.float64), weights.astype(np.float64) / weights.sum())
+
+
 def _palette_method(name: str, summary: str) -> Method:
+    def color_map(params, state, pixels, seed, strength, luminance):
+        return palette_color_map(params, state, pixels, seed, name, strength, luminance)
+
     return Method(
         name,
         lambda params, pixels, seed: _fit_palette(params, pixels, seed, name),
-        lambda params, state, pixels, seed, strength, luminance: palette_color_map(
-            params, state, pixels, seed, name, strength, luminance).lut,
+        lambda *args: color_map(*args).lut,
         True, "lab", summary,
+        color_map=color_map, reference_palette=lambda state: state,
+        state_arrays=_palette_arrays, state_from_arrays=_palette_from_arrays,
     )
 
 
@@ -217,11 +256,17 @@ def _fit_emd_sliced(params, pixels, seed):
     return _fit_palette(params, pixels, seed, "emd-sliced"), _fit_sliced(params, pixels, seed)
 
 
-def _map_emd_sliced(params, state, pixels, seed, strength, luminance):
-    """The emd LUT, then a sliced-transport LUT fitted on its output, composed into one LUT."""
+def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: float,
+                         preserve_luminance: bool) -> ColorMap:
+    """The emd palette map, then a sliced-transport LUT fitted on its output, composed into one LUT.
+
+    The returned :class:`ColorMap` holds the emd stage's palettes and plan
+    (the plan that places the colors) and the composed LUT.
+    """
     palette, reference_sample = state
     space = _space(params, "emd-sliced")
-    first = palette_color_map(params, palette, pixels, seed, "emd", 1.0, False).lut
+    placement = palette_color_map(params, palette, pixels, seed, "emd", 1.0, False)
+    first = placement.lut
     placed = first.apply_float(sample_rgb(pixels, params.n_samples, seed + 1), 1.0).astype(np.float64)
     moved = sliced_transport(space.from_rgb(placed), reference_sample, n_iter=params.n_iter, random_state=seed)
     second = lut_from_samples(placed, np.clip(space.to_rgb(moved), 0.0, 1.0), size=params.lut_size)
@@ -230,8 +275,24 @@ def _map_emd_sliced(params, state, pixels, seed, strength, luminance):
         rgb = np.clip(space.to_rgb(working), 0.0, 1.0)
         return space.from_rgb(second.apply_float(first.apply_float(rgb, 1.0), 1.0).astype(np.float64)) - working
 
-    return lut_from_field(field, space, size=params.lut_size, strength=float(strength),
-                          preserve_luminance=luminance)
+    lut = lut_from_field(field, space, size=params.lut_size, strength=float(strength),
+                         preserve_luminance=preserve_luminance)
+    return ColorMap(placement.source_palette, placement.reference_palette, placement.plan,
+                    placement.destinations, lut)
+
+
+def _emd_sliced_arrays(state) -> dict:
+    palette, sample = state
+    return {**_palette_arrays(palette), "reference_sample": sample}
+
+
+def _emd_sliced_from_arrays(arrays: dict):
+    sample = np.asarray(arrays["reference_sample"])
+    if sample.ndim != 2 or sample.shape[1:] != (3,) or not len(sample) or sample.dtype.kind not in "fiu":
+        raise ValueError(f"bad reference sample of shape {sample.shape} and dtype {sample.dtype}")
+    if not np.isfinite(sample).all():
+        raise ValueError("reference sample holds NaN or infinite values")
+    return _palette_from_arrays(arrays), sample.astype(np.float64)
 
 
 METHODS: dict[str, Method] = {
@@ -245,8 +306,10 @@ METHODS: dict[str, Method] = {
     "reinhard": _linear_method("reinhard", diagonal_map, "per-channel mean and std (diagonal linear map)"),
     "sliced": Method("sliced", _fit_sliced, _map_sliced, True, "lab",
                      "iterative sliced OT (Pitie's IDT) on samples, smoothed into a LUT"),
-    "emd-sliced": Method("emd-sliced", _fit_emd_sliced, _map_emd_sliced, True, "lab",
-                         "emd, then sliced OT from its result: the closest colors, one LUT"),
+    "emd-sliced": Method("emd-sliced", _fit_emd_sliced, lambda *args: emd_sliced_color_map(*args).lut, True, "lab",
+                         "emd, then sliced OT from its result: the closest colors, one LUT (default)",
+                         color_map=emd_sliced_color_map, reference_palette=lambda state: state[0],
+                         state_arrays=_emd_sliced_arrays, state_from_arrays=_emd_sliced_from_arrays),
 }
 
 COMPOSITES: dict[str, tuple[str, ...]] = {
@@ -255,6 +318,13 @@ COMPOSITES: dict[str, tuple[str, ...]] = {
 
 METHOD_NAMES: tuple[str, ...] = (*METHODS, *COMPOSITES)
 PALETTE_METHODS: tuple[str, ...] = ("emd", "sinkhorn", "unbalanced")
+# The default: the palette plan places the colors, sliced OT refines their
+# spread, and the finishing step (``detail=True``, also a default) keeps the
+# source's fine texture. It is a method plus a finishing step, not a method of
+# its own, because the detail step is spatial and cannot live in a LUT.
+DEFAULT_METHOD = "emd-sliced"
+PLAN_METHODS: tuple[str, ...] = tuple(name for name, spec in METHODS.items() if spec.color_map is not None)
+SAVABLE_METHODS: tuple[str, ...] = tuple(name for name, spec in METHODS.items() if spec.state_arrays is not None)
 
 
 def get_method(name: str) -> tuple[str, ...]:
@@ -288,10 +358,3 @@ def default_color_space(name: str) -> str:
     ('rgb', 'lab')
     """
     return METHODS[get_method(name)[0]].color_space
-
-
-def lightness_swap(source: np.ndarray, output: np.ndarray) -> np.ndarray:
-    """`output` with the CIELAB L* of `source` (float sRGB in [0, 1])."""
-    lab = srgb_to_lab(output)
-    lab[..., 0] = srgb_to_lab(source)[..., 0]
-    return lab_to_srgb(lab)

@@ -22,16 +22,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .colorspace import srgb_to_lab
+from .colorspace import lightness_from_luminance, relative_luminance, srgb_to_lab
 from .pixels import Pixels, as_pixels
 
 __all__ = ["color_distance", "structure_similarity", "grain", "lightness"]
-
-# sRGB (D65) luminance weights and CIELAB constants, as in scikit-image's
-# rgb2lab, so that `lightness` agrees with `imgot.colorspace.srgb_to_lab`.
-_LUMINANCE = (0.212671, 0.715160, 0.072169)
-_LAB_EPSILON = 0.008856
-_LAB_SLOPE = 116.0 * 7.787
 
 # Below this high-frequency energy (L* units squared, an rms amplitude of
 # 0.001 L*), an image counts as flat; see `grain`.
@@ -46,43 +40,8 @@ def _check_integer(name: str, value, low: int) -> None:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
-def _srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    """Undo the sRGB transfer curve of values in [0, 1], keeping their float dtype."""
-    return np.where(values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92)
-
-
-def _linear_channel(channel: np.ndarray, scale: float) -> np.ndarray:
-    """Linear-light float32 values of one (H, W) channel."""
-    if channel.dtype.kind == "u":
-        # A table of 256 or 65536 entries: one lookup per pixel, no float image.
-        table = _srgb_to_linear(np.arange(int(scale) + 1, dtype=np.float64) / scale)
-        return table.astype(np.float32)[channel]
-    return _srgb_to_linear(channel.astype(np.float32)).astype(np.float32, copy=False)
-
-
-def _luminance(pixels: Pixels) -> np.ndarray:
-    """Relative luminance Y of every pixel, float32 (H, W)."""
-    color = pixels.color
-    if pixels.is_gray:
-        return _linear_channel(color, pixels.scale)
-    luminance = np.zeros(color.shape[:2], dtype=np.float32)
-    for c, weight in enumerate(_LUMINANCE):
-        luminance += np.float32(weight) * _linear_channel(color[..., c], pixels.scale)
-    return luminance
-
-
 def _lightness(pixels: Pixels) -> np.ndarray:
-    return _lightness_from_luminance(_luminance(pixels))
-
-
-def _lightness_from_luminance(luminance: np.ndarray) -> np.ndarray:
-    """CIELAB L* of relative luminances (float32), as a new array."""
-    out = np.cbrt(luminance)
-    out *= np.float32(116.0)
-    out -= np.float32(16.0)
-    dark = luminance <= _LAB_EPSILON
-    out[dark] = np.float32(_LAB_SLOPE) * luminance[dark]
-    return out
+    return lightness_from_luminance(relative_luminance(pixels.color, pixels.scale))
 
 
 def lightness(image) -> np.ndarray:

@@ -20,6 +20,7 @@ from .atomic import atomic_write
 from .exceptions import ImageReadError, ModelFormatError
 from .mapping import ColorLUT
 from .palette import Palette
+from .methods import METHODS, SAVABLE_METHODS, get_method
 from .transfer import ColorMap, ColorTransfer, NotFittedError
 
 __all__ = ["FORMAT_VERSION", "get_params", "load", "load_color_map", "save", "save_color_map"]
@@ -60,8 +61,11 @@ def _write(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, ov
             np.savez(stream, **header, **arrays)
 
 
-def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[dict, dict]:
-    """Open an archive, check its format and version, return (params, arrays)."""
+def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...] | None) -> tuple[dict, dict]:
+    """Open an archive, check its format and version, return (params, arrays).
+
+    `names` lists the arrays that must be there; None returns every array.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
@@ -77,13 +81,15 @@ def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[d
     version = int(data["version"]) if "version" in data and data["version"].shape == () else None
     if version != FORMAT_VERSION:
         raise ModelFormatError(f"{path}: format version {version}; this imgot reads version {FORMAT_VERSION}")
-    missing = [name for name in ("params", *names) if name not in data]
+    missing = [name for name in ("params", *(names or ())) if name not in data]
     if missing:
         raise ModelFormatError(f"{path}: missing {', '.join(missing)}")
     try:
         params = json.loads(str(data["params"]))
     except ValueError:
         raise ModelFormatError(f"{path}: parameters are not valid JSON") from None
+    if names is None:
+        names = tuple(name for name in data if name not in ("format", "version", "params"))
     return params, {name: data[name] for name in names}
 
 
@@ -127,9 +133,10 @@ def save(path: str | os.PathLike, model: ColorTransfer, *, overwrite: bool = Fal
     >>> load(path).reference_palette_.colors.shape
     (4, 3)
     """
-    if not hasattr(model, "reference_palette_"):
+    if not hasattr(model, "reference_states_"):
         raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
-    arrays = _palette_arrays("reference", model.reference_palette_)
+    (name,) = get_method(model.method)
+    arrays = METHODS[name].state_arrays(model.reference_states_[name])
     _write(path, _TRANSFER, get_params(model), arrays, overwrite)
 
 
@@ -162,13 +169,23 @@ def load(path: str | os.PathLike) -> ColorTransfer:
     >>> load(path).strength
     0.5
     """
-    params, arrays = _read(path, _TRANSFER, ("reference_colors", "reference_weights"))
+    params, arrays = _read(path, _TRANSFER, None)
     try:
         model = ColorTransfer(**params)
-        model._validate_params()
+        stages = model._validate_params()
     except (TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: bad parameters ({error})") from None
-    model.reference_palette_ = _palette(path, arrays, "reference")
+    if len(stages) != 1 or stages[0] not in SAVABLE_METHODS:
+        raise ModelFormatError(f"{path}: method {model.method!r} cannot be loaded")
+    method = METHODS[stages[0]]
+    try:
+        state = method.state_from_arrays(arrays)
+    except KeyError as error:
+        raise ModelFormatError(f"{path}: missing {error.args[0]}") from None
+    except ValueError as error:
+        raise ModelFormatError(f"{path}: {error}") from None
+    model.reference_states_ = {stages[0]: state}
+    model.reference_palette_ = method.reference_palette(state)
     return model
 
 

@@ -8,17 +8,19 @@ The methods themselves live in :mod:`imgot.methods`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 
 from .colorspace import get_color_space
 from .mapping import ColorLUT
-from .methods import METHODS, PALETTE_METHODS, ColorMap, get_method, lightness_swap
-from .methods import palette_color_map as _palette_color_map
+from .methods import DEFAULT_METHOD, METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .pixels import Pixels, as_pixels, quantize, to_output
 
-__all__ = ["ColorTransfer", "ColorMap", "transfer", "apply_lut_to_image", "NotFittedError"]
+__all__ = [
+    "ColorTransfer", "ColorMap", "LUTTransform", "transfer", "apply_lut_to_image", "finish", "NotFittedError",
+]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -132,7 +134,7 @@ class ColorTransfer:
     def __init__(
         self,
         *,
-        method: str = "emd",
+        method: str = DEFAULT_METHOD,
         n_clusters: int = 64,
         n_samples: int = 10000,
         reg: float = 0.01,
@@ -143,7 +145,7 @@ class ColorTransfer:
         color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,
-        detail: bool = False,
+        detail: bool = True,
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int | None = 0,
@@ -193,8 +195,6 @@ class ColorTransfer:
         return self.seed_
 
     def _state(self, name: str):
-        if name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
-            return self.reference_palette_
         states = getattr(self, "reference_states_", {})
         if name not in states:
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
@@ -205,7 +205,7 @@ class ColorTransfer:
         from .methods import _fit_palette
 
         name = get_method(self.method)[0]
-        return _fit_palette(self, pixels, self._seed(), name if name in PALETTE_METHODS else "emd")
+        return _fit_palette(self, pixels, self._seed(), name if name in PLAN_METHODS else "emd")
 
     def fit(self, reference) -> "ColorTransfer":
         """Learn what the method needs of the reference.
@@ -228,21 +228,22 @@ class ColorTransfer:
         states = {}
         for name in dict.fromkeys(stages):
             states[name] = METHODS[name].fit(self, pixels, seed)
-            if name in PALETTE_METHODS:
-                self.reference_palette_ = states[name]
+            if METHODS[name].reference_palette is not None and not hasattr(self, "reference_palette_"):
+                self.reference_palette_ = METHODS[name].reference_palette(states[name])
         self.reference_states_ = states
         return self
 
     def _check_fitted(self) -> tuple[str, ...]:
-        if not hasattr(self, "reference_states_") and not hasattr(self, "reference_palette_"):
+        if not hasattr(self, "reference_states_"):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
     def color_map(self, image) -> ColorMap:
         """Solve the palette transport for `image` and build its per-pixel map.
 
-        Only for the palette methods (``'emd'``, ``'sinkhorn'``,
-        ``'unbalanced'``); see :meth:`color_lut` for any LUT method.
+        For the methods with a palette plan (:data:`imgot.methods.PLAN_METHODS`:
+        ``'emd'``, ``'sinkhorn'``, ``'unbalanced'``, ``'emd-sliced'``, whose
+        plan is its emd stage's); see :meth:`color_lut` for any LUT method.
 
         Parameters
         ----------
@@ -259,19 +260,23 @@ class ColorTransfer:
             For a method without a palette plan.
         """
         stages = self._check_fitted()
-        if stages not in [(name,) for name in PALETTE_METHODS]:
+        if len(stages) != 1 or stages[0] not in PLAN_METHODS:
             raise ValueError(
                 f"method {self.method!r} has no palette plan; color_map needs one of: "
-                f"{', '.join(PALETTE_METHODS)} (color_lut gives the LUT of any LUT method)"
+                f"{', '.join(PLAN_METHODS)} (color_lut gives the LUT of any LUT method)"
             )
-        return _palette_color_map(self, self._state(self.method), as_pixels(image), self._seed(),
-                                  self.method, self.strength, self.preserve_luminance)
+        return METHODS[stages[0]].color_map(self, self._state(stages[0]), as_pixels(image), self._seed(),
+                                            float(self.strength), bool(self.preserve_luminance))
 
     def color_lut(self, image) -> ColorLUT:
-        """The 3-D LUT that recolors `image`, for methods whose map is one LUT.
+        """The color map that recolors `image`, as a 3-D LUT, for methods whose map is one LUT.
 
-        Every method but ``'histogram'``, the composites and ``detail=True``
-        (which depend on each pixel, not only on its color).
+        Every method but ``'histogram'`` and the composites (which depend on
+        each pixel's exact value, not on a smooth map of its color). The LUT
+        holds the color map at the estimator's `strength`, with
+        `preserve_luminance` applied on its lattice; the per-pixel finishing
+        steps (`detail`, and the exact per-pixel L* of `preserve_luminance`)
+        are not in it: :func:`apply_lut_to_image` adds them.
 
         Raises
         ------
@@ -286,51 +291,39 @@ class ColorTransfer:
         (33, 33, 33, 3)
         """
         stages = self._check_fitted()
-        if len(stages) != 1 or not METHODS[stages[0]].is_lut or self.detail:
+        if len(stages) != 1 or not METHODS[stages[0]].is_lut:
             lut_methods = ", ".join(name for name, spec in METHODS.items() if spec.is_lut)
-            raise ValueError(
-                f"method {self.method!r}{' with detail' if self.detail else ''} is not a single 3-D LUT; "
-                f"LUT methods (without detail): {lut_methods}"
-            )
+            raise ValueError(f"method {self.method!r} is not a single 3-D LUT; LUT methods: {lut_methods}")
         name = stages[0]
         return METHODS[name].map(self, self._state(name), as_pixels(image), self._seed(),
                                  float(self.strength), bool(self.preserve_luminance))
 
     def _map_color(self, pixels: Pixels) -> np.ndarray:
-        """The recolored color of `pixels`, in their dtype."""
+        """The recolored color of `pixels`, in their dtype: the color map, then the finishing steps."""
         stages = self._check_fitted()
         seed = self._seed()
         strength, luminance = float(self.strength), bool(self.preserve_luminance)
-        single = len(stages) == 1
-        # One LUT method: strength and luminance are baked into the LUT, and
-        # 8-bit images go through Pillow's C LUT without a float copy.
-        baked = single and METHODS[stages[0]].is_lut
-        if baked:
+        if len(stages) == 1 and METHODS[stages[0]].is_lut:
+            # One LUT, the same as color_lut's (strength and luminance baked
+            # in): 8-bit images go through Pillow's C LUT without a float
+            # copy; lightness is then finished per pixel.
             lut = METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, strength, luminance)
-            if not self.detail:
-                return apply_lut(lut, pixels)
-            from .detail import preserve_detail
-
-            # The LUT in the image's own dtype (8-bit: Pillow's C path), then the filter.
-            return quantize(preserve_detail(pixels.color, apply_lut(lut, pixels)), pixels.dtype)
-        if single and not self.detail and strength == 1.0 and not luminance:
-            return quantize(METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, 1.0, False)(pixels),
-                            pixels.dtype)
-        source = _as_float(pixels)
-        current = source
-        for name in stages:
-            mapper = METHODS[name].map(self, self._state(name), current, seed,
-                                       strength if baked else 1.0, luminance if baked else False)
-            color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
-            current = _with_color(current, color.astype(source.color.dtype, copy=False))
-        out = current.color
-        if not baked:
-            out = _blend(source, out, strength, luminance)
-        if self.detail:
-            from .detail import preserve_detail
-
-            out = preserve_detail(source.color, out)
-        return quantize(out, pixels.dtype)
+            mapped = apply_lut(lut, pixels)
+        elif len(stages) == 1 and strength == 1.0:
+            mapped = quantize(METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, 1.0, False)(pixels),
+                              pixels.dtype)
+        else:
+            source = _as_float(pixels)
+            current = source
+            for name in stages:
+                mapper = METHODS[name].map(self, self._state(name), current, seed, 1.0, False)
+                color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
+                current = _with_color(current, color.astype(source.color.dtype, copy=False))
+            out = current.color
+            if strength != 1.0:
+                out = source.color + np.asarray(strength, out.dtype) * (out - source.color)
+            mapped = quantize(out, pixels.dtype)
+        return finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=luminance)
 
     def transform(self, image):
         """Recolor `image` toward the fitted reference.
@@ -375,33 +368,73 @@ class ColorTransfer:
         """
         from .persist import save
 
-        if get_method(self.method) not in [(name,) for name in PALETTE_METHODS]:
+        if get_method(self.method) not in [(name,) for name in SAVABLE_METHODS]:
             raise ValueError(
-                f"saving is implemented for the palette methods ({', '.join(PALETTE_METHODS)}), "
+                f"saving is implemented for the methods {', '.join(SAVABLE_METHODS)}, "
                 f"not for {self.method!r}; save its LUT instead (color_lut, imgot.cube.write_cube)"
             )
         save(path, self, overwrite=overwrite)
 
 
-def _blend(source: Pixels, output: np.ndarray, strength: float, preserve_luminance: bool) -> np.ndarray:
-    """Apply `strength` (in sRGB) and `preserve_luminance` to a per-pixel result."""
-    color = source.color
-    if strength != 1.0:
-        output = color + np.asarray(strength, color.dtype) * (output - color)
+def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool) -> np.ndarray:
+    """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
+
+    ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
+    where sRGB cannot hold it at that lightness); otherwise ``detail`` gives
+    the output the source's fine lightness detail. Neither fits in a LUT: they
+    depend on each pixel's neighbourhood or on its exact source lightness.
+    """
     if preserve_luminance:
-        if source.is_gray:
-            return color.copy()
-        output = lightness_swap(color, output).astype(color.dtype)
-    return output
+        from .relight import keep_lightness
+
+        return keep_lightness(pixels.color, mapped, pixels.scale)
+    if detail:
+        from .detail import preserve_detail
+
+        return preserve_detail(pixels.color, mapped, out=mapped if mapped.flags.writeable else None)
+    return mapped
 
 
-def apply_lut_to_image(lut: ColorLUT, image):
+@dataclass(frozen=True)
+class LUTTransform:
+    """A color map fitted once, as a LUT, with the finishing steps to apply after it.
+
+    What ``imgot batch --fit-on`` applies to every image: ``transform`` equals
+    ``ColorTransfer.transform`` of the model whose ``color_lut`` gave `lut`.
+
+    Attributes
+    ----------
+    lut : ColorLUT
+    detail, preserve_luminance : bool
+        See :func:`finish`.
+    """
+
+    lut: ColorLUT
+    detail: bool = False
+    preserve_luminance: bool = False
+
+    @classmethod
+    def from_model(cls, model: "ColorTransfer", image) -> "LUTTransform":
+        """The LUT that `model` fits for `image`, with the model's finishing steps."""
+        return cls(model.color_lut(image), bool(model.detail), bool(model.preserve_luminance))
+
+    def transform(self, image):
+        """Recolor `image`: the LUT, then the finishing steps."""
+        return apply_lut_to_image(self.lut, image, detail=self.detail, preserve_luminance=self.preserve_luminance)
+
+
+def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_luminance: bool = False):
     """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
 
     Parameters
     ----------
     lut : ColorLUT
     image : ndarray or PIL.Image.Image
+    detail, preserve_luminance : bool, default False
+        The per-pixel finishing steps of :class:`ColorTransfer` (see
+        :func:`finish`), which a LUT cannot hold: with the LUT of
+        ``model.color_lut(image)`` and the model's own `detail` and
+        `preserve_luminance`, the result equals ``model.transform(image)``.
 
     Returns
     -------
@@ -416,7 +449,8 @@ def apply_lut_to_image(lut: ColorLUT, image):
     True
     """
     pixels = as_pixels(image)
-    return to_output(pixels, apply_lut(lut, pixels))
+    mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance)
+    return to_output(pixels, mapped)
 
 
 def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:
@@ -438,13 +472,13 @@ def transfer(
     image,
     reference,
     *,
-    method: str = "emd",
+    method: str = DEFAULT_METHOD,
     n_clusters: int = 64,
     reg: float = 0.01,
     color_space: str | None = None,
     strength: float = 1.0,
     preserve_luminance: bool = False,
-    detail: bool = False,
+    detail: bool = True,
     random_state: int | None = 0,
     **options,
 ):

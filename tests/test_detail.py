@@ -3,7 +3,8 @@ import pytest
 
 from imgot import transfer
 from imgot.detail import preserve_detail
-from imgot.metrics import _srgb_to_linear, color_distance, lightness
+from imgot.colorspace import srgb_to_linear as _srgb_to_linear
+from imgot.metrics import color_distance, lightness
 
 
 def _high_pass(plane):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .options import fail, show_warning, transfer_options
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -106,19 +106,7 @@ def _run(results, total: int) -> tuple[dict, list, set]:
 @click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
-@click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
-              help="Exact transport or entropic Sinkhorn.")
-@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
-              help="Sinkhorn regularization, relative to the median palette cost.")
-@click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Palette size (k-means clusters).")
-@click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
-              help="Space of the palettes and the transport cost.")
-@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="How far each color moves along its transport path (0 = unchanged).")
-@click.option("--preserve-luminance", is_flag=True, help="Keep each image's lightness (L*); move only color.")
-@click.option("--seed", "random_state", type=int, default=0, show_default=True,
-              help="Seed of sampling and k-means; same seed, same output bytes.")
+@transfer_options
 def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, **options):
     """Recolor every image of INPUT (a folder, a glob, or files) toward --reference.
 

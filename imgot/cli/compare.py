@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import METHODS, fail, parse_methods
+from .options import METHODS, detail_option, fail, parse_methods
 
 
 @click.command()
@@ -18,7 +18,7 @@ from .options import METHODS, fail, parse_methods
               help=f"Comma-separated methods to run. [default: all: {','.join(METHODS)}]")
 @click.option("--width", type=click.IntRange(min=64), default=320, show_default=True,
               help="Width of each tile in pixels.")
-@click.option("--preserve-detail", "detail", is_flag=True, help="Run every method with --preserve-detail.")
+@detail_option()
 @click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of every method.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")

@@ -14,18 +14,87 @@ METHODS = (
 )
 COLOR_SPACES = ("lab", "rgb")
 
+DEFAULT_METHOD = "emd-sliced"  # kept equal to imgot.methods.DEFAULT_METHOD by a test
+
 METHOD_HELP = (
+    "emd-sliced (default): palette OT places the colors, sliced OT refines their spread; "
     "emd/sinkhorn/unbalanced: OT between palettes; histogram: exact per-channel matching; "
     "linear: Gaussian OT map (MKL); reinhard: per-channel mean/std; sliced: iterative sliced OT; "
-    "emd-sliced: emd refined by sliced OT (closest colors; best with --preserve-detail); "
     "histogram-linear-histogram: the three in turn."
 )
 
 
-def method_option(default: str = "emd"):
-    """``--method``, offering every registered method."""
-    return click.option("--method", type=click.Choice(METHODS), default=default, show_default=True,
+class FiniteFloat(click.ParamType):
+    """A float in an optional range; NaN and infinities are refused (exit 2)."""
+
+    name = "float"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, low_open: bool = False):
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.low is not None and (number <= self.low if self.low_open else number < self.low):
+            self.fail(f"{value} must be {'>' if self.low_open else '>='} {self.low}", param, ctx)
+        if self.high is not None and number > self.high:
+            self.fail(f"{value} must be <= {self.high}", param, ctx)
+        return number
+
+
+def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METHODS):
+    """``--method``, offering `choices` (every registered method by default)."""
+    return click.option("--method", type=click.Choice(choices), default=default, show_default=True,
                         help=METHOD_HELP)
+
+
+def detail_option():
+    """``--preserve-detail/--no-detail``: the finishing step, on by default as in the API."""
+    return click.option(
+        "--preserve-detail/--no-detail", "detail", default=True, show_default=True,
+        help="Keep the source's fine texture: the lightness change is smoothed by a fast edge-aware "
+             "filter, so no grain, banding or JPEG blocks are added. --no-detail is the fast path "
+             "(one LUT per pixel, nothing else).")
+
+
+# The transfer options, defined once and used by every command that recolors.
+# Their names and defaults are the API's (a test checks them against
+# imgot.ColorTransfer's parameters); --clusters is n_clusters, --seed random_state.
+TRANSFER_OPTIONS = (
+    method_option(),
+    click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
+                 help="Palette size (k-means clusters) of the palette methods."),
+    click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
+                 help="Working space of the method. [default: rgb for histogram, lab otherwise]"),
+    click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
+                 help="Sinkhorn regularization, relative to the median palette cost."),
+    click.option("--reg-m", type=FiniteFloat(0, low_open=True), default=1.0, show_default=True,
+                 help="Mass relaxation of --method unbalanced, relative to the median palette cost."),
+    click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True,
+                 help="Iteration cap of the Sinkhorn solvers."),
+    click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
+                 help="Random rotations of the sliced methods."),
+    click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
+                 help="How far each color moves along its transport path (0 = unchanged)."),
+    click.option("--preserve-luminance", is_flag=True,
+                 help="Keep the source's lightness (L*) on every pixel; move only hue and chroma."),
+    detail_option(),
+    click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
+                 help="Seed of sampling, k-means and rotations; same seed, same output bytes."),
+)
+
+
+def transfer_options(command):
+    """Decorate a command with :data:`TRANSFER_OPTIONS`, in their order."""
+    for option in reversed(TRANSFER_OPTIONS):
+        command = option(command)
+    return command
 
 
 def parse_methods(ctx, param, value: str | None) -> tuple[str, ...] | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, default_output, fail, import_solvers_in_background, method_option, show_warning
+from .options import default_output, fail, import_solvers_in_background, show_warning, transfer_options
 
 
 def _title(reference: Path) -> str:
@@ -28,24 +28,7 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
-@method_option()
-@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
-              help="Sinkhorn regularization, relative to the median palette cost.")
-@click.option("--reg-m", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Mass relaxation of --method unbalanced, relative to the median palette cost.")
-@click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Random rotations of --method sliced.")
-@click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Palette size (k-means clusters).")
-@click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
-              help="Working space of the method. [default: rgb for histogram, lab otherwise]")
-@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="How far each color moves along its transport path (0 = unchanged).")
-@click.option("--preserve-luminance", is_flag=True, help="Keep the source's lightness (L*); move only color.")
-@click.option("--preserve-detail", "detail", is_flag=True,
-              help="Smooth the color change with an edge-aware filter so grain is not amplified.")
-@click.option("--seed", "random_state", type=int, default=0, show_default=True,
-              help="Seed of sampling and k-means; same seed, same output bytes.")
+@transfer_options
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the output.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -58,12 +41,12 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
     Example:
       imgot transfer photo.jpg sunset.jpg -o photo_sunset.jpg --strength 0.8
       imgot transfer photo.jpg sunset.jpg -o out.jpg --save-lut sunset.cube
-      imgot transfer photo.jpg sunset.jpg -o out.jpg --method histogram --preserve-detail
+      imgot transfer photo.jpg sunset.jpg -o out.jpg --no-detail      # the fast path
     """
     from .. import io
     from ..cube import write_cube
     from ..exceptions import ImgotError
-    from ..transfer import ColorTransfer, apply_lut_to_image
+    from ..transfer import ColorTransfer, LUTTransform
 
     output = output or default_output(source)
     inputs = (source.resolve(), reference.resolve())
@@ -81,8 +64,8 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
         ref = io.load_image(reference)
         model = ColorTransfer(**options).fit(ref.pixels)
         if save_lut:  # solve once, use the map twice
-            lut = model.color_lut(src.pixels)
-            result = apply_lut_to_image(lut, src.pixels)
+            fitted = LUTTransform.from_model(model, src.pixels)
+            lut, result = fitted.lut, fitted.transform(src.pixels)
         else:
             result = model.transform(src.pixels)
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
@@ -94,3 +77,8 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
+        if options["detail"] or options["preserve_luminance"]:
+            steps = " and ".join(name for name, on in (("detail", options["detail"]),
+                                 ("exact per-pixel L*", options["preserve_luminance"])) if on)
+            click.echo(f"note: {save_lut.name} holds the color map only; the {steps} step is applied per "
+                       "pixel and is not in the LUT (imgot apply --preserve-detail adds detail back)", err=True)
