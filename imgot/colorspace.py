@@ -90,7 +90,7 @@ def srgb_to_linear(values: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> srgb_to_linear(np.array([0.0, 0.5, 1.0])).round(4)
-    array([0.    , 0.214 , 1.    ])
+    array([0.   , 0.214, 1.   ])
     """
     return np.where(values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92)
 

@@ -19,7 +19,7 @@ import numpy as np
 from .colorspace import get_color_space, srgb_to_lab
 from .histogram import fit_histograms, match_pixels
 from .linear import color_statistics, diagonal_map, gaussian_map
-from .mapping import ColorLUT, build_lut, lut_from_field, lut_from_samples
+from .mapping import ColorLUT, lut_from_field, lut_from_samples, smooth_displacement
 from .palette import Palette, fit_palette, sample_colors
 from .pixels import Pixels
 from .sliced import sliced_transport
@@ -47,6 +47,13 @@ class ColorMap:
         The barycentric projection: where each source palette color goes.
     lut : ColorLUT
         The smooth per-pixel map, at the estimator's `strength`.
+    field : callable or None
+        The displacement field of the whole map in the working space
+        (``x -> x + field(x)``), from which the LUT at any strength is
+        :func:`imgot.mapping.lut_from_field` (the color morph); None for a
+        map read back from a file.
+    space : ColorSpace or None
+        The working space of `field`.
     """
 
     source_palette: Palette
@@ -54,6 +61,15 @@ class ColorMap:
     plan: np.ndarray
     destinations: np.ndarray
     lut: ColorLUT
+    field: Callable[[np.ndarray], np.ndarray] | None = None
+    space: Any = None
+
+    def lut_at(self, strength: float, *, size: int | None = None, preserve_luminance: bool = False) -> ColorLUT:
+        """The LUT of this map at another `strength` (displacement interpolation time)."""
+        if self.field is None:
+            raise ValueError("this color map has no field (it was read from a file); refit it")
+        return lut_from_field(self.field, self.space, size=size or self.lut.size, strength=float(strength),
+                              preserve_luminance=preserve_luminance)
 
     def apply(self, image):
         """Recolor `image` through this map's LUT; see :func:`imgot.transfer.apply_lut_to_image`."""
@@ -144,9 +160,14 @@ def palette_color_map(params, reference: Palette, pixels: Pixels, seed: int, nam
     plan = solve_plan(source, reference, method=name, reg=params.reg, reg_m=params.reg_m,
                       max_iter=params.max_iter, tol=params.tol)
     destinations = barycentric_projection(plan, reference.colors)
-    lut = build_lut(source.colors, destinations, space, size=params.lut_size, strength=float(strength),
-                    preserve_luminance=preserve_luminance, bandwidth=float(params.bandwidth))
-    return ColorMap(source, reference, plan, destinations, lut)
+    bandwidth = float(params.bandwidth)
+
+    def field(working):
+        return smooth_displacement(working, source.colors, destinations - source.colors, bandwidth=bandwidth)
+
+    lut = lut_from_field(field, space, size=params.lut_size, strength=float(strength),
+                         preserve_luminance=preserve_luminance)
+    return ColorMap(source, reference, plan, destinations, lut, field, space)
 
 
 def _palette_arrays(palette: Palette) -> dict:
@@ -278,7 +299,7 @@ def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: flo
     lut = lut_from_field(field, space, size=params.lut_size, strength=float(strength),
                          preserve_luminance=preserve_luminance)
     return ColorMap(placement.source_palette, placement.reference_palette, placement.plan,
-                    placement.destinations, lut)
+                    placement.destinations, lut, field, space)
 
 
 def _emd_sliced_arrays(state) -> dict:

@@ -24,6 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from .colorspace import lab_to_srgb, srgb_to_lab
+from .methods import DEFAULT_METHOD
 from .pixels import as_pixels, quantize, to_output
 
 __all__ = ["morph", "save_frames", "output_paths"]
@@ -49,7 +50,7 @@ def morph(
     *,
     frames: int = 24,
     spatial: bool = False,
-    method: str = "emd",
+    method: str = DEFAULT_METHOD,
     n_clusters: int | None = None,
     color_space: str = "lab",
     size: tuple[int, int] | None = None,
@@ -118,23 +119,20 @@ def morph(
 
 
 def _color_morph(source, reference, times, **options) -> Iterator:
-    from .colorspace import get_color_space
-    from .mapping import build_lut
-    from .transfer import ColorTransfer, apply_lut
+    """Frames at each time t: the transfer at strength t, through the same finishing steps."""
+    from .transfer import ColorTransfer, apply_lut, finish
 
     model = ColorTransfer(**options).fit(reference)
     pixels = as_pixels(source)
     color_map = model.color_map(source)
-    space = get_color_space(model.color_space)
 
     def frames() -> Iterator:
         for t in times:
             if t == 0:
                 yield to_output(pixels, pixels.color.copy())
                 continue
-            lut = build_lut(color_map.source_palette.colors, color_map.destinations, space,
-                            size=model.lut_size, strength=float(t), bandwidth=float(model.bandwidth))
-            yield to_output(pixels, apply_lut(lut, pixels))
+            mapped = apply_lut(color_map.lut_at(float(t)), pixels)
+            yield to_output(pixels, finish(pixels, mapped, detail=bool(model.detail), preserve_luminance=False))
 
     return frames()
 

@@ -16,7 +16,7 @@ from PIL import Image
 from imgot import ColorTransfer, read_image, write_image
 from imgot.batch import pooled_sample, transfer_many
 from imgot.cli.batch import batch
-from imgot.transfer import apply_lut_to_image
+from imgot.transfer import LUTTransform
 
 PARAMS = {"n_clusters": 8, "random_state": 3}
 
@@ -60,12 +60,12 @@ def test_fit_on_gives_one_lut_for_all(frames, tmp_path, cool, fit_on):
     paths = sorted(folder.rglob("*.png"))
     fit_image = {"first": images["f001.png"], "file": images["sub/deeper/photo.png"],
                  "pooled": pooled_sample(paths, random_state=3)}[fit_on]
-    lut = model.color_map(fit_image).lut
+    fitted = LUTTransform.from_model(model, fit_image)
     arg = folder / "sub/deeper/photo.png" if fit_on == "file" else fit_on
     results = list(transfer_many(folder, ref, tmp_path / "out", fit_on=arg, jobs=2, **PARAMS))
     assert {r.status for r in results} == {"done"}
     for name, image in images.items():
-        assert (read_image(tmp_path / "out" / name) == apply_lut_to_image(lut, image)).all(), name
+        assert (read_image(tmp_path / "out" / name) == fitted.transform(image)).all(), name
     assert (read_image(tmp_path / "out/f001.png") == read_image(tmp_path / "out/f002.png")).all()
 
 
@@ -82,10 +82,10 @@ def test_fit_on_outputs_stay_identical_once_workers_bake_the_lut(tmp_path, rocke
     results = list(transfer_many(tmp_path / "in", tmp_path / "ref.png", tmp_path / "out", fit_on="first",
                                  jobs=1, **PARAMS))
     assert [r.status for r in results] == ["done"] * count
-    lut = ColorTransfer(**PARAMS).fit(cool).color_map(read_image(tmp_path / "in/frame000.png")).lut
+    fitted = LUTTransform.from_model(ColorTransfer(**PARAMS).fit(cool), read_image(tmp_path / "in/frame000.png"))
     for index in range(count):
         name = f"frame{index:03d}.png"
-        expected = apply_lut_to_image(lut, read_image(tmp_path / "in" / name))
+        expected = fitted.transform(read_image(tmp_path / "in" / name))
         assert (read_image(tmp_path / "out" / name) == expected).all(), name
 
 

@@ -6,9 +6,19 @@ One module per command; heavy libraries are imported inside the commands, so
 
 from __future__ import annotations
 
-import click
+import os
 
-from .apply import apply
+# POT imports torch, jax, tensorflow and cupy at import time when they are
+# installed (seconds for torch), to offer them as backends; imgot's command
+# line only hands it numpy arrays. Set before any command imports POT; a user
+# who sets one of these variables keeps their value. The library itself leaves
+# POT's environment alone (see the README).
+for _backend in ("PYTORCH", "JAX", "TENSORFLOW", "CUPY"):
+    os.environ.setdefault(f"POT_BACKEND_DISABLE_{_backend}", "1")
+
+import click  # noqa: E402
+
+from .apply import apply  # noqa: E402
 from .batch import batch
 from .compare import compare
 from .distance import distance

@@ -10,13 +10,13 @@ import click
 from .options import fail, show_warning
 
 
-def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool) -> None:
+def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, detail: bool = False) -> None:
     """Map one image file through `lut` and write it, keeping its ICC profile and EXIF."""
     from .. import io
     from ..transfer import apply_lut_to_image
 
     image = io.load_image(source)
-    result = apply_lut_to_image(lut, image.pixels)
+    result = apply_lut_to_image(lut, image.pixels, detail=detail)
     io.write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
                    quality=quality, overwrite=overwrite)
 
@@ -46,7 +46,11 @@ def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, 
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-def apply(lut_file, images, out_dir, quality, overwrite):
+@click.option("--preserve-detail/--no-detail", "detail", default=False, show_default=True,
+              help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
+                   "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
+                   "LUT as any editor applies it.")
+def apply(lut_file, images, out_dir, quality, overwrite, detail):
     """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
 
     A file that fails is reported on stderr and the others are still done;
@@ -70,7 +74,7 @@ def apply(lut_file, images, out_dir, quality, overwrite):
         try:
             if reason:
                 raise ValueError(reason)
-            _apply_to_file(lut, image, target, quality, overwrite)
+            _apply_to_file(lut, image, target, quality, overwrite, detail)
         except (ImgotError, ValueError, TypeError) as error:
             failed += 1
             click.echo(f"Error: {fail(error).message}", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .options import COLOR_SPACES, DEFAULT_METHOD, PLAN_METHODS, fail, show_warning
 from .plan import parse_size
 
 
@@ -20,8 +20,8 @@ from .plan import parse_size
 @click.option("--spatial", is_flag=True,
               help="Move mass in position and color (joint k-means + OT), not only recolor.")
 @click.option("--size", help="Spatial morph frame size WIDTHxHEIGHT. [default: source fitted in 160x160]")
-@click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
-              help="Transport of the color morph's palettes.")
+@click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
+              help="Transport of the color morph (a method with a palette plan).")
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
               help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,

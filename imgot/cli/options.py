@@ -12,6 +12,9 @@ METHODS = (
     "emd", "sinkhorn", "unbalanced", "histogram", "linear", "reinhard", "sliced", "emd-sliced",
     "histogram-linear-histogram",
 )
+# The methods with a palette plan (imgot.methods.PLAN_METHODS, checked by a test):
+# the only ones `imgot plan` and the color morph can serve.
+PLAN_METHODS = ("emd", "sinkhorn", "unbalanced", "emd-sliced")
 COLOR_SPACES = ("lab", "rgb")
 
 DEFAULT_METHOD = "emd-sliced"  # kept equal to imgot.methods.DEFAULT_METHOD by a test
@@ -82,7 +85,7 @@ TRANSFER_OPTIONS = (
                  help="Random rotations of the sliced methods."),
     click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
                  help="How far each color moves along its transport path (0 = unchanged)."),
-    click.option("--preserve-luminance", is_flag=True,
+    click.option("--preserve-luminance", is_flag=True, default=False,
                  help="Keep the source's lightness (L*) on every pixel; move only hue and chroma."),
     detail_option(),
     click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .options import COLOR_SPACES, DEFAULT_METHOD, PLAN_METHODS, fail, show_warning
 
 
 @click.command()
@@ -17,8 +17,8 @@ from .options import COLOR_SPACES, METHODS, fail, show_warning
               help="Picture of the plan; its extension picks the format (.png, .jpg, ...).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan matrix, with the palette colors as hex labels.")
-@click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
-              help="Exact transport or entropic Sinkhorn.")
+@click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
+              help="A method with a palette plan (emd-sliced draws its emd stage's plan).")
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=16, show_default=True,
               help="Palette size (k-means clusters) of each image.")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
