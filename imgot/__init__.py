@@ -1,50 +1,68 @@
-"""imgot: image color transfer and histogram matching by optimal transport."""
+"""imgot: image color transfer and histogram matching by optimal transport.
 
-from importlib.metadata import PackageNotFoundError, version
+The public names below are imported on first use (PEP 562), so that
+``import imgot`` and ``imgot --help`` stay instant; ``from imgot import
+transfer`` works as usual.
+"""
 
-from .exceptions import (
-    ConvergenceWarning,
-    ImageReadError,
-    ImageWriteError,
-    ImgotError,
-    LUTFormatError,
-    ModelFormatError,
-    OutputExistsError,
-)
-from .distances import distance, pairwise_distances
-from .histogram import match_histograms
-from .io import ImageFile, load_image, read_image, write_image
-from .methods import METHOD_NAMES
-from .morph import morph
-from .persist import load
-from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
+from importlib import import_module
 
-try:
-    __version__ = version("imgot")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "ColorMap": "transfer",
+    "ColorTransfer": "transfer",
+    "LUTTransform": "transfer",
+    "NotFittedError": "transfer",
+    "transfer": "transfer",
+    "apply_lut_to_image": "transfer",
+    "ColorLUT": "mapping",
+    "METHOD_NAMES": "methods",
+    "DEFAULT_METHOD": "methods",
+    "ConvergenceWarning": "exceptions",
+    "ImageReadError": "exceptions",
+    "ImageWriteError": "exceptions",
+    "ImgotError": "exceptions",
+    "LUTFormatError": "exceptions",
+    "ModelFormatError": "exceptions",
+    "OutputExistsError": "exceptions",
+    "distance": "distances",
+    "pairwise_distances": "distances",
+    "match_histograms": "histogram",
+    "ImageFile": "io",
+    "load_image": "io",
+    "read_image": "io",
+    "write_image": "io",
+    "morph": "morph",
+    "load": "persist",
+    "color_distance": "metrics",
+    "read_cube": "cube",
+    "write_cube": "cube",
+    "transfer_many": "batch",
+}
 
-__all__ = [
-    "ColorMap",
-    "ColorTransfer",
-    "ConvergenceWarning",
-    "ImageFile",
-    "ImageReadError",
-    "ImageWriteError",
-    "ImgotError",
-    "METHOD_NAMES",
-    "LUTFormatError",
-    "ModelFormatError",
-    "NotFittedError",
-    "OutputExistsError",
-    "load",
-    "distance",
-    "load_image",
-    "match_histograms",
-    "morph",
-    "pairwise_distances",
-    "read_image",
-    "transfer",
-    "write_image",
-    "__version__",
-]
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+# `transfer` and `morph` are both functions and submodules: importing a
+# submodule rebinds the package attribute to the module, so these two are bound
+# now, once, and stay the functions.
+from .morph import morph  # noqa: E402
+from .transfer import transfer  # noqa: E402
+
+
+def __getattr__(name: str):
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("imgot")
+        except PackageNotFoundError:  # running from a source tree
+            return "0+unknown"
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'imgot' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

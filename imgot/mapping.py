@@ -219,11 +219,14 @@ def lut_from_samples(
     width, level = float(sigma), 0
     while True:
         # Each coarser level counts 1e-3 times less: it only fills the gaps.
+        # Kernel taps past the lattice only meet zeros (mode "constant"): the
+        # radius is capped at the lattice size, which keeps the wide levels cheap.
         factor = 1e-3**level
-        denominator += factor * gaussian_filter(weight, width, mode="constant")
+        radius = min(int(4.0 * width + 0.5), size)
+        denominator += factor * gaussian_filter(weight, width, mode="constant", radius=radius)
         for c in range(value.shape[-1]):
-            numerator[..., c] += factor * gaussian_filter(value[..., c], width, mode="constant")
-        if width >= size:
+            numerator[..., c] += factor * gaussian_filter(value[..., c], width, mode="constant", radius=radius)
+        if width >= size or (level > 0 and denominator.min() > 1e-12 * denominator.max()):
             break
         width, level = 2 * width, level + 1
     shift = numerator / np.maximum(denominator, np.finfo(np.float64).tiny)[..., None]

@@ -96,6 +96,8 @@ def as_pixels(image) -> Pixels:
     ValueError
         For an unsupported shape, an empty image, or float values outside [0, 1].
     """
+    if isinstance(image, Pixels):
+        return image
     pil_mode = None
     if hasattr(image, "mode") and hasattr(image, "getbands"):
         array, pil_mode = _pil_to_array(image)

@@ -28,17 +28,8 @@ from .plan import plan
 from .transfer import transfer
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("imgot")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="imgot")
+@click.version_option(None, "--version", package_name="imgot", prog_name="imgot")
 def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
