@@ -144,7 +144,7 @@ def find_inputs(inputs, *, exclude: str | os.PathLike | None = None) -> Iterator
         if _GLOB_CHARS & set(str(inputs)):
             return _glob(str(inputs), exclude)
         raise ImageReadError(f"{path}: no such file or folder")
-    return ((Path(p), Path(p).name) for p in inputs)
+    return ((Path(p), Path(Path(p).name)) for p in inputs)
 
 
 def _transform(mapper: ColorTransfer | LUTTransform | ColorLUT, pixels: np.ndarray) -> np.ndarray:

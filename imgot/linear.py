@@ -26,15 +26,25 @@ def _sqrtm(matrix: np.ndarray, power: float = 0.5) -> np.ndarray:
     return (vectors * values**power) @ vectors.T
 
 
-def color_statistics(colors: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance (divided by N) of colors, with `ridge` added to the diagonal.
+def color_statistics(
+    colors: np.ndarray, ridge: float = 0.0, *, relative_floor: float = 1e-9
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (divided by N) of colors, with a floor under its eigenvalues.
+
+    Eigenvalues below ``relative_floor * trace / D + ridge`` are raised to it,
+    the others are left exactly as they are: a non-degenerate covariance is
+    returned unchanged (so the linear map is the closed-form MKL), while a
+    degenerate one (a flat image, colors on a line) stays invertible and the
+    map finite.
 
     Parameters
     ----------
     colors : ndarray of shape (N, 3)
     ridge : float
-        Added to the covariance's diagonal: keeps the map finite for a
-        degenerate distribution (a flat or gray image).
+        Absolute part of the floor, in squared color units: the floor of an
+        image with a single color.
+    relative_floor : float, default 1e-9
+        Part of the floor relative to the covariance's mean variance.
 
     Returns
     -------
@@ -50,7 +60,13 @@ def color_statistics(colors: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray
     colors = np.asarray(colors, np.float64)
     mean = colors.mean(axis=0)
     centered = colors - mean
-    return mean, centered.T @ centered / colors.shape[0] + ridge * np.eye(colors.shape[1])
+    covariance = centered.T @ centered / colors.shape[0]
+    covariance = (covariance + covariance.T) / 2
+    floor = relative_floor * np.trace(covariance) / covariance.shape[0] + ridge
+    values, vectors = np.linalg.eigh(covariance)
+    if values.min() < floor:
+        covariance = (vectors * np.maximum(values, floor)) @ vectors.T
+    return mean, covariance
 
 
 def gaussian_map(

@@ -124,10 +124,11 @@ class Method:
     state_from_arrays: Callable[[dict], Any] | None = None
 
 
-# Ridge added to covariances, relative to the squared span of the space
-# (100 L* units, or 1 in sRGB): keeps the linear maps finite on flat images.
+# Absolute floor under the covariances' eigenvalues, relative to the squared
+# span of the space (100 L* units, or 1 in sRGB): keeps the linear maps finite
+# on a flat image; a non-degenerate covariance is not changed at all.
 _SPAN = {"lab": 100.0, "rgb": 1.0}
-_RIDGE = 1e-4
+_RIDGE = 1e-8
 
 
 def sample_rgb(pixels: Pixels, n_samples: int, seed: int) -> np.ndarray:

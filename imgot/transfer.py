@@ -166,6 +166,54 @@ class ColorTransfer:
         self.bandwidth = bandwidth
         self.random_state = random_state
 
+    # -- the scikit-learn estimator contract (without importing scikit-learn) --------
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        import inspect
+
+        return sorted(name for name in inspect.signature(cls.__init__).parameters if name != "self")
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor parameters, as scikit-learn's ``get_params`` (for clone, grid search)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params) -> "ColorTransfer":
+        """Set constructor parameters, as scikit-learn's ``set_params``; returns self.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter (the message lists them).
+        """
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for ColorTransfer; valid parameters: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_tags__(self):
+        # scikit-learn's tags of a transformer, built only when scikit-learn asks
+        # (inheriting BaseEstimator would import scikit-learn with imgot).
+        from sklearn.utils import Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(), regressor_tags=None, classifier_tags=None)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "reference_states_")
+
+    def __repr__(self) -> str:
+        defaults = type(self)().get_params()
+        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
+                   if not (value is defaults[name] or (type(value) is type(defaults[name]) and value == defaults[name]))]
+        return f"ColorTransfer({', '.join(changed)})"
+
+    def fit_transform(self, image, y=None):
+        """``fit(image).transform(image)``: an image recolored toward its own colors (near identity)."""
+        return self.fit(image, y).transform(image)
+
     def _validate_params(self) -> tuple[str, ...]:
         stages = get_method(self.method)
         if self.color_space is not None:
@@ -207,7 +255,7 @@ class ColorTransfer:
         name = get_method(self.method)[0]
         return _fit_palette(self, pixels, self._seed(), name if name in PLAN_METHODS else "emd")
 
-    def fit(self, reference) -> "ColorTransfer":
+    def fit(self, reference, y=None) -> "ColorTransfer":
         """Learn what the method needs of the reference.
 
         Parameters
@@ -215,6 +263,8 @@ class ColorTransfer:
         reference : ndarray or PIL.Image.Image
             Any image :func:`imgot.transfer` accepts; alpha is ignored except
             that fully transparent pixels are left out.
+        y : None
+            Ignored; there for scikit-learn's ``fit(X, y=None)`` convention.
 
         Returns
         -------
