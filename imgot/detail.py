@@ -105,7 +105,7 @@ def _cell_moments(source, mapped, step: int, stride: int, shape: tuple[int, int]
     counts = np.bincount(cell, minlength=size).astype(np.float64)
     sums = [np.bincount(cell, plane.ravel(), minlength=size)
             for plane in (guide, change, guide * guide, guide * change)]
-    return np.stack(sums).reshape(4, n_rows, n_cols), counts.reshape(n_rows, n_cols)
+    return np.stack(sums).reshape(4, n_rows, n_cols), counts.reshape(n_rows, n_cols), guide, change
 
 
 def _upsample_columns(coarse: np.ndarray, width: int, step: int) -> np.ndarray:
@@ -140,12 +140,52 @@ def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float)
     return box(a * cells) / norm, box(b * cells) / norm
 
 
+_CURVE_SAMPLES = 1 << 18  # sampled pixels that estimate the tone curve's quantiles
+_LEVELS = 1 << 14  # entries of the table from filtered L*/100 to the wanted luminance
+
+
+def _luminance_table(curve) -> np.ndarray:
+    """Wanted relative luminance for each of `_LEVELS` filtered L*/100 levels, through `curve`."""
+    levels = np.linspace(0.0, 1.0, _LEVELS)
+    if curve is not None:
+        levels = np.interp(levels, *curve)
+    return luminance_from_lightness((100.0 * levels).astype(np.float32))
+
+
+def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_rows: int, weight: float):
+    """The global monotone L* curve that moves the filtered lightness's distribution toward the map's.
+
+    Estimated on the sampled lattice: the filtered L*/100 there (guide + a *
+    guide + b) against the mapped image's own (guide + change), quantile to
+    quantile; `weight` 0 is no curve, 1 the map's distribution in full.
+    Returns ``(xp, fp)`` for :func:`numpy.interp`, or None.
+    """
+    if weight <= 0:
+        return None
+    offset = stride // 2
+    rows = slice(offset, offset + stride * guide.shape[0])
+    low, high, frac = _row_weights(rows, n_rows, step)
+    low, high, frac = low[::stride], high[::stride], frac[::stride]
+    columns = np.arange(offset, a_columns.shape[1], stride)[: guide.shape[1]]
+    a_sampled, b_sampled = a_columns[:, columns], b_columns[:, columns]
+    a = a_sampled[low] + frac * (a_sampled[high] - a_sampled[low])
+    b = b_sampled[low] + frac * (b_sampled[high] - b_sampled[low])
+    every = max(1, guide.size // _CURVE_SAMPLES)
+    filtered = np.clip(guide * (1.0 + a) + b, 0.0, 1.0).ravel()[::every]
+    mapped = np.clip(guide + change, 0.0, 1.0).ravel()[::every]
+    quantiles = np.linspace(0.0, 1.0, 257)
+    xp, fp = np.quantile(filtered, quantiles), np.quantile(mapped, quantiles)
+    xp = np.maximum.accumulate(xp)
+    return xp, xp + weight * (fp - xp)
+
+
 def preserve_detail(
     source: np.ndarray,
     output: np.ndarray,
     *,
     radius: int | None = None,
     eps: float = 0.1,
+    tone_match: float = 0.5,
     subsample: int | None = None,
     out: np.ndarray | None = None,
     n_threads: int | None = None,
@@ -174,6 +214,13 @@ def preserve_detail(
         Guide variance, in (L*/100)^2, below which the lightness change is
         smoothed: local contrast under about 30 L* units keeps the source's
         own texture.
+    tone_match : float in [0, 1], default 0.5
+        Smoothing the lightness change also narrows the map's tonal
+        distribution; a global monotone L* curve (quantile matching on the
+        sampled pixels, so it adds no local noise) moves the result's L*
+        distribution this share of the way back to the map's. 0 is the bare
+        filter; 1 restores the map's distribution in full (closest to the
+        reference, a little less of the source's local structure).
     subsample : int, optional
         Cell size of the coarse grid of the fast guided filter; default
         ``max(1, radius // 4)`` (the coarse boxes keep a radius of about 4
@@ -216,11 +263,13 @@ def preserve_detail(
         out = np.empty(color.shape, color.dtype)
 
     stride = max(1, step // 4)
-    sums, counts = _cell_moments(src, as_pixels(color), step, stride, (height, width))
+    sums, counts, guide, change = _cell_moments(src, as_pixels(color), step, stride, (height, width))
     n_rows = counts.shape[0]
     mean_a, mean_b = _coefficients(sums, counts, coarse_radius, eps)
     a_columns = _upsample_columns(mean_a, width, step)
     b_columns = _upsample_columns(mean_b, width, step)
+    curve = _tone_curve(guide, change, a_columns, b_columns, stride, step, n_rows, float(tone_match))
+    table = _luminance_table(curve)
 
     def apply(rows: slice) -> None:
         low, high, frac = _row_weights(rows, n_rows, step)
@@ -233,8 +282,9 @@ def preserve_detail(
         a *= level
         a += b
         np.clip(a, 0.0, 1.0, out=a)
-        a *= np.float32(100.0)
-        out[rows] = relight(color[rows], mapped.scale, luminance_from_lightness(a))
+        a *= np.float32(_LEVELS - 1)
+        a += np.float32(0.5)
+        out[rows] = relight(color[rows], mapped.scale, np.take(table, a.astype(np.int32)))
 
     for_row_blocks(height, width, apply, n_threads=n_threads)
     return out

@@ -66,7 +66,7 @@ def test_linear_map_equals_pot_linear_transport():
 
 
 def test_reinhard_matches_per_channel_mean_and_std_in_lab(rocket, coffee):
-    out = transfer(rocket, coffee, method="reinhard", n_samples=20000)
+    out = transfer(rocket, coffee, method="reinhard", n_samples=20000, detail=False)
     lab_out, lab_ref = srgb_to_lab(out / 255.0).reshape(-1, 3), srgb_to_lab(coffee / 255.0).reshape(-1, 3)
     # gamut clipping trims some b*, so the moments are close, not exact
     np.testing.assert_allclose(lab_out.mean(0), lab_ref.mean(0), atol=4.5)
