@@ -68,14 +68,19 @@ def _to_uint8(array):
 
 
 def _imgot(variant: str | None):
-    """``None``: all defaults; ``METHOD``; or ``METHOD+detail`` (``detail=True``)."""
+    """``None`` / ``default``: ``imgot.transfer(src, ref)`` with no options (the default
+    recipe, detail step included); ``default--no-detail``: the fast path (default method,
+    ``detail=False``); ``METHOD``: that method alone (``detail=False``, since detail is on
+    by default for every method); ``METHOD+detail``: ``detail=True``."""
     import imgot
 
-    if variant is None:
+    if variant in (None, "", "default"):
         return lambda source, reference: imgot.transfer(source, reference)
+    if variant == "default--no-detail":
+        return lambda source, reference: imgot.transfer(source, reference, detail=False)
     method, _, option = variant.partition("+")
-    options = {"detail": True} if option == "detail" else {}
-    return lambda source, reference: imgot.transfer(source, reference, method=method, **options)
+    detail = option == "detail"
+    return lambda source, reference: imgot.transfer(source, reference, method=method, detail=detail)
 
 
 def _skimage():
@@ -183,6 +188,41 @@ def job_methods(spec: dict) -> dict:
     return {"methods": methods, "default": default, "origin": origin}
 
 
+def _named_path(name: str) -> Path:
+    """Where a benchmark image comes from: sample_images/, or a photo shipped inside an
+    installed package (scikit-image, scikit-learn, matplotlib); see README.md."""
+    base = name.removesuffix("_grain")
+    if (ROOT / "sample_images" / f"{base}.jpg").exists():
+        return ROOT / "sample_images" / f"{base}.jpg"
+    import importlib.util
+
+    def package_dir(pkg):
+        return Path(importlib.util.find_spec(pkg).origin).parent
+
+    shipped = {"hubble_deep_field": ("skimage", "data/hubble_deep_field.jpg"),
+               "retina": ("skimage", "data/retina.jpg"), "ihc": ("skimage", "data/ihc.png"),
+               "camera": ("skimage", "data/camera.png"),
+               "china": ("sklearn", "datasets/images/china.jpg"),
+               "flower": ("sklearn", "datasets/images/flower.jpg"),
+               "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")}
+    pkg, rel = shipped[base]
+    return package_dir(pkg) / rel
+
+
+def _open_named(name: str):
+    """Open a benchmark image; ``NAME_grain``: NAME with seeded Gaussian grain (sigma 8 on
+    0..255, seed 0), later saved at JPEG quality 30 (a grainy, blocky source)."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(_named_path(name))
+    if not name.endswith("_grain"):
+        return image
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
+    noisy = rgb + np.random.default_rng(0).normal(0.0, 8.0, rgb.shape)
+    return Image.fromarray(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
+
+
 def job_prepare(spec: dict) -> dict:
     """Upscale each sample image to about `megapixels` MP (aspect kept), JPEG q95, cached."""
     from PIL import Image
@@ -192,8 +232,14 @@ def job_prepare(spec: dict) -> dict:
         target = Path(target)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(ROOT / "sample_images" / f"{name}.jpg") as image:
+            with _open_named(name) as image:
                 image = image.convert("RGB")
+                if not megapixels:  # native size: no resampling (quality columns)
+                    temp = target.with_suffix(".part.jpg")
+                    image.save(temp, quality=30 if name.endswith("_grain") else 95)
+                    temp.replace(target)
+                    made[str(target)] = True
+                    continue
                 aspect = image.width / image.height
                 width = round((megapixels * 1e6 * aspect) ** 0.5)
                 height = round(width / aspect)
@@ -278,7 +324,7 @@ def job_metrics(spec: dict) -> dict:
     import numpy as np
     from PIL import Image
 
-    from imgot.metrics import color_distance, grain, structure_similarity
+    from imgot.metrics import color_distance, grain, structure_score, structure_similarity
 
     results, pair, pair_key = {}, {}, None
     for item in spec["items"]:
@@ -294,6 +340,7 @@ def job_metrics(spec: dict) -> dict:
             "color_ratio": color_distance(out, pair["reference"]) / pair["baseline"],
             "ssim": structure_similarity(pair["source"], out),
             "grain": grain(pair["source"], out),
+            "structure": structure_score(pair["source"], out),
         }
     for sheet in spec.get("sheets", []):
         source = np.asarray(Image.open(sheet["source"]).convert("RGB"))

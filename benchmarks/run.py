@@ -38,14 +38,24 @@ RESULTS = HERE / "RESULTS.md"
 RAW = OUT / "raw.json"
 
 # (source, reference): clearly different palettes first.
-PAIRS = [("rocket", "coffee"), ("coffee", "rocket"), ("chelsea", "rocket"), ("astronaut", "rocket"),
-         ("rocket", "chelsea"), ("astronaut", "coffee"), ("chelsea", "coffee"), ("coffee", "astronaut")]
+# (source, reference): really different palettes; origins in README.md. Size 0 = native.
+PAIRS = [("rocket", "coffee"), ("coffee", "rocket"),
+         ("chelsea", "rocket"),                 # small source (0.14 MP)
+         ("grace_hopper", "flower"),            # portrait
+         ("hubble_deep_field", "coffee"),       # low-key
+         ("ihc", "china"),                      # high-key
+         ("camera", "flower"),                  # gray source
+         ("chelsea_grain", "china"),            # grainy + JPEG q30 source
+         ("retina", "astronaut"),               # large source (2 MP)
+         ("astronaut", "china")]
 VERSIONS = ["imgot", "numpy", "scipy", "pot", "scikit-learn", "scikit-image", "pillow",
             "color-matcher", "python-color-transfer", "opencv-python"]
 QUALITY_PEER = "pct:pdf+regrain"
 # imgot recipes measured besides the plain methods: method + --preserve-detail.
 RECIPES = ("emd+detail", "emd-sliced+detail")
 QUALITY_RECIPE = "imgot:emd-sliced+detail"
+# imgot.transfer(src, ref) with no options, and the fast path (detail=False, default method).
+DEFAULT_TOOLS = ("default", "default--no-detail")
 PROBE_MP = 0.05  # size of the rate probe of POT's recipe
 
 
@@ -113,7 +123,7 @@ def parse_args(argv):
         args.sizes, args.repeats, args.pairs = "0.5", 1, 2
         if "--profile-size" not in " ".join(argv):
             args.profile_size = 0.0
-    args.sizes = sorted(float(size) for size in args.sizes.split(","))
+    args.sizes = sorted(0.0 if size == "native" else float(size) for size in args.sizes.split(","))
     if not 1 <= args.pairs <= len(PAIRS):
         parser.error(f"--pairs must be in 1..{len(PAIRS)}")
     if args.repeats < 1:
@@ -122,7 +132,7 @@ def parse_args(argv):
 
 
 def size_tag(megapixels: float) -> str:
-    return f"{megapixels:g}mp"
+    return f"{megapixels:g}mp" if megapixels else "native"
 
 
 def input_path(name: str, megapixels: float) -> Path:
@@ -131,10 +141,12 @@ def input_path(name: str, megapixels: float) -> Path:
 
 def select_tools(args, methods: list[str], default: str) -> list[str]:
     chosen = methods if not args.methods else [m for m in args.methods.split(",") if m]
-    unknown = set(chosen) - set(methods) - set(RECIPES)
+    unknown = set(chosen) - set(methods) - set(RECIPES) - set(DEFAULT_TOOLS)
     if unknown:
         sys.exit(f"unknown imgot method(s) {sorted(unknown)}; imgot offers: {', '.join(methods)}")
-    tools = [f"imgot:{m}" for m in methods if m in chosen]
+    # The default recipe (no options) and its fast path first; plain methods run with detail=False.
+    tools = [f"imgot:{d}" for d in DEFAULT_TOOLS if not args.methods or d in chosen]
+    tools += [f"imgot:{m}" for m in methods if m in chosen]
     tools += [f"imgot:{r}" for r in RECIPES if r.partition("+")[0] in methods
               and (not args.methods or r in chosen)]
     wanted = list(PEERS) if args.peers is None else [p for p in args.peers.split(",") if p]
@@ -149,7 +161,7 @@ def restrictions(args, default: str) -> dict[float, set[str]]:
     limits = {}
     for item in args.at:
         size, _, names = item.partition("=")
-        limits[float(size)] = {f"imgot:{default}" if n == "imgot" else n for n in names.split(",") if n}
+        limits[float(size)] = {"imgot:default" if n == "imgot" else n for n in names.split(",") if n}
     return limits
 
 
@@ -214,7 +226,7 @@ def measure_all(args) -> dict:
                 spec = {"tool": tool, "source": str(input_path(source, size)),
                         "reference": str(input_path(reference, size)), "repeats": args.repeats,
                         "output": str(folder / f"{stem}.jpg"), "array": str(folder / f"{stem}.npy")}
-                timeout = max(300.0, 3 * predict(rates.get(tool, {}), size) * (args.repeats + 1))
+                timeout = max(300.0, 3 * (predict(rates.get(tool, {}), size) if size else 0.0) * (args.repeats + 1))
                 result, rss = run_job("measure", spec, f"measure_{size_tag(size)}_{source}_{reference}_{stem}",
                                       timeout=timeout)
                 row.update(result)
@@ -275,7 +287,7 @@ def skip_reason(tool, size, args, rates, limits) -> str | None:
         seen = rates.get(tool)
         extra = f"; predicted ~{predict(seen, size):.0f} s per transfer" if seen else ""
         return f"POT recipe only up to {args.pot_max_mp:g} MP{extra}"
-    predicted = predict(rates.get(tool, {}), size) * (args.repeats + 1)
+    predicted = predict(rates.get(tool, {}), size) * (args.repeats + 1) if size else 0.0
     if predicted > args.max_seconds:
         return f"skipped: predicted {predicted:.0f} s > {args.max_seconds:.0f} s for {args.repeats + 1} transfers"
     return None
@@ -347,15 +359,21 @@ def paired_ratio(rows, size, numerator, denominator):
 
 
 def label(tool, default):
-    return f"imgot {tool[6:]} (default)" if tool == f"imgot:{default}" else tool.replace("imgot:", "imgot ")
+    if tool == "imgot:default":
+        return f"imgot default ({default}+detail)"
+    if tool == "imgot:default--no-detail":
+        return f"imgot default --no-detail ({default})"
+    if tool.startswith("imgot:") and "+" not in tool:
+        return f"imgot {tool[6:]} (detail=False)"
+    return tool.replace("imgot:", "imgot ")
 
 
 def size_table(raw, size) -> list[str]:
     rows, default = raw["rows"], raw["default"]
-    out = [f"### {size:g} MP", "",
+    out = [f"### {size:g} MP" if size else "### native size (quality)", "",
            "| tool | transfer (s) | speed vs skimage | whole process (s) | peak RSS (MB) "
-           "| color distance ratio ↓ | L* SSIM ↑ | grain ↓ | note |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "| color distance ratio ↓ | L* SSIM ↑ | structure ↑ | grain ↓ | note |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for tool in raw["tools"]:
         mine = [r for r in rows if r["size"] == size and r["tool"] == tool]
         if not mine or all("(--at)" in r.get("skipped", "") for r in mine):
@@ -372,13 +390,14 @@ def size_table(raw, size) -> list[str]:
             f"| {label(tool, default)} | {fmt(median(cell(rows, size, tool, 'transfer_s')))} "
             f"| {fmt(speed, '.2f', '×')} | {fmt(median(cell(rows, size, tool, 'whole_s')), '.2f')} "
             f"| {fmt(peak, '.0f')} | {fmt(median(cell(rows, size, tool, 'color_ratio')))} "
-            f"| {fmt(median(cell(rows, size, tool, 'ssim')))} | {fmt(median(cell(rows, size, tool, 'grain')))} "
+            f"| {fmt(median(cell(rows, size, tool, 'ssim')))} | {fmt(median(cell(rows, size, tool, 'structure')))} "
+            f"| {fmt(median(cell(rows, size, tool, 'grain')))} "
             f"| {'; '.join(notes)} |")
     return out + [""]
 
 
 def speed_summary(raw) -> list[str]:
-    default = f"imgot:{raw['default']}"
+    default = "imgot:default"
     sizes = raw["sizes"]
     out = [f"## Speed of imgot's default ({raw['default']}) against each tool",
            "",
@@ -405,7 +424,7 @@ def largest_common(raw, *tools):
 
 
 def targets(raw) -> list[str]:
-    rows, default = raw["rows"], f"imgot:{raw['default']}"
+    rows, default = raw["rows"], "imgot:default"
     lines = ["## Targets of issue 6", "",
              "| target | measured | status |", "|---|---|---|"]
 

@@ -309,3 +309,70 @@ def grain(source, output, *, sigma: float = 1.0) -> float:
 
     x, y = _paired_lightness(source, output)
     return (energy(y) + _FLAT_ENERGY) / (energy(x) + _FLAT_ENERGY) - 1.0
+
+
+def structure_score(source, output) -> float:
+    """Mean structure term of SSIM on the two images' L* channels.
+
+    With local standard deviations sigma and covariance sigma_xy over 7 x 7
+    windows of the L* planes x (source) and y (output),
+
+    .. math::
+
+        s = \\operatorname{mean} \\frac{\\sigma_{xy} + C_3}{\\sigma_x \\sigma_y + C_3},
+
+    ``C3 = C2 / 2``, ``C2 = (0.03 L)^2`` with L = 100 (the span of L*). The
+    window, the sample covariance (scaled by N / (N - 1), N = 49) and the
+    cropped border are those of :func:`skimage.metrics.structural_similarity`,
+    whose SSIM is this term times its luminance and contrast terms. Unlike
+    :func:`structure_similarity`, a change of local brightness or contrast (the
+    tone change a transfer must make) is not penalized: only the correlation of
+    the local lightness patterns counts.
+
+    Parameters
+    ----------
+    source, output : ndarray or PIL.Image.Image
+        Any images :func:`imgot.transfer` accepts, with the same height and
+        width, at least 7 x 7. Alpha is ignored; a gray image counts as R = G = B.
+
+    Returns
+    -------
+    float
+        The mean structure term, at most 1 (1 = same local structure).
+
+    Raises
+    ------
+    ValueError
+        If the two images differ in height or width, or are smaller than 7 x 7.
+
+    References
+    ----------
+    Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality
+    assessment: from error visibility to structural similarity", IEEE Trans.
+    Image Process. 13 (2004), eq. 9.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.random((16, 16, 3))
+    >>> structure_score(image, image)
+    1.0
+    """
+    from scipy.ndimage import uniform_filter
+
+    x, y = _paired_lightness(source, output)
+    win = 7
+    if min(x.shape[:2]) < win:
+        raise ValueError(f"images must be at least {win} x {win}, got {x.shape[:2]}")
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    cov_norm = win * win / (win * win - 1.0)
+    ux, uy = uniform_filter(x, size=win), uniform_filter(y, size=win)
+    vx = cov_norm * (uniform_filter(x * x, size=win) - ux * ux)
+    vy = cov_norm * (uniform_filter(y * y, size=win) - uy * uy)
+    vxy = cov_norm * (uniform_filter(x * y, size=win) - ux * uy)
+    c3 = (0.03 * 100.0) ** 2 / 2.0
+    s = (vxy + c3) / (np.sqrt(np.clip(vx, 0, None) * np.clip(vy, 0, None)) + c3)
+    pad = (win - 1) // 2
+    value = float(np.mean(s[pad:-pad, pad:-pad], dtype=np.float64))
+    return 1.0 if abs(value - 1.0) < 1e-12 else value

@@ -174,3 +174,27 @@ def test_gray_counts_as_equal_channels(warm, kind):
     assert color_distance(gray, rgb) == pytest.approx(0.0, abs=1e-9)
     assert structure_similarity(gray, rgb) == pytest.approx(1.0, abs=1e-6)
     assert grain(gray, rgb) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_structure_score_ignores_a_global_tone_change(warm):
+    from imgot.metrics import structure_score
+
+    x = lightness(warm).astype(np.float64)
+    toned = np.clip(0.6 * x + 30.0, 0, 100)  # gain + offset on L*: luminance/contrast change
+    gray = lab_to_srgb(np.dstack([toned, np.zeros_like(toned), np.zeros_like(toned)]))
+    source = lab_to_srgb(np.dstack([x, np.zeros_like(x), np.zeros_like(x)]))
+    assert structure_similarity(source, gray) < structure_score(source, gray)
+    assert structure_score(source, gray) == pytest.approx(1.0, abs=0.02)
+
+
+def test_structure_score_drops_with_noise_and_bounds_ssim(warm):
+    from skimage.metrics import structural_similarity
+
+    from imgot.metrics import structure_score
+
+    other = noisy(warm, amount=25)
+    score = structure_score(warm, other)
+    assert score < 0.95
+    # SSIM = luminance * contrast * structure, luminance and contrast terms <= 1
+    x, y = lightness(warm).astype(np.float64), lightness(other).astype(np.float64)
+    assert structural_similarity(x, y, data_range=100.0) <= score + 1e-9
