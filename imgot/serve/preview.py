@@ -2,10 +2,15 @@
 
 The expensive part of a transfer (palettes, transport, sliced iterations) does
 not depend on `strength`, `preserve_luminance` or `detail`. :func:`base_map`
-solves it once at full strength; :func:`finish` then rebuilds only the 3-D
-LUT from the base LUT's displacements, maps the small preview through it
-(Pillow's C LUT) and, with `detail`, filters the preview. That is what a
-slider move costs.
+solves it once per preview (at full strength, and at 0.25 for LUT methods);
+:func:`finish` then rebuilds only the 3-D LUT from those LUTs' displacements,
+maps the small preview through it (Pillow's C LUT) and, with `detail`,
+filters the preview. That is what a slider move costs: tens of milliseconds.
+
+The preview is a close approximation of the full-resolution result, not its
+pixels: it is a box-downscaled 8-bit copy, and where a method moves a color
+out of the sRGB gamut even at strength 0.25 the partial move starts from the
+clipped color. The downloads are computed afresh at full resolution.
 """
 
 from __future__ import annotations
@@ -66,14 +71,20 @@ def downscale(pixels: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
     return out
 
 
+_LOW = 0.25  # the second, less clipped, strength at which LUT methods are solved
+
+
 @dataclass(frozen=True)
 class BaseMap:
-    """A method's map of one preview at full strength, without finishing.
+    """A method's map of one preview, solved once, without finishing.
 
     Attributes
     ----------
     lut : ColorLUT or None
         For LUT methods: the map at ``strength=1``, no luminance swap.
+    low : ColorLUT or None
+        The same at ``strength=0.25``: where the full-strength map leaves the
+        sRGB gamut (and the LUT is clipped), the displacement is read from it.
     output : ndarray or None
         For per-pixel methods (histogram, composites): the mapped preview,
         float32 in [0, 1].
@@ -82,55 +93,71 @@ class BaseMap:
     """
 
     lut: ColorLUT | None
+    low: ColorLUT | None
     output: np.ndarray | None
     color_space: str
 
 
 def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
-    """Solve `model`'s map for `preview` at full strength.
+    """Solve `model`'s map for `preview`: at full strength, and at 0.25 for LUT methods.
 
-    `model` is fitted; its finishing settings are set to the identity for the
-    call and restored after.
+    `model` is fitted; its finishing settings are changed for the call and
+    restored after.
     """
     space = model.color_space or default_color_space(model.method)
     saved = model.strength, model.preserve_luminance, model.detail
-    model.strength, model.preserve_luminance, model.detail = 1.0, False, False
+    model.preserve_luminance, model.detail = False, False
     try:
+        model.strength = 1.0
         try:
-            return BaseMap(model.color_lut(preview), None, space)
+            lut = model.color_lut(preview)
         except ValueError:  # not a single LUT: histogram and the composites
             output = model.transform(preview).astype(np.float32) / np.float32(255)
-            return BaseMap(None, output, space)
+            return BaseMap(None, None, output, space)
+        model.strength = _LOW
+        return BaseMap(lut, model.color_lut(preview), None, space)
     finally:
         model.strength, model.preserve_luminance, model.detail = saved
 
 
-def scaled_lut(base: ColorLUT, color_space: str, strength: float, preserve_luminance: bool) -> ColorLUT:
-    """The LUT that moves each color `strength` of the way along `base`'s displacement.
+def _inside(table: np.ndarray) -> np.ndarray:
+    return ((table > 0.0) & (table < 1.0)).all(axis=1)
 
-    The displacement of each lattice color is read back from `base` in the
-    working space, so this equals the method's own LUT at `strength` wherever
-    the full-strength destination is inside the sRGB gamut (elsewhere `base`
-    was clipped and the partial move starts from the clipped color).
+
+def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> ColorLUT:
+    """The LUT that moves each color `strength` of the way along the method's displacement.
+
+    A LUT method's displacement is linear in strength in its working space:
+    the LUT at `strength` is ``x -> x + strength * d(x)``, clipped to sRGB.
+    ``d`` is read back from the full-strength LUT, or from the 0.25 one where
+    the full-strength color was clipped, so the result equals the method's own
+    LUT wherever one of the two is inside the gamut.
 
     Examples
     --------
     >>> from imgot.mapping import lut_from_field
     >>> from imgot.colorspace import get_color_space
     >>> lab = get_color_space("lab")
-    >>> shift = lambda x: np.tile([5.0, 2.0, -3.0], (len(x), 1))
-    >>> half = scaled_lut(lut_from_field(shift, lab, size=9), "lab", 0.5, False)
-    >>> exact = lut_from_field(shift, lab, size=9, strength=0.5)
-    >>> bool(np.abs(half.table - exact.table)[2:-2, 2:-2, 2:-2].max() < 1e-4)
+    >>> shift = lambda x: np.tile([30.0, 40.0, -60.0], (len(x), 1))
+    >>> at = lambda s: lut_from_field(shift, lab, size=9, strength=s)
+    >>> half = scaled_lut(BaseMap(at(1.0), at(0.25), None, "lab"), 0.5, False)
+    >>> inside = _inside(at(0.25).table.reshape(-1, 3))
+    >>> bool(np.abs(half.table - at(0.5).table).reshape(-1, 3)[inside].max() < 1e-4)
     True
     """
     if strength == 1.0 and not preserve_luminance:
-        return base
-    space = get_color_space(color_space)
-    size = base.table.shape[0]
-    destination = space.from_rgb(base.table.reshape(-1, 3).astype(np.float64))
-    return lut_from_field(lambda working: destination - working, space, size=size,
-                          strength=float(strength), preserve_luminance=bool(preserve_luminance))
+        return base.lut
+    space = get_color_space(base.color_space)
+    size = base.lut.table.shape[0]
+    full = base.lut.table.reshape(-1, 3).astype(np.float64)
+    low = base.low.table.reshape(-1, 3).astype(np.float64)
+
+    def field(working):
+        return np.where(_inside(full)[:, None], space.from_rgb(full) - working,
+                        (space.from_rgb(low) - working) / _LOW)
+
+    return lut_from_field(field, space, size=size, strength=float(strength),
+                          preserve_luminance=bool(preserve_luminance))
 
 
 def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_luminance: bool,
@@ -143,9 +170,9 @@ def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_lumi
     """
     if base.lut is not None:
         if detail and _LUT_FINISHING:
-            lut = scaled_lut(base.lut, base.color_space, strength, False)
+            lut = scaled_lut(base, strength, False)
             return apply_lut_to_image(lut, preview, detail=True, preserve_luminance=preserve_luminance)
-        out = apply_lut_to_image(scaled_lut(base.lut, base.color_space, strength, preserve_luminance), preview)
+        out = apply_lut_to_image(scaled_lut(base, strength, preserve_luminance), preview)
         if not detail:
             return out
         from ..detail import preserve_detail
