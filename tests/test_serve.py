@@ -321,3 +321,57 @@ def test_downloaded_transfer_loads_back(client, images, tmp_path):
     assert np.array_equal(imgot.load(saved).transform(source), expected)
     refused = client.get(api + "/download/transfer", params={"method": "histogram"})
     assert refused.status_code == 400 and "saving is implemented for" in refused.json()["error"]
+
+
+# -- the command line and the command ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"method": "unbalanced", "reg": 0.2, "reg_m": 3.0, "n_clusters": 9, "strength": 0.25,
+     "preserve_luminance": True, "detail": True, "random_state": 7, "color_space": "rgb"},
+    {"method": "sliced", "n_iter": 5, "detail": False, "preserve_luminance": False},
+])
+def test_command_line_parses_back_to_the_same_settings(settings):
+    from imgot.cli.transfer import transfer
+    from imgot.serve.params import PARAMETERS
+
+    expected = {**defaults(), **settings}
+    words = shlex.split(transfer_command_line("my photo.jpg", "ref.png", "out.jpg", expected))
+    assert words[:6] == ["imgot", "transfer", "my photo.jpg", "ref.png", "-o", "out.jpg"]
+    context = transfer.make_context("transfer", words[2:])
+    assert {name: context.params[name] for name in PARAMETERS} == expected
+
+
+def test_serve_refuses_a_port_in_use_with_one_error_line():
+    import socket
+
+    from click.testing import CliRunner
+
+    from imgot.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = CliRunner().invoke(main, ["serve", "--port", str(busy.getsockname()[1])])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot listen on 127.0.0.1:") and result.output.count("\n") == 1
+
+
+def test_help_does_not_import_the_server():
+    done = subprocess.run([sys.executable, "-c", "import sys, imgot.cli; "
+                           "print(sorted(m for m in ('starlette', 'uvicorn', 'imgot.serve') if m in sys.modules))"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_static_files_ship_in_the_wheel():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "imgot.serve" in config["packages"]
+    shipped = {p for pattern in config["package-data"]["imgot.serve"] for p in (root / "imgot/serve").glob(pattern)}
+    assert shipped == set((root / "imgot/serve/static").iterdir())
+    page = (root / "imgot/serve/static/index.html").read_text()
+    assert "http" not in page.replace("http-equiv", "")  # no CDN: the page works offline
