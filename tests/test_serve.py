@@ -20,7 +20,7 @@ from starlette.testclient import TestClient  # noqa: E402
 import imgot  # noqa: E402
 from imgot.cli.serve import transfer_command_line  # noqa: E402
 from imgot.serve.app import create_app  # noqa: E402
-from imgot.serve.params import METHOD_SETTINGS, defaults  # noqa: E402
+from imgot.serve.params import METHOD_SETTINGS, defaults, method_settings  # noqa: E402
 from imgot.serve.preview import downscale  # noqa: E402
 from imgot.serve.session import Limits  # noqa: E402
 
@@ -237,7 +237,9 @@ def test_bad_settings_name_the_setting(client, images):
 
 def test_config_lists_every_method_and_the_library_defaults(client):
     config = client.get("/api/config").json()
-    assert tuple(config["methods"]) == imgot.METHOD_NAMES == tuple(METHOD_SETTINGS)
+    assert tuple(config["methods"]) == imgot.METHOD_NAMES
+    assert set(METHOD_SETTINGS) <= set(imgot.METHOD_NAMES)
+    assert config["methods"] == {name: list(value) for name, value in method_settings().items()}
     assert config["defaults"] == defaults()
     assert config["defaults"]["method"] == imgot.ColorTransfer().method
 
@@ -291,13 +293,25 @@ def test_downloaded_result_and_lut_equal_the_cli_output(client, images, tmp_path
     result = client.get(api + "/download/result", params=settings)
     assert result.status_code == 200, result.text
     assert "rocket%20small_imgot.jpg" in result.headers["content-disposition"]
-    _cli(command + " --save-lut cli.cube", tmp_path)
+    _cli(command, tmp_path)  # the very command the page shows
     assert result.content == (tmp_path / "rocket small_imgot.jpg").read_bytes()
+
+
+def test_downloaded_lut_is_the_models_lut(client, images, tmp_path):
+    from imgot.cube import read_cube, write_cube
+
+    api = _open(client, *images)
+    settings = {"method": "linear", "strength": 0.7, "preserve_luminance": True}
     lut = client.get(api + "/download/lut", params=settings)
-    if lut.status_code == 200:
-        assert lut.content == (tmp_path / "cli.cube").read_bytes()
-    else:  # only if this method (with detail) is not one LUT: then the CLI refuses --save-lut too
-        assert "not a single 3-D LUT" in lut.json()["error"]
+    assert lut.status_code == 200 and lut.headers["content-disposition"].endswith("rocket%20small_imgot.cube")
+    source, reference = (imgot.read_image(path) for path in images)
+    expected = imgot.ColorTransfer(**settings).fit(reference).color_lut(source)
+    write_cube(tmp_path / "expected.cube", expected, title="imgot transfer to coffee.png")
+    assert lut.content == (tmp_path / "expected.cube").read_bytes()
+    (tmp_path / "got.cube").write_bytes(lut.content)
+    assert np.allclose(read_cube(tmp_path / "got.cube").table, expected.table, atol=1e-6)
+    refused = client.get(api + "/download/lut", params={"method": "histogram"})
+    assert refused.status_code == 400 and "not a single 3-D LUT" in refused.json()["error"]
 
 
 def test_sixteen_bit_download_equals_the_cli(client, tmp_path, images):

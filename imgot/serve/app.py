@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..exceptions import ImgotError
-from .params import METHOD_SETTINGS, defaults, parse_params
+from .params import defaults, method_settings, parse_params
 from .security import TokenAndHostMiddleware, allowed_hosts, cookie_name
 from .session import ROLES, Limits, Session, SessionStore
 
@@ -68,13 +68,21 @@ def _attachment(path: Path, name: str, media_type: str) -> FileResponse:
 # -- the page and its settings ------------------------------------------------------------
 
 
+_PAGE_HEADERS = {
+    "cache-control": "no-store",
+    # Only this server's scripts, styles and images (and the previews' blob: URLs); no framing.
+    "content-security-policy": "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+}
+
+
 async def index(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html", media_type="text/html", headers={"cache-control": "no-store"})
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers=_PAGE_HEADERS)
 
 
 async def config(request: Request) -> JSONResponse:
     limits = request.app.state.store.limits
-    return JSONResponse({"defaults": defaults(), "methods": METHOD_SETTINGS,
+    return JSONResponse({"defaults": defaults(), "methods": method_settings(),
                          "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels})
 
 
@@ -221,11 +229,10 @@ def command(request: Request, session: Session) -> JSONResponse:
 
 def _full_model(session: Session, params: dict):
     """A fresh estimator fitted on the full reference, as ``imgot transfer`` builds it."""
-    from .. import io
     from ..transfer import ColorTransfer
 
-    _, reference = session.require("source", "reference")
-    return ColorTransfer(**params).fit(io.load_image(reference.path).pixels)
+    session.require("source", "reference")
+    return ColorTransfer(**params).fit(session.reference_pixels)  # io.load_image of the stored file
 
 
 @_handled

@@ -20,7 +20,8 @@ from typing import Mapping
 
 from ..methods import METHOD_NAMES, PALETTE_METHODS
 
-__all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "defaults", "parse_params", "plan_method"]
+__all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "method_settings", "defaults",
+           "parse_params", "plan_method"]
 
 FIT = ("method", "n_clusters", "color_space", "random_state")
 PLAN = ("reg", "reg_m", "n_iter")
@@ -28,7 +29,7 @@ FINISH = ("strength", "preserve_luminance", "detail")
 PARAMETERS = FIT + PLAN + FINISH
 
 # Which of the page's method-specific sliders each method reads (the others
-# are hidden). Kept equal to METHOD_NAMES by a test.
+# are hidden). A registered method missing here gets them all (see method_settings).
 METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
     "emd": ("n_clusters",),
     "sinkhorn": ("n_clusters", "reg"),
@@ -40,6 +41,20 @@ METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
     "emd-sliced": ("n_clusters", "n_iter"),
     "histogram-linear-histogram": (),
 }
+
+_ALL_SETTINGS = ("n_clusters", "reg", "reg_m", "n_iter")
+
+
+def method_settings() -> dict[str, tuple[str, ...]]:
+    """The method-specific settings the page shows, for every registered method.
+
+    Examples
+    --------
+    >>> method_settings()["unbalanced"]
+    ('n_clusters', 'reg', 'reg_m')
+    """
+    return {name: METHOD_SETTINGS.get(name, _ALL_SETTINGS) for name in METHOD_NAMES}
+
 
 _TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
 

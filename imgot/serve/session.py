@@ -130,6 +130,13 @@ class Session:
         if len(data) > self.limits.max_bytes:
             raise ImageReadError(f"the file is {len(data):,} bytes, more than the "
                                  f"{self.limits.max_bytes:,} this server accepts")
+        with self.lock:  # one upload at a time per session: they share file names
+            return self._add_image(role, data, name)
+
+    def _add_image(self, role: str, data: bytes, name: str) -> Upload:
+        from .. import io
+        from .preview import downscale
+
         incoming = self.folder / f"{role}.upload"
         incoming.write_bytes(data)
         try:
@@ -143,18 +150,17 @@ class Session:
             path.unlink(missing_ok=True)
             message = str(error).replace(f"{path}: ", "")
             raise ImageReadError(message) from None
-        with self.lock:
-            old = self.uploads.get(role)
-            if old is not None and old.path != path:
-                old.path.unlink(missing_ok=True)
-            upload = Upload(path, _safe_name(name, path.name), image.pixels.shape, str(image.pixels.dtype),
-                            downscale(image.pixels))
-            self.uploads[role] = upload
-            if role == "reference":
-                self.reference_pixels = image.pixels
-                self._models.clear()
-            self._bases.clear()
-            self._plans.clear()
+        old = self.uploads.get(role)
+        if old is not None and old.path != path:
+            old.path.unlink(missing_ok=True)
+        upload = Upload(path, _safe_name(name, path.name), image.pixels.shape, str(image.pixels.dtype),
+                        downscale(image.pixels))
+        self.uploads[role] = upload
+        if role == "reference":
+            self.reference_pixels = image.pixels
+            self._models.clear()
+        self._bases.clear()
+        self._plans.clear()
         return upload
 
     def require(self, *roles: str) -> list[Upload]:
