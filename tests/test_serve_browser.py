@@ -1,7 +1,7 @@
 """imgot serve in a real browser: headless Chromium, driven by Selenium, against a real server process.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them).
-Set IMGOT_SCREENSHOT=path to also keep the page's screenshot there (the README's).
+Set IMGOT_SCREENSHOT=examples/serve_screenshot.png to refresh the README's screenshot.
 """
 
 import os
