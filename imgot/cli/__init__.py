@@ -25,6 +25,7 @@ from .distance import distance
 from .evaluate import evaluate
 from .morph import morph
 from .plan import plan
+from .serve import serve
 from .transfer import transfer
 
 
@@ -34,5 +35,5 @@ def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph):
+for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph, serve):
     main.add_command(command)
