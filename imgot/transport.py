@@ -113,7 +113,7 @@ def sinkhorn_unbalanced_log(
     from scipy.special import logsumexp
 
     log_a, log_b = np.log(a), np.log(b)
-    kappa = reg_m / (reg_m + reg)
+    kappa = 1.0 if np.isposinf(reg_m) else reg_m / (reg_m + reg)  # reg_m = inf: balanced Sinkhorn
     f, g = np.zeros(len(a)), np.zeros(len(b))
 
     def plan_of(f, g):
