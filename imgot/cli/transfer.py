@@ -7,7 +7,18 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, default_output, fail, import_solvers_in_background, method_option, show_warning
+from .options import (
+    COLOR_SPACES,
+    ERRORS,
+    FiniteFloat,
+    default_output,
+    fail,
+    guard_outputs,
+    import_solvers_in_background,
+    method_option,
+    seed_option,
+    show_warning,
+)
 
 
 def _title(reference: Path) -> str:
@@ -29,23 +40,23 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
 @method_option()
-@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
               help="Sinkhorn regularization, relative to the median palette cost.")
-@click.option("--reg-m", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Mass relaxation of --method unbalanced, relative to the median palette cost.")
+@click.option("--reg-m", type=FiniteFloat(0, low_open=True, allow_inf=True), default=1.0, show_default=True,
+              help="Mass relaxation of --method unbalanced, relative to the median palette cost "
+                   "(inf: balanced Sinkhorn).")
 @click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
               help="Random rotations of --method sliced.")
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
               help="Palette size (k-means clusters).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
               help="Working space of the method. [default: rgb for histogram, lab otherwise]")
-@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+@click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
               help="How far each color moves along its transport path (0 = unchanged).")
 @click.option("--preserve-luminance", is_flag=True, help="Keep the source's lightness (L*); move only color.")
 @click.option("--preserve-detail", "detail", is_flag=True,
               help="Smooth the color change with an edge-aware filter so grain is not amplified.")
-@click.option("--seed", "random_state", type=int, default=0, show_default=True,
-              help="Seed of sampling and k-means; same seed, same output bytes.")
+@seed_option()
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the output.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -62,18 +73,11 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
     """
     from .. import io
     from ..cube import write_cube
-    from ..exceptions import ImgotError
     from ..transfer import ColorTransfer, apply_lut_to_image
 
     output = output or default_output(source)
-    inputs = (source.resolve(), reference.resolve())
-    if output.resolve() in inputs and not overwrite:
-        raise click.ClickException(f"{output}: refusing to write over an input; pick another -o")
-    if save_lut and save_lut.resolve() in (*inputs, output.resolve()):
-        raise click.ClickException(f"{save_lut}: refusing to write the LUT over an input or the output")
-    for path in (output, save_lut):
-        if path and path.exists() and not overwrite:
-            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
+    inputs = (source, reference)
+    guard_outputs((output, save_lut), inputs, overwrite)
     warnings.showwarning = show_warning
     import_solvers_in_background()
     try:
@@ -86,10 +90,10 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
         else:
             result = model.transform(src.pixels)
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
-                       quality=quality, overwrite=overwrite)
+                       quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
-            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite)
-    except (ImgotError, ValueError, TypeError) as error:
+            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite, protect=inputs)
+    except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))
     if save_lut:
