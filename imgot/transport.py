@@ -136,6 +136,8 @@ def sinkhorn_unbalanced_log(
 
 
 def _solve_unbalanced(a, b, cost, *, reg, reg_m, max_iter, tol):
+    if np.isposinf(reg_m):  # no mass relaxation: exactly the balanced problem
+        return _solve_sinkhorn(a, b, cost, reg=reg, reg_m=reg_m, max_iter=max_iter, tol=tol)
     scale = _cost_scale(cost)
     plan, error = sinkhorn_unbalanced_log(a, b, cost, reg * scale, reg_m * scale, max_iter=max_iter, tol=tol)
     if not np.all(np.isfinite(plan)) or not plan.sum() > 0:

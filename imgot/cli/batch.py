@@ -118,7 +118,8 @@ def _run(results, total: int) -> tuple[dict, list, set]:
                    "input, or on pixels pooled across the inputs. [default: one map per image]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
 @click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
-@click.option("--format", "format", metavar="EXT", callback=_format, help="Write every output as EXT (png, jpg, tif...). "
+@click.option("--format", "format", metavar="EXT", callback=_format,
+              help="Write every output as EXT (png, jpg, tif...). "
               "[default: each input's own]")
 @click.option("--failures", type=click.Path(dir_okay=False, path_type=Path), callback=_report_path,
               help=f"Failures report, .csv or .json. [default: OUT_DIR/{FAILURES_NAME}, if any failed]")

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from .options import ERRORS, MAX_TILE, METHODS, fail, guard_outputs, parse_methods, seed_option
+from .options import ERRORS, MAX_TILE, METHODS, fail, guard_outputs, image_output, parse_methods, seed_option
 
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="The contact sheet (.png recommended).")
 @click.option("--methods", callback=parse_methods, metavar="A,B,...",
               help=f"Comma-separated methods to run. [default: all: {','.join(METHODS)}]")

@@ -9,7 +9,16 @@ from pathlib import Path
 import click
 
 from ..distances import DISTANCE_METHODS
-from .options import COLOR_SPACES, ERRORS, FiniteFloat, fail, guard_outputs, seed_option, show_warning
+from .options import (
+    COLOR_SPACES,
+    ERRORS,
+    FiniteFloat,
+    fail,
+    guard_outputs,
+    image_output,
+    seed_option,
+    show_warning,
+)
 
 
 def expand_images(spec: str) -> list[Path]:
@@ -57,6 +66,7 @@ def labels_for(paths: list[Path]) -> list[str]:
 @click.option("--pairwise", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the distance of every image against every other (A and B) to this CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Draw that matrix as a heat map (PNG, ...); needs matplotlib.")
 @click.option("--overwrite", is_flag=True, help="Replace existing --pairwise/--plot files.")
 def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
@@ -74,7 +84,8 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
       imgot distance 'scans/*.png' --gray --pairwise d.csv --plot d.png
     """
     from .. import io
-    from ..distances import distance as wasserstein, pairwise_distances
+    from ..distances import distance as wasserstein
+    from ..distances import pairwise_distances
     from ..planview import draw_heatmap, matrix_csv
 
     if group_b is None and not (pairwise or plot):

@@ -40,7 +40,8 @@ def morph(source, reference, output, size, duration, overwrite, **options):
       imgot morph rocket.jpg coffee.jpg --frames 5 -o frames_%03d.png
     """
     from .. import io
-    from ..morph import morph as make_frames, output_paths, save_frames
+    from ..morph import morph as make_frames
+    from ..morph import output_paths, save_frames
 
     if size is not None and not options["spatial"]:
         raise click.UsageError("--size applies to --spatial only; the color morph keeps the source's size")

@@ -114,6 +114,19 @@ class FiniteFloat(click.ParamType):
         return f"FiniteFloat({self.low}, {self.high})"
 
 
+def image_output(ctx, param, value):
+    """An output image path whose extension imgot can write (``.psd``: a usage error, exit 2)."""
+    if value is None:
+        return None
+    from ..io import _format_for
+
+    try:
+        _format_for(Path(value))
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
 def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
     """``--seed``: an integer in 0..2**32-1, as ``random_state``."""
     return click.option("--seed", "random_state", type=click.IntRange(0, SEED_MAX), default=0,

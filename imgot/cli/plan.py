@@ -7,13 +7,24 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, ERRORS, MAX_SIDE, METHODS, fail, guard_outputs, seed_option, show_warning
+from .options import (
+    COLOR_SPACES,
+    ERRORS,
+    MAX_SIDE,
+    METHODS,
+    fail,
+    guard_outputs,
+    image_output,
+    seed_option,
+    show_warning,
+)
 
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Picture of the plan; its extension picks the format (.png, .jpg, ...).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan matrix, with the palette colors as hex labels.")

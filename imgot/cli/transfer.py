@@ -14,6 +14,7 @@ from .options import (
     default_output,
     fail,
     guard_outputs,
+    image_output,
     import_solvers_in_background,
     method_option,
     seed_option,
@@ -38,6 +39,7 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
 @method_option()
 @click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
