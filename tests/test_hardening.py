@@ -22,7 +22,7 @@ REFERENCE = (np.random.default_rng(5).random((12, 12, 3)) * [90, 140, 255]).asty
 SHAPES = st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([None, 1, 2, 3, 4]))
 DTYPES = st.sampled_from([np.uint8, np.uint16, np.float32, np.float64])
 FAST_METHODS = st.sampled_from(["linear", "reinhard", "histogram", "emd"])
-PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _shape(spec):
