@@ -22,6 +22,10 @@ class OutputExistsError(ImageWriteError, FileExistsError):
     """The output file exists and overwriting it was not asked for."""
 
 
+class InputOverwriteError(ImageWriteError):
+    """An output is one of the inputs (same device and inode): never written over."""
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before reaching its tolerance."""
 

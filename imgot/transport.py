@@ -113,7 +113,7 @@ def sinkhorn_unbalanced_log(
     from scipy.special import logsumexp
 
     log_a, log_b = np.log(a), np.log(b)
-    kappa = reg_m / (reg_m + reg)
+    kappa = 1.0 if np.isposinf(reg_m) else reg_m / (reg_m + reg)  # reg_m = inf: balanced Sinkhorn
     f, g = np.zeros(len(a)), np.zeros(len(b))
 
     def plan_of(f, g):
@@ -136,6 +136,8 @@ def sinkhorn_unbalanced_log(
 
 
 def _solve_unbalanced(a, b, cost, *, reg, reg_m, max_iter, tol):
+    if np.isposinf(reg_m):  # no mass relaxation: exactly the balanced problem
+        return _solve_sinkhorn(a, b, cost, reg=reg, reg_m=reg_m, max_iter=max_iter, tol=tol)
     scale = _cost_scale(cost)
     plan, error = sinkhorn_unbalanced_log(a, b, cost, reg * scale, reg_m * scale, max_iter=max_iter, tol=tol)
     if not np.all(np.isfinite(plan)) or not plan.sum() > 0:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from .options import fail, show_warning
+from .options import ERRORS, fail, show_warning
 
 
-def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, detail: bool = False) -> None:
+def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
+                   detail: bool = False) -> None:
     """Map one image file through `lut` and write it, keeping its ICC profile and EXIF."""
     from .. import io
     from ..transfer import apply_lut_to_image
@@ -18,20 +19,23 @@ def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: boo
     image = io.load_image(source)
     result = apply_lut_to_image(lut, image.pixels, detail=detail)
     io.write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
-                   quality=quality, overwrite=overwrite)
+                   quality=quality, overwrite=overwrite, protect=protect)
 
 
-def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, str | None]]:
+def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tuple[Path, Path, str | None]]:
     """(image, output, reason it is refused or None) for each input image."""
-    inputs = {image.resolve() for image in images}
+    from ..atomic import refuse_inputs
+
     seen: set[str] = set()
     plan = []
     for image in images:
         target = out_dir / image.name
         reason = None
-        if target.resolve() in inputs:
-            reason = f"{target}: refusing to write over an input; pick another -o"
-        elif image.name in seen:
+        try:
+            refuse_inputs([target], (*images, lut_file))
+        except OSError as error:
+            reason = str(error)
+        if reason is None and image.name in seen:
             reason = f"{image}: another input has the same file name {image.name!r}"
         seen.add(image.name)
         plan.append((image, target, reason))
@@ -61,21 +65,20 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail):
       imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
     """
     from ..cube import read_cube
-    from ..exceptions import ImgotError
 
     try:
         lut = read_cube(lut_file)
         out_dir.mkdir(parents=True, exist_ok=True)
-    except (ImgotError, OSError) as error:
+    except ERRORS as error:
         raise fail(error) from None
     warnings.showwarning = show_warning
     failed = 0
-    for image, target, reason in _targets(images, out_dir):
+    for image, target, reason in _targets(images, out_dir, lut_file):
         try:
             if reason:
                 raise ValueError(reason)
-            _apply_to_file(lut, image, target, quality, overwrite, detail)
-        except (ImgotError, ValueError, TypeError) as error:
+            _apply_to_file(lut, image, target, quality, overwrite, (*images, lut_file), detail)
+        except ERRORS as error:
             failed += 1
             click.echo(f"Error: {fail(error).message}", err=True)
             continue

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from .options import default_output, fail, import_solvers_in_background, show_warning, transfer_options
+from .options import (
+    ERRORS,
+    default_output,
+    fail,
+    guard_outputs,
+    image_output,
+    import_solvers_in_background,
+    show_warning,
+    transfer_options,
+)
 
 
 def _title(reference: Path) -> str:
@@ -27,6 +36,7 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
 @transfer_options
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
@@ -45,18 +55,11 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
     """
     from .. import io
     from ..cube import write_cube
-    from ..exceptions import ImgotError
     from ..transfer import ColorTransfer, LUTTransform
 
     output = output or default_output(source)
-    inputs = (source.resolve(), reference.resolve())
-    if output.resolve() in inputs and not overwrite:
-        raise click.ClickException(f"{output}: refusing to write over an input; pick another -o")
-    if save_lut and save_lut.resolve() in (*inputs, output.resolve()):
-        raise click.ClickException(f"{save_lut}: refusing to write the LUT over an input or the output")
-    for path in (output, save_lut):
-        if path and path.exists() and not overwrite:
-            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
+    inputs = (source, reference)
+    guard_outputs((output, save_lut), inputs, overwrite)
     warnings.showwarning = show_warning
     import_solvers_in_background()
     try:
@@ -69,10 +72,10 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
         else:
             result = model.transform(src.pixels)
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
-                       quality=quality, overwrite=overwrite)
+                       quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
-            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite)
-    except (ImgotError, ValueError, TypeError) as error:
+            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite, protect=inputs)
+    except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))
     if save_lut:
