@@ -286,7 +286,7 @@ def _cli(command: str, cwd: Path) -> None:
     {},  # the library's defaults, whatever they are
     {"method": "sinkhorn", "strength": 0.6, "preserve_luminance": True, "n_clusters": 16, "reg": 0.05},
 ])
-def test_downloaded_result_and_lut_equal_the_cli_output(client, images, tmp_path, settings):
+def test_downloaded_result_equals_the_cli_output(client, images, tmp_path, settings):
     api = _open(client, *images)
     command = client.get(api + "/command", params=settings).json()["command"]
     start = f"imgot transfer {shlex.quote(images[0].name)} coffee.png -o 'rocket small_imgot.jpg'"
