@@ -88,7 +88,8 @@ def serve(host, port, open_browser, max_upload_mb, max_megapixels):
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/?token={token}"
     click.echo(f"imgot serve: open {url}")
     if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: listening on {host}: anyone who can reach it and has the URL can use it", err=True)
+        click.echo(f"warning: listening on {host}: anyone who can reach it and has the URL can use it",
+                   err=True)
     click.echo("Press Ctrl+C to stop.", err=True)
     if open_browser:
         import webbrowser

@@ -142,7 +142,8 @@ def upload_preview(request: Request, session: Session) -> Response:
     if role not in ROLES:
         return _error(f"role must be one of {', '.join(ROLES)}", 404)
     (image,) = session.require(role)
-    return Response(encode_jpeg(image.preview), media_type="image/jpeg", headers={"cache-control": "no-store"})
+    return Response(encode_jpeg(image.preview), media_type="image/jpeg",
+                    headers={"cache-control": "no-store"})
 
 
 @_handled
@@ -178,8 +179,8 @@ def _palette_rows(palette, color_space: str) -> list[dict]:
     from ..planview import hex_colors
 
     weights = palette.weights / palette.weights.sum()
-    return [{"hex": color, "weight": float(weight)}
-            for color, weight in sorted(zip(hex_colors(palette.colors, color_space), weights), key=lambda x: -x[1])]
+    rows = sorted(zip(hex_colors(palette.colors, color_space), weights), key=lambda row: -row[1])
+    return [{"hex": color, "weight": float(weight)} for color, weight in rows]
 
 
 def _space(params: dict) -> str:

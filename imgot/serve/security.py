@@ -12,6 +12,7 @@ name was made to resolve to 127.0.0.1 still sends its own name as Host.
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Iterable
 
@@ -37,9 +38,9 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
 
 
 async def _refuse(send, message: str) -> None:
-    body = ('{"error": "%s"}' % message).encode()
-    await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    body = json.dumps({"error": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -51,6 +52,9 @@ class TokenAndHostMiddleware:
         self.token = token
         self.hosts = frozenset(host.lower() for host in hosts)
         self.cookie = cookie
+
+    def _matches(self, value: str) -> bool:
+        return secrets.compare_digest(value.encode(), self.token.encode())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -64,9 +68,9 @@ class TokenAndHostMiddleware:
             return await _refuse(send, "wrong Host header")
         given = connection.query_params.get("token")
         candidates = (given, connection.headers.get("x-imgot-token"), connection.cookies.get(self.cookie))
-        if not any(value and secrets.compare_digest(value.encode(), self.token.encode()) for value in candidates):
+        if not any(value and self._matches(value) for value in candidates):
             return await _refuse(send, "missing or wrong token; open the URL imgot serve printed")
-        if given is None or not secrets.compare_digest(given.encode(), self.token.encode()):
+        if given is None or not self._matches(given):
             return await self.app(scope, receive, send)
 
         cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode()

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -122,9 +122,6 @@ class Session:
             For a file that is not a readable JPEG, PNG, TIFF or WebP, is
             truncated, or is over the byte or pixel limit.
         """
-        from .. import io
-        from .preview import downscale
-
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         if len(data) > self.limits.max_bytes:
