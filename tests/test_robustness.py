@@ -30,7 +30,6 @@ import pytest
 import tifffile
 from PIL import Image
 
-import imgot
 from imgot.io import read_image
 
 IMGOT = shutil.which("imgot", path=str(Path(sys.executable).parent)) or "imgot"
