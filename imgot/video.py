@@ -58,6 +58,10 @@ class ClipGrade:
         Frames over which the maps of two shots are blended at a cut (0: switch at the cut).
     detail, preserve_luminance : bool
         The per-pixel finishing steps of the model.
+    bake : bool
+        Tabulate each unblended map for every 8-bit color when first used
+        (:meth:`ColorLUT.bake`, bit-identical, about 3x faster per frame);
+        one baked copy (64 MB) is kept at a time.
     """
 
     luts: list[ColorLUT]
@@ -68,6 +72,7 @@ class ClipGrade:
     crossfade: int = 0
     detail: bool = False
     preserve_luminance: bool = False
+    bake: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 
     def _shot(self, index: int) -> int:
@@ -110,7 +115,13 @@ class ClipGrade:
         """The map of frame `index` (one of :attr:`luts`, or their blend)."""
         pairs = self.weights(index)
         if len(pairs) == 1:
-            return self.luts[pairs[0][0]]
+            if not self.bake:
+                return self.luts[pairs[0][0]]
+            key = ("baked", pairs[0][0])
+            if key not in self._cache:
+                self._cache.clear()
+                self._cache[key] = ColorLUT(self.luts[pairs[0][0]].table).bake()
+            return self._cache[key]
         key = tuple((m, round(w, 9)) for m, w in pairs)
         if key not in self._cache:
             self._cache.clear()  # consecutive frames rarely share a blend; keep one
@@ -260,6 +271,11 @@ class VideoResult:
     notes: list[str]
 
 
+def _worth_baking(path, frames_per_map: float) -> bool:
+    # Baking costs about as much as mapping 8 two-megapixel frames, and serves 8-bit frames only.
+    return frames_per_map >= 24 and probe(path).bit_depth == 8
+
+
 def _encode_progress(progress: Progress | None):
     return None if progress is None else (lambda done, total: progress("grading", done, total))
 
@@ -317,11 +333,12 @@ def transfer_video(
     ...
     ValueError: clip.mp4: refusing to write over the input; pick another output
     """
-    from .videoio import _check_paths
+    from .videoio import check_encoder
 
-    _check_paths(Path(path), Path(out_path))
+    check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)  # fail before fitting
     grade = fit_video(path, reference, per_shot=per_shot, smooth=smooth, crossfade=crossfade,
                       shot_threshold=shot_threshold, progress=progress, **params)
+    grade.bake = _worth_baking(path, grade.n_frames / len(grade.luts))
     encoder, notes = stream_video(path, out_path, grade.grade, codec=codec, crf=crf, bitrate=bitrate, preset=preset,
                                   overwrite=overwrite, progress=_encode_progress(progress))
     return VideoResult(grade, encoder, notes)
@@ -351,6 +368,8 @@ def apply_lut_video(
     ...
     ValueError: graded.txt: unknown video output; use one of .mp4, .m4v, .mov, .mkv, .webm, .avi or a numbered image pattern such as frames_%05d.png
     """
+    if _worth_baking(path, probe(path).n_frames):
+        lut = ColorLUT(lut.table).bake()
     encoder, notes = stream_video(path, out_path, lambda rgb, index: _apply(lut, rgb, False, False), codec=codec,
                                   crf=crf, bitrate=bitrate, preset=preset, overwrite=overwrite,
                                   progress=_encode_progress(progress))

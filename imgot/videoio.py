@@ -27,7 +27,7 @@ from .atomic import atomic_write
 from .exceptions import VideoReadError, VideoWriteError
 
 __all__ = [
-    "CONTAINERS", "EncoderSettings", "Frame", "VideoInfo", "choose_encoder", "is_image_sequence",
+    "CONTAINERS", "EncoderSettings", "Frame", "VideoInfo", "check_encoder", "choose_encoder", "is_image_sequence",
     "is_video_file", "is_video_path", "iter_frames", "probe", "stream_video",
 ]
 
@@ -134,7 +134,8 @@ def is_video_file(path: str | os.PathLike) -> bool:
 
 
 def _reason(error: Exception) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = getattr(error, "strerror", None) or str(error)  # FFmpegError: without errno and file name
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextmanager
@@ -353,6 +354,41 @@ def choose_encoder(
     elif bitrate is None:
         bitrate = info.bit_rate
     return EncoderSettings(name, _pick_pix_fmt(name, info.pix_fmt, info.bit_depth), options, bitrate)
+
+
+def check_encoder(
+    path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    codec: str | None = None,
+    crf: int | None = None,
+    bitrate: int | None = None,
+    preset: str | None = None,
+) -> EncoderSettings | None:
+    """The encoder :func:`stream_video` would choose, checked before any frame is graded.
+
+    Returns None for an image sequence output (no encoder).
+
+    Raises
+    ------
+    ValueError
+        For a bad output name or encoder choice (see :func:`choose_encoder`).
+    VideoReadError
+        If `path` is not a readable video.
+    """
+    import io
+
+    path, out_path = Path(path), Path(out_path)
+    _check_paths(path, out_path)
+    info = probe(path)
+    if is_image_sequence(out_path):
+        if any(value is not None for value in (codec, crf, bitrate, preset)):
+            raise ValueError("codec, crf, bitrate and preset are for video files, not image sequences")
+        return None
+    container_format = CONTAINERS[out_path.suffix.lower()]
+    with _av().open(io.BytesIO(), "w", format=container_format) as probe_out:
+        supported = probe_out.supported_codecs
+    return choose_encoder(info, container_format, supported, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
 
 
 class _Abort(Exception):
