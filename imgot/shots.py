@@ -137,7 +137,7 @@ def sample_clip(
     ValueError
         If `threshold` is not in (0, 1).
     """
-    from .videoio import _decode, _open_input, probe
+    from .videoio import _decode, _exact, _open_input, probe
 
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
@@ -149,10 +149,13 @@ def sample_clip(
     rng = np.random.default_rng(random_state)
     samples, times, distances, offsets = [], [], [], [0]
     previous = None
+    # Point sampling keeps real pixel colors, converted as the graded frames are (or the sample is
+    # ~1.3 levels darker than the frames and the fit compensates for it).
+    flags = _exact(info.rgb_format, "POINT")
     with _open_input(path) as (container, stream):
         rate = float(stream.average_rate or info.frame_rate)
         for index, frame in enumerate(_decode(path, container, stream)):
-            thumb = frame.reformat(width=width, height=height, format=info.rgb_format, interpolation="POINT",
+            thumb = frame.reformat(width=width, height=height, format=info.rgb_format, interpolation=flags,
                                    src_color_range=frame.color_range or None).to_ndarray()
             flat = thumb.reshape(-1, 3)
             samples.append(flat[rng.choice(flat.shape[0], min(per_frame, flat.shape[0]), replace=False)])
