@@ -87,7 +87,7 @@ class ClipGrade:
         if index >= where[-1]:
             return [(int(members[-1]), 1.0)]
         right = int(np.searchsorted(where, index, side="right"))
-        t = (index - where[right - 1]) / (where[right] - where[right - 1])
+        t = float((index - where[right - 1]) / (where[right] - where[right - 1]))
         return [(int(members[right - 1]), 1.0 - t), (int(members[right]), t)]
 
     def weights(self, index: int) -> list[tuple[int, float]]:
@@ -109,7 +109,7 @@ class ClipGrade:
                 before = self._within_shot(cut - 1, cut_shot - 1)
                 after = self._within_shot(cut, cut_shot)
                 pairs = [(m, w * (1 - t)) for m, w in before] + [(m, w * t) for m, w in after]
-        return [(m, w) for m, w in pairs if w > 0]
+        return [(m, float(w)) for m, w in pairs if w > 0]
 
     def lut_at(self, index: int) -> ColorLUT:
         """The map of frame `index` (one of :attr:`luts`, or their blend)."""
@@ -368,6 +368,9 @@ def apply_lut_video(
     ...
     ValueError: graded.txt: unknown video output; use one of .mp4, .m4v, .mov, .mkv, .webm, .avi or a numbered image pattern such as frames_%05d.png
     """
+    from .videoio import check_encoder
+
+    check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
     if _worth_baking(path, probe(path).n_frames):
         lut = ColorLUT(lut.table).bake()
     encoder, notes = stream_video(path, out_path, lambda rgb, index: _apply(lut, rgb, False, False), codec=codec,

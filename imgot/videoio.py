@@ -481,9 +481,9 @@ class _Output:
                 frame.pts = None
                 self.container.mux(target.encode(frame))
 
-    def write(self, frame, source_frame, index: int) -> None:
-        frame.pts = source_frame.pts if source_frame.pts is not None else index
-        frame.time_base = source_frame.time_base or self.video.time_base
+    def write(self, frame, pts, time_base, index: int) -> None:
+        frame.pts = pts if pts is not None else index
+        frame.time_base = time_base or self.video.time_base
         self.container.mux(self.video.encode(frame))
 
     def close(self) -> None:
@@ -600,13 +600,13 @@ def stream_video(
     return output.settings, output.notes
 
 
-def _pump(path, source, stream, output, info, frame_function, progress) -> None:
-    """Demux once: video frames through the function to the encoder, other packets to the output."""
+def _produce(path, source, stream, output, info, frame_function) -> Iterator[tuple]:
+    """Demux once: ('video', encoded-format frame, pts, time_base, index) or ('other', packet), in file order."""
     others = [s for s in source.streams if s.index in output.copied or s.index in output.transcoded]
     index = 0
     for packet in source.demux(stream, *others):
         if packet.stream.index != stream.index:
-            output.mux_other(packet)
+            yield ("other", packet)
             continue
         try:
             frames = packet.decode()
@@ -619,12 +619,70 @@ def _pump(path, source, stream, output, info, frame_function, progress) -> None:
             else:
                 rgb = frame_function(_to_rgb(frame, info.rgb_format), index)
                 out = _from_rgb(rgb, info.rgb_format, output.settings.pix_fmt, info.color)
-            output.write(out, frame, index)
+            yield ("video", out, frame.pts, frame.time_base, index)
             index += 1
-            if progress is not None:
-                progress(index, info.n_frames)
     if index == 0:
         raise VideoReadError(f"{path}: no frame could be decoded (truncated or empty video)")
+
+
+_DONE = object()
+
+
+def _in_thread(items: Iterator, depth: int = 3) -> Iterator:
+    """Run a generator in a worker thread, `depth` items ahead; its exceptions re-raised here.
+
+    Decoding, grading and color conversion then overlap with the encoder (all
+    release the GIL in C); at most `depth` frames wait in between.
+    """
+    import queue
+    import threading
+
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            put(error)
+
+    worker = threading.Thread(target=work, name="imgot-video-frames", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _pump(path, source, stream, output, info, frame_function, progress) -> None:
+    """Frames through the function to the encoder, other packets to the output, decoding one step ahead."""
+    for item in _in_thread(_produce(path, source, stream, output, info, frame_function)):
+        if item[0] == "other":
+            output.mux_other(item[1])
+            continue
+        _, frame, pts, time_base, index = item
+        output.write(frame, pts, time_base, index)
+        if progress is not None:
+            progress(index + 1, info.n_frames)
 
 
 def _write_sequence(path, pattern, info, frame_function, overwrite, progress) -> list[str]:
