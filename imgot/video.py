@@ -271,6 +271,37 @@ class VideoResult:
     notes: list[str]
 
 
+def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info) -> Callable:
+    """Grade 8-bit 4:2:0 frames without RGB (:class:`imgot.yuvlut.YUV420LUT`), one table kept at a time.
+
+    `which(index)` is the map of frame `index`, or None where it needs the RGB route (blends, detail).
+    """
+    from .yuvlut import YUV420LUT
+
+    full = info.color.get("color_range") == 2 or info.pix_fmt == "yuvj420p"
+    cache: dict = {}
+
+    def run(planes: np.ndarray, index: int) -> np.ndarray | None:
+        map_index = which(index)
+        if map_index is None:
+            return None
+        if map_index not in cache:
+            cache.clear()
+            cache[map_index] = YUV420LUT(luts[map_index], info.color.get("colorspace", 2), full)
+        return cache[map_index].apply(planes, info.width, info.height)
+
+    return run
+
+
+def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
+    def which(index: int) -> int | None:
+        pairs = grade.weights(index)
+        per_pixel = grade.detail or (grade.preserve_luminance and "preserve_luminance" in _FINISHING)
+        return pairs[0][0] if len(pairs) == 1 and not per_pixel else None
+
+    return which
+
+
 def _worth_baking(path, frames_per_map: float) -> bool:
     # Baking costs about as much as mapping 8 two-megapixel frames, and serves 8-bit frames only.
     return frames_per_map >= 24 and probe(path).bit_depth == 8
@@ -339,8 +370,9 @@ def transfer_video(
     grade = fit_video(path, reference, per_shot=per_shot, smooth=smooth, crossfade=crossfade,
                       shot_threshold=shot_threshold, progress=progress, **params)
     grade.bake = _worth_baking(path, grade.n_frames / len(grade.luts))
+    yuv = _yuv420_route(grade.luts, _pure_map(grade), probe(path)) if grade.bake else None
     encoder, notes = stream_video(path, out_path, grade.grade, codec=codec, crf=crf, bitrate=bitrate, preset=preset,
-                                  overwrite=overwrite, progress=_encode_progress(progress))
+                                  overwrite=overwrite, progress=_encode_progress(progress), yuv420_function=yuv)
     return VideoResult(grade, encoder, notes)
 
 
@@ -371,11 +403,15 @@ def apply_lut_video(
     from .videoio import check_encoder
 
     check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
-    if _worth_baking(path, probe(path).n_frames):
-        lut = ColorLUT(lut.table).bake()
+    info = probe(path)
+    yuv = None
+    if _worth_baking(path, info.n_frames):
+        yuv = _yuv420_route([lut], lambda index: 0, info)
+        if info.pix_fmt not in ("yuv420p", "yuvj420p"):
+            lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
     encoder, notes = stream_video(path, out_path, lambda rgb, index: _apply(lut, rgb, False, False), codec=codec,
                                   crf=crf, bitrate=bitrate, preset=preset, overwrite=overwrite,
-                                  progress=_encode_progress(progress))
+                                  progress=_encode_progress(progress), yuv420_function=yuv)
     return VideoResult(None, encoder, notes)
 
 

@@ -535,6 +535,7 @@ def stream_video(
     preset: str | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    yuv420_function: Callable[[np.ndarray, int], np.ndarray | None] | None = None,
 ) -> tuple[EncoderSettings | None, list[str]]:
     """Decode `path`, pass each frame's RGB through `frame_function`, encode to `out_path`.
 
@@ -558,6 +559,10 @@ def stream_video(
         Encoder choices, see :func:`choose_encoder`.
     overwrite : bool, default False
     progress : callable ``(frames_done, frames_expected)``, optional
+    yuv420_function : callable ``(planes, index) -> planes or None``, optional
+        A faster route for 8-bit 4:2:0 frames encoded as they came: gets
+        PyAV's array of the frame's stacked Y, U, V planes and returns the
+        graded planes, or None to send that frame through `frame_function`.
 
     Returns
     -------
@@ -587,7 +592,7 @@ def stream_video(
             except av.FFmpegError as error:
                 raise VideoWriteError(f"{out_path}: cannot set up the encoder ({_reason(error)})") from None
             try:
-                _pump(path, source, stream, output, info, frame_function, progress)
+                _pump(path, source, stream, output, info, frame_function, progress, yuv420_function)
                 output.close()
             except VideoReadError as error:
                 raise _Abort(error) from None
@@ -600,7 +605,10 @@ def stream_video(
     return output.settings, output.notes
 
 
-def _produce(path, source, stream, output, info, frame_function) -> Iterator[tuple]:
+_YUV420 = ("yuv420p", "yuvj420p")
+
+
+def _produce(path, source, stream, output, info, frame_function, yuv420_function=None) -> Iterator[tuple]:
     """Demux once: ('video', encoded-format frame, pts, time_base, index) or ('other', packet), in file order."""
     others = [s for s in source.streams if s.index in output.copied or s.index in output.transcoded]
     index = 0
@@ -612,8 +620,17 @@ def _produce(path, source, stream, output, info, frame_function) -> Iterator[tup
             frames = packet.decode()
         except _av().FFmpegError as error:
             raise VideoReadError(f"{path}: cannot decode after frame {index} ({_reason(error)})") from None
+        direct = (yuv420_function is not None and output.settings.pix_fmt in _YUV420
+                  and info.width % 2 == 0 and info.height % 2 == 0)
         for frame in frames:
-            if frame_function is None:
+            planes = None
+            if direct and frame.format.name == output.settings.pix_fmt:
+                planes = yuv420_function(frame.to_ndarray(), index)
+            if planes is not None:
+                out = _av().VideoFrame.from_ndarray(planes, format=output.settings.pix_fmt)
+                for name, value in info.color.items():
+                    setattr(out, name, value)
+            elif frame_function is None:
                 out = frame if frame.format.name == output.settings.pix_fmt else frame.reformat(
                     format=output.settings.pix_fmt)
             else:
@@ -673,9 +690,9 @@ def _in_thread(items: Iterator, depth: int = 3) -> Iterator:
         worker.join()
 
 
-def _pump(path, source, stream, output, info, frame_function, progress) -> None:
+def _pump(path, source, stream, output, info, frame_function, progress, yuv420_function=None) -> None:
     """Frames through the function to the encoder, other packets to the output, decoding one step ahead."""
-    for item in _in_thread(_produce(path, source, stream, output, info, frame_function)):
+    for item in _in_thread(_produce(path, source, stream, output, info, frame_function, yuv420_function)):
         if item[0] == "other":
             output.mux_other(item[1])
             continue

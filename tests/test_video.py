@@ -149,6 +149,25 @@ def test_output_is_each_frame_through_the_clip_map(clips, reference, tmp_path):
     assert np.array_equal(first.rgb, apply_lut_to_image(grade.luts[0], source[0]))
 
 
+def test_yuv_route_matches_the_rgb_route(clips, reference):
+    from imgot.yuvlut import YUV420LUT
+
+    lut = imgot.ColorTransfer(method="emd", n_clusters=16).fit(reference).color_lut(reference)
+    with av.open(str(clips["pan"])) as container:
+        frame = next(container.decode(video=0))
+    fast = YUV420LUT(lut, frame.colorspace, full_range=False)
+    graded = av.VideoFrame.from_ndarray(fast.apply(frame.to_ndarray(), W, H), format="yuv420p")
+    graded.colorspace, graded.color_range = frame.colorspace, frame.color_range
+    expected = apply_lut_to_image(lut, videoio._to_rgb(frame, "rgb24"))
+    error = np.abs(videoio._to_rgb(graded, "rgb24").astype(int) - expected).mean()
+    assert error < yuv420_error(expected) + 0.5  # the RGB route's own 4:2:0 loss, and a little more
+    # A flat color: exactly the RGB route's 8-bit LUT output, converted to YUV.
+    flat = np.zeros((H * 3 // 2, W), np.uint8)
+    flat[:H], flat[H:] = 120, np.r_[np.full(H // 4, 100), np.full(H // 4, 150)][:, None]
+    out = fast.apply(flat, W, H)
+    assert len(np.unique(out[:H])) == 1 and len(np.unique(out[H : H + H // 4])) == 1
+
+
 def test_static_shot_matches_imgot_transfer_of_its_frames(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
     video.transfer_video(clips["grain"], reference, out, method="linear", crf=0)
