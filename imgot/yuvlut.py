@@ -30,7 +30,7 @@ __all__ = ["YUV420LUT", "matrix_of"]
 # Kr, Kb of the YUV matrices, by FFmpeg's AVColorSpace number. Unspecified (2)
 # is BT.601, as swscale reads it, so both routes agree on every file.
 _MATRICES = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18  # 256 Ki codes: ~15 MB of temporaries per thread
 
 
 def matrix_of(colorspace: int) -> tuple[float, float]:
@@ -74,13 +74,13 @@ class YUV420LUT:
         def fill(start: int) -> None:
             codes = np.arange(start, start + _BLOCK, dtype=np.uint32)
             rgb = self._to_rgb(codes)
-            mapped = baked.apply_uint8(rgb.reshape(1024, -1, 3), n_threads=1).reshape(-1, 3)
+            mapped = baked.apply_uint8(rgb.reshape(512, -1, 3), n_threads=1).reshape(-1, 3)
             y, u, v = self._to_yuv(mapped)
             self.luma[start : start + _BLOCK] = y
             self.chroma[start : start + _BLOCK] = (u.astype(np.uint16) << 8) | v
 
         # NumPy and Pillow release the GIL: the blocks fill in parallel (nothing else runs yet).
-        with ThreadPoolExecutor(min(os.cpu_count() or 1, 4)) as pool:
+        with ThreadPoolExecutor(min(os.cpu_count() or 1, 2)) as pool:
             list(pool.map(fill, range(0, 1 << 24, _BLOCK)))
 
     def _scales(self) -> tuple[float, float, float]:
