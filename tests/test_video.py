@@ -338,3 +338,27 @@ def test_progress_line_shows_frames_fps_and_eta():
     progress.close()
     last = stream.getvalue().split("\r")[-1]
     assert "grading 50/100 frames" in last and "fps" in last and "ETA" in last
+
+
+def test_saved_cube_grades_like_ffmpeg_lut3d(clips, tmp_path):
+    """The .cube handed to an editor: FFmpeg's own lut3d filter (through PyAV) gives the same colors."""
+    import av.filter
+
+    cube = tmp_path / "clip.cube"
+    result = run("transfer", clips["pan"], SAMPLES / "coffee.jpg", "-o", tmp_path / "o.mp4", "--save-lut", cube,
+                 "--method", "linear", "--preset", "ultrafast")
+    assert result.exit_code == 0, result.output
+    frame = frames_of(clips["pan"])[7]
+    graph = av.filter.Graph()
+    source = graph.add_buffer(width=W, height=H, format="rgb24", time_base="1/25")
+    lut3d = graph.add("lut3d", f"file={cube}:interp=trilinear")
+    sink = graph.add("buffersink")
+    source.link_to(lut3d)
+    lut3d.link_to(sink)
+    graph.configure()
+    packet = av.VideoFrame.from_ndarray(frame, format="rgb24")
+    packet.pts = 0
+    graph.push(packet)
+    by_ffmpeg = graph.pull().to_ndarray().astype(int)
+    assert np.abs(by_ffmpeg - apply_lut_to_image(read_cube(cube), frame)).max() <= 1
+    assert np.abs(by_ffmpeg - frame).mean() > 8
