@@ -19,7 +19,7 @@ from imgot.transfer import apply_lut_to_image
 
 av = pytest.importorskip("av")
 video = pytest.importorskip("imgot.video")
-from imgot import videoio  # noqa: E402
+from imgot import videoio
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 FPS = 25
