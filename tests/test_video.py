@@ -362,3 +362,15 @@ def test_saved_cube_grades_like_ffmpeg_lut3d(clips, tmp_path):
     by_ffmpeg = graph.pull().to_ndarray().astype(int)
     assert np.abs(by_ffmpeg - apply_lut_to_image(read_cube(cube), frame)).max() <= 1
     assert np.abs(by_ffmpeg - frame).mean() > 8
+
+
+def test_detail_is_applied_per_frame(clips, reference, tmp_path):
+    out = tmp_path / "detail.mkv"
+    grade = video.transfer_video(clips["pan"], reference, out, method="linear", detail=True, crf=0).grade
+    assert grade.detail
+    plain = video.fit_video(clips["pan"], reference, method="linear")
+    source = frames_of(clips["pan"])[4]
+    with_detail = next(f.rgb for f in video.iter_graded_frames(clips["pan"], grade) if f.index == 4)
+    assert np.abs(with_detail.astype(int) - plain.grade(source, 4)).mean() > 0.2  # the detail step ran
+    decoded = frames_of(out)[4]
+    assert np.abs(decoded.astype(int) - with_detail).mean() < yuv420_error(with_detail) + 0.25
