@@ -36,3 +36,11 @@ class LUTFormatError(ImgotError, ValueError):
 
 class ModelFormatError(ImgotError, ValueError):
     """A saved transfer or color map is malformed, of another kind, or of another version."""
+
+
+class VideoReadError(ImgotError, OSError):
+    """A video file is missing, not a video, truncated, or cannot be decoded."""
+
+
+class VideoWriteError(ImageWriteError):
+    """An output video cannot be encoded or written."""

@@ -8,13 +8,18 @@ from pathlib import Path
 import click
 
 from .options import ERRORS, fail, show_warning
+from .video_options import encoder_options
 
 
 def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
-                   detail: bool = False) -> None:
-    """Map one image file through `lut` and write it, keeping its ICC profile and EXIF."""
+                   detail: bool = False, video: dict | None = None) -> None:
+    """Map one image (or video) file through `lut` and write it, keeping its ICC profile and EXIF."""
     from .. import io
     from ..transfer import apply_lut_to_image
+    from .video_options import apply_video, is_video
+
+    if is_video(source):
+        return apply_video(lut, source, target, overwrite, video)
 
     image = io.load_image(source)
     result = apply_lut_to_image(lut, image.pixels, detail=detail)
@@ -45,8 +50,9 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
 @click.command()
 @click.argument("lut_file", metavar="LUT.cube", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the outputs (created if missing); each keeps its input's file name.")
+@click.option("-o", "--out-dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of the outputs (created if missing); each keeps its input's file name. "
+                   "For one video input, may be the output video itself (out.mp4, frames_%05d.png).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
@@ -54,7 +60,8 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
               help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
                    "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
                    "LUT as any editor applies it.")
-def apply(lut_file, images, out_dir, quality, overwrite, detail):
+@encoder_options
+def apply(lut_file, images, out_dir, quality, overwrite, detail, video):
     """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
 
     A file that fails is reported on stderr and the others are still done;
@@ -63,22 +70,27 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail):
     \b
     Example:
       imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
+      imgot apply sunset.cube clip.mp4 -o clip_sunset.mp4 --crf 16
     """
     from ..cube import read_cube
+    from ..videoio import is_video_path
 
+    one_video = len(images) == 1 and is_video_path(out_dir) and not out_dir.is_dir()
     try:
         lut = read_cube(lut_file)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if not one_video:
+            out_dir.mkdir(parents=True, exist_ok=True)
     except ERRORS as error:
         raise fail(error) from None
     warnings.showwarning = show_warning
     failed = 0
-    for image, target, reason in _targets(images, out_dir, lut_file):
+    plan = [(images[0], out_dir, None)] if one_video else _targets(images, out_dir, lut_file)
+    for image, target, reason in plan:
         try:
             if reason:
                 raise ValueError(reason)
-            _apply_to_file(lut, image, target, quality, overwrite, (*images, lut_file), detail)
-        except ERRORS as error:
+            _apply_to_file(lut, image, target, quality, overwrite, (*images, lut_file), detail, video)
+        except (*ERRORS, ImportError) as error:
             failed += 1
             click.echo(f"Error: {fail(error).message}", err=True)
             continue

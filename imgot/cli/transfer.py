@@ -17,6 +17,7 @@ from .options import (
     show_warning,
     transfer_options,
 )
+from .video_options import encoder_options, grading_options
 
 
 def _title(reference: Path) -> str:
@@ -44,7 +45,9 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=_cube_path,
               help="Also write the fitted color map as a 3-D LUT (.cube) to this file.")
-def transfer(source, reference, output, quality, overwrite, save_lut, **options):
+@grading_options
+@encoder_options
+def transfer(source, reference, output, quality, overwrite, save_lut, video, **options):
     """Recolor SOURCE with the colors of REFERENCE.
 
     \b
@@ -52,6 +55,12 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
       imgot transfer photo.jpg sunset.jpg -o photo_sunset.jpg --strength 0.8
       imgot transfer photo.jpg sunset.jpg -o out.jpg --save-lut sunset.cube
       imgot transfer photo.jpg sunset.jpg -o out.jpg --no-detail      # the fast path
+      imgot transfer clip.mp4 sunset.jpg -o graded.mp4 --save-lut clip_sunset.cube
+      imgot transfer clip.mov sunset.jpg -o graded.mov --per-shot --crf 16
+
+    A video SOURCE (.mp4, .mov, .mkv, .webm, .avi, ...) gets one color map for
+    the whole clip (no flicker), or one per shot with --per-shot; -o may also
+    be an image sequence such as frames_%05d.png.
     """
     from .. import io
     from ..cube import write_cube
@@ -62,6 +71,11 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
     guard_outputs((output, save_lut), inputs, overwrite)
     warnings.showwarning = show_warning
     import_solvers_in_background()
+    from .video_options import is_video, refuse_for_images, transfer_video
+
+    if is_video(source):
+        return transfer_video(source, reference, output, save_lut, overwrite, video, options)
+    refuse_for_images(video)
     try:
         src = io.load_image(source)
         ref = io.load_image(reference)
