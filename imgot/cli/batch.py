@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .options import COLOR_SPACES, METHODS, fail, max_iter_option, show_warning
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -110,6 +110,7 @@ def _run(results, total: int) -> tuple[dict, list, set]:
               help="Exact transport or entropic Sinkhorn.")
 @click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="Sinkhorn regularization, relative to the median palette cost.")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
               help="Palette size (k-means clusters).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..distances import DISTANCE_METHODS
-from .options import COLOR_SPACES, fail, show_warning
+from .options import COLOR_SPACES, fail, max_iter_option, show_warning
 
 
 def expand_images(spec: str) -> list[Path]:
@@ -50,7 +50,8 @@ def _refuse_existing(paths, overwrite: bool) -> None:
 @click.option("--gray", is_flag=True,
               help="Compare gray-level histograms (exact, all pixels) instead of colors.")
 @click.option("--method", type=click.Choice(DISTANCE_METHODS), default="emd", show_default=True,
-              help="Exact transport between palettes, entropic Sinkhorn, or sliced on pixel samples.")
+              help="Exact transport between palettes, debiased Sinkhorn divergence (0 for identical "
+                   "inputs), or sliced on pixel samples.")
 @click.option("--p", "p", type=click.Choice(["1", "2"]), default="2", show_default=True,
               help="Order of the Wasserstein distance (cost |x - y|^p).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
@@ -59,6 +60,7 @@ def _refuse_existing(paths, overwrite: bool) -> None:
               help="Palette size for emd and sinkhorn (gray levels are always exact).")
 @click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="Sinkhorn regularization, relative to the median cost.")
+@max_iter_option(10_000)
 @click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the sampling, k-means and projections.")
 @click.option("--pairwise", type=click.Path(dir_okay=False, path_type=Path),
@@ -72,7 +74,8 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     A and B are image files, folders or quoted glob patterns; a group is
     compared through its pooled distribution, each image weighing the same.
     The distance is printed on stdout (Lab: in L* units; --gray: in 8-bit
-    gray levels). With --pairwise or --plot, B may be left out.
+    gray levels). --method sinkhorn is the debiased Sinkhorn divergence, 0
+    for identical inputs. With --pairwise or --plot, B may be left out.
 
     \b
     Example:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .options import COLOR_SPACES, METHODS, fail, max_iter_option, show_warning
 from .plan import parse_size
 
 
@@ -22,6 +22,7 @@ from .plan import parse_size
 @click.option("--size", help="Spatial morph frame size WIDTHxHEIGHT. [default: source fitted in 160x160]")
 @click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
               help="Transport of the color morph's palettes.")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
               help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,

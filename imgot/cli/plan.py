@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, METHODS, fail, show_warning
+from .options import COLOR_SPACES, METHODS, fail, max_iter_option, show_warning
 
 
 @click.command()
@@ -19,6 +19,7 @@ from .options import COLOR_SPACES, METHODS, fail, show_warning
               help="Also write the plan matrix, with the palette colors as hex labels.")
 @click.option("--method", type=click.Choice(METHODS), default="emd", show_default=True,
               help="Exact transport or entropic Sinkhorn.")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=16, show_default=True,
               help="Palette size (k-means clusters) of each image.")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, default_output, fail, import_solvers_in_background, method_option, show_warning
+from .options import (
+    COLOR_SPACES, default_output, fail, import_solvers_in_background, max_iter_option, method_option, show_warning,
+)
 
 
 def _title(reference: Path) -> str:
@@ -33,6 +35,7 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
               help="Sinkhorn regularization, relative to the median palette cost.")
 @click.option("--reg-m", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Mass relaxation of --method unbalanced, relative to the median palette cost.")
+@max_iter_option()
 @click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
               help="Random rotations of --method sliced.")
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
