@@ -16,6 +16,7 @@ from .histogram import match_histograms
 from .io import ImageFile, load_image, read_image, write_image
 from .methods import METHOD_NAMES
 from .morph import morph
+from .normalize import Normalizer, barycenter
 from .persist import load
 from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer
 
@@ -35,8 +36,10 @@ __all__ = [
     "METHOD_NAMES",
     "LUTFormatError",
     "ModelFormatError",
+    "Normalizer",
     "NotFittedError",
     "OutputExistsError",
+    "barycenter",
     "load",
     "distance",
     "load_image",
