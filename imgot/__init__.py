@@ -16,6 +16,7 @@ from .histogram import match_histograms
 from .io import ImageFile, load_image, read_image, write_image
 from .methods import METHOD_NAMES
 from .morph import morph
+from . import barycenter as _barycenter_module  # noqa: F401  loaded first, so the function below keeps the name
 from .normalize import Normalizer, barycenter
 from .persist import load
 from .transfer import ColorMap, ColorTransfer, NotFittedError, transfer

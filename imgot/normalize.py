@@ -25,12 +25,13 @@ import inspect
 import os
 from collections.abc import Iterable
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 
 from .palette import Palette
 
-__all__ = ["NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer"]
+__all__ = ["NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report"]
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")
 WEIGHTINGS = ("equal", "pixels")
@@ -358,3 +359,68 @@ def barycenter(images: Iterable, **params) -> Palette:
     ((1, 3), [1.0])
     """
     return Normalizer(**params).fit(images).barycenter_
+
+
+def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_state: int = 0) -> dict:
+    """How much closer normalization brought the images: distances to the barycenter and to each other.
+
+    Parameters
+    ----------
+    model : Normalizer
+        Fitted.
+    pairs : sequence of (input, output)
+        Images (arrays, PIL images or paths) before and after normalization.
+    max_pairwise : int, default 30
+        Pairwise distances are computed among at most this many images.
+
+    Returns
+    -------
+    dict
+        ``images``: one row per pair (``input``, ``output``, ``before``,
+        ``after``: W2 of its palette to the barycenter, working-space units);
+        ``summary``: their median and 90th percentile before and after, and
+        the median pairwise W2 between the images' palettes before and after.
+    """
+    from .barycenter import barycenter_cost
+
+    model._check_fitted()
+    rows, before, after = [], [], []
+    for source, output in pairs:
+        a, b = model.palette(source), model.palette(output)
+        before.append(a)
+        after.append(b)
+        rows.append({"input": str(source) if isinstance(source, (str, os.PathLike)) else "",
+                     "output": str(output) if isinstance(output, (str, os.PathLike)) else "",
+                     "before": float(np.sqrt(barycenter_cost(model.barycenter_, [a]))),
+                     "after": float(np.sqrt(barycenter_cost(model.barycenter_, [b])))})
+    if not rows:
+        raise ValueError("spread_report needs at least one (input, output) pair")
+
+    def pairwise(palettes):
+        palettes = palettes[:max_pairwise]
+        values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
+        return float(np.median(values)) if values else 0.0
+
+    b, a = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
+    summary = {"images": len(rows), "before_median": float(np.median(b)), "after_median": float(np.median(a)),
+               "before_p90": float(np.percentile(b, 90)), "after_p90": float(np.percentile(a, 90)),
+               "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
+    return {"images": rows, "summary": summary}
+
+
+def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
+    """A contact sheet: the first input and the barycenter palette, then each input and its output."""
+    from .colorspace import get_color_space
+    from .sheet import contact_sheet
+
+    model._check_fitted()
+    space = get_color_space(model.color_space or "lab")
+    colors = np.clip(space.to_rgb(model.barycenter_.colors), 0.0, 1.0)
+    order = np.argsort(model.barycenter_.colors[:, 0])
+    swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
+    entries = []
+    for source, output in pairs:
+        name = Path(source).name if isinstance(source, (str, os.PathLike)) else "image"
+        entries += [(f"{name} before", _as_image(source), None), (f"{name} after", _as_image(output), None)]
+    first = _as_image(pairs[0][0])
+    return contact_sheet(first, swatch, entries, width=width, columns=4)

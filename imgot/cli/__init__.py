@@ -14,6 +14,7 @@ from .compare import compare
 from .distance import distance
 from .evaluate import evaluate
 from .morph import morph
+from .normalize import normalize
 from .plan import plan
 from .transfer import transfer
 
@@ -33,5 +34,5 @@ def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph):
+for command in (transfer, apply, batch, normalize, evaluate, compare, distance, plan, morph):
     main.add_command(command)
