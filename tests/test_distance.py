@@ -213,3 +213,13 @@ def test_cli_user_errors(folders, args, code, message):
     assert message in result.output and "Traceback" not in result.output
     if code == 1:
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_sinkhorn_is_zero_for_an_image_against_itself_and_takes_max_iter(tmp_path, warm, cool):
+    Image.fromarray(warm).save(tmp_path / "w.png")
+    Image.fromarray(cool).save(tmp_path / "c.png")
+    same = run(tmp_path / "w.png", tmp_path / "w.png", "--method", "sinkhorn")
+    assert same.exit_code == 0 and float(same.output) == 0.0
+    short = run(tmp_path / "w.png", tmp_path / "c.png", "--method", "sinkhorn", "--max-iter", "2")
+    assert short.exit_code == 0 and "did not converge in max_iter=2" in short.output
+    assert run(tmp_path / "w.png", tmp_path / "c.png", "--max-iter", "0").exit_code == 2
