@@ -100,7 +100,7 @@ def test_cli_normalize(dataset, tmp_path):
     run = CliRunner().invoke
     args = [str(folder), "-o", str(tmp_path / "out"), "--clusters", "8", "-j", "1",
             "--report", str(tmp_path / "r.json"), "--sheet", str(tmp_path / "s.png"),
-            "--save-barycenter", str(tmp_path / "look.npz")]
+            "--save-barycenter", str(tmp_path / "look.npz"), "--save-luts", str(tmp_path / "luts")]
     result = run(normalize_command, args)
     assert result.exit_code == 0, result.output
     model = Normalizer(n_clusters=8).fit([folder / name for name in names])
@@ -111,6 +111,11 @@ def test_cli_normalize(dataset, tmp_path):
     assert "median" in result.output
     with Image.open(tmp_path / "s.png") as sheet:
         assert sheet.width > 400
+    from imgot.cube import read_cube
+    from imgot.transfer import apply_lut_to_image
+
+    lut = read_cube(tmp_path / "luts" / "day2" / "c.cube")
+    np.testing.assert_array_equal(apply_lut_to_image(lut, dataset[2]), model.transform(dataset[2]))
     # Reuse the saved barycenter on new images: the same bytes.
     again = run(normalize_command, [str(folder / "a.png"), "-o", str(tmp_path / "out2"), "-j", "1",
                                     "--target", str(tmp_path / "look.npz")])

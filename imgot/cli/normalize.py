@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .batch import FAILURES_NAME, _report_path, _run, write_failures
+from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
 from .options import COLOR_SPACES, fail, max_iter_option, show_warning
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
@@ -50,6 +50,11 @@ def _spread_indices(total: int, count: int):
               help="Per-image distance to the barycenter before and after, .csv or .json (summary printed).")
 @click.option("--sheet", type=click.Path(dir_okay=False, path_type=Path),
               help="Contact sheet of a few images before and after (PNG).")
+@click.option("--save-luts", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each image's color map as a .cube LUT under this folder (the detail step "
+                   "of --preserve-detail is not in a LUT).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler (shared files).")
+@click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
 @click.option("--method", type=click.Choice(NORMALIZE_METHODS), default="emd", show_default=True,
               help="Transport onto the barycenter palette; unbalanced lets images keep their color shares.")
 @click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
@@ -72,8 +77,8 @@ def _spread_indices(total: int, count: int):
 @click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
-def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, sheet, jobs, overwrite, quality,
-              **options):
+def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, sheet, save_luts, scheduler,
+              dask_local, jobs, overwrite, quality, **options):
     """Recolor every image of INPUT toward one common look: the barycenter of their palettes.
 
     The barycenter is the average of the images' color distributions along
@@ -91,6 +96,8 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
     from ..exceptions import ImgotError
     from ..normalize import Normalizer, load_normalizer
 
+    if scheduler and dask_local:
+        raise click.UsageError("give --scheduler or --dask-local, not both")
     source = inputs[0] if len(inputs) == 1 else list(inputs)
     for path in (save_barycenter, report, sheet):
         if path is not None and path.exists() and not overwrite:
@@ -104,10 +111,14 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
         if save_barycenter:
             model.save(save_barycenter, overwrite=overwrite)
         pairs = list(find_inputs(source, exclude=out_dir))
-        results = transfer_many([p for p, _ in pairs] if not isinstance(source, str) else source,
-                                model.transfer_, out_dir, jobs=jobs, overwrite=overwrite, quality=quality)
-        counts, failed, messages = _run(results, len(pairs))
+        with dask_client(scheduler, dask_local, jobs) as client:
+            results = transfer_many([p for p, _ in pairs] if not isinstance(source, str) else source,
+                                    model.transfer_, out_dir, jobs=jobs, overwrite=overwrite, quality=quality,
+                                    client=client)
+            counts, failed, messages = _run(results, len(pairs))
         done = [(path, out_dir / relative) for path, relative in pairs if (out_dir / relative).exists()]
+        if save_luts:
+            _write_luts(model, pairs, save_luts, overwrite)
         if report or sheet:
             summary = _report(model, done, report, sheet, options["random_state"])
     except (ImgotError, ValueError, TypeError, OSError) as error:
@@ -146,3 +157,18 @@ def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> 
     return (f"distance to the barycenter: median {s['before_median']:.2f} -> {s['after_median']:.2f}, "
             f"p90 {s['before_p90']:.2f} -> {s['after_p90']:.2f}; pairwise median "
             f"{s['pairwise_before_median']:.2f} -> {s['pairwise_after_median']:.2f} ({s['images']} images)")
+
+
+def _write_luts(model, pairs, folder: Path, overwrite: bool) -> None:
+    """Each input's color map toward the barycenter as FOLDER/RELATIVE.cube."""
+    from ..cube import write_cube
+    from ..io import load_image
+
+    for path, relative in pairs:
+        target = folder / relative.with_suffix(".cube")
+        if target.exists() and not overwrite:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lut = model.color_lut(load_image(path).pixels)
+        write_cube(target, lut, title=f"imgot normalize {relative.name}"[:200].replace('"', "'"),
+                   overwrite=overwrite)
