@@ -30,7 +30,8 @@ def stain_set(size: int, per_strength: int, seed: int = 0) -> list[np.ndarray]:
     from skimage import data
     from skimage.color import hed2rgb, rgb2hed
 
-    base = np.asarray(Image.fromarray(data.immunohistochemistry()).resize((size, size), Image.Resampling.LANCZOS))
+    picture = Image.fromarray(data.immunohistochemistry())
+    base = np.asarray(picture.resize((size, size), Image.Resampling.LANCZOS))
     hed = rgb2hed(base)
     rng = np.random.default_rng(seed)
     images = []
@@ -73,8 +74,8 @@ def main() -> None:
     fit_seconds = time.perf_counter() - start
     rows.append(run("imgot Normalizer (barycenter)", model.transform, images))
     rows.append(run("imgot Normalizer (target)", Normalizer(n_clusters=32).fit([target]).transform, images))
-    rows.append(run("imgot Normalizer unbalanced", Normalizer(method="unbalanced", n_clusters=32).fit(images).transform,
-                    images))
+    unbalanced = Normalizer(method="unbalanced", n_clusters=32).fit(images)
+    rows.append(run("imgot Normalizer unbalanced", unbalanced.transform, images))
     try:
         import torchstain
     except ImportError:
@@ -83,12 +84,14 @@ def main() -> None:
         macenko = torchstain.normalizers.MacenkoNormalizer(backend="numpy")
         macenko.fit(target)
         rows.append(run("torchstain Macenko (target)",
-                        lambda image: np.asarray(macenko.normalize(I=image, stains=False)[0], np.uint8), images))
+                        lambda image: np.asarray(macenko.normalize(I=image, stains=False)[0], np.uint8),
+                        images))
         reinhard = torchstain.normalizers.ReinhardNormalizer(backend="numpy")
         reinhard.fit(target)
         rows.append(run("torchstain Reinhard (target)",
                         lambda image: np.clip(reinhard.normalize(I=image), 0, 255).astype(np.uint8), images))
-    print(f"{len(images)} images of {args.size} x {args.size}; imgot barycenter fit {fit_seconds:.2f} s for the set")
+    print(f"{len(images)} images of {args.size} x {args.size}; "
+          f"imgot barycenter fit {fit_seconds:.2f} s for the set")
     print(f"{'method':32s} {'spread (W2 Lab)':>16s} {'SSIM to input':>14s} {'s / image':>10s}")
     for name, spread, ssim, seconds in rows:
         print(f"{name:32s} {spread:16.2f} {ssim:14.3f} {seconds:10.3f}")

@@ -41,7 +41,8 @@ def _check_weights(weights, n: int) -> np.ndarray:
     if weights is None:
         return np.full(n, 1.0 / n)
     weights = np.asarray(weights, np.float64).reshape(-1)
-    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.sum() > 0:
+    valid = weights.shape == (n,) and np.all(np.isfinite(weights)) and np.all(weights >= 0)
+    if not valid or not weights.sum() > 0:
         raise ValueError(f"weights must be {n} non-negative numbers with a positive sum, got {weights!r}")
     return weights / weights.sum()
 
@@ -144,6 +145,7 @@ def barycenter_cost(barycenter: Palette, palettes: Sequence[Palette], weights=No
     total = 0.0
     for weight, palette in zip(weights, palettes):
         cost = cost_matrix(barycenter.colors, palette.colors)
-        plan = emd_plan(barycenter.weights / barycenter.weights.sum(), palette.weights / palette.weights.sum(), cost)
+        a, b = barycenter.weights / barycenter.weights.sum(), palette.weights / palette.weights.sum()
+        plan = emd_plan(a, b, cost)
         total += weight * float(np.sum(plan * cost))
     return float(total)

@@ -261,7 +261,8 @@ def sinkhorn_divergence(
 
     def self_loss(u, points):
         cost = _cost(points, points, p)
-        return float(np.sum(sinkhorn_symmetric_plan(u, cost, epsilon, max_iter=max_iter, tol=_SINKHORN_TOL) * cost))
+        plan = sinkhorn_symmetric_plan(u, cost, epsilon, max_iter=max_iter, tol=_SINKHORN_TOL)
+        return float(np.sum(plan * cost))
 
     if x.shape == y.shape and np.array_equal(x, y) and np.array_equal(a, b):
         return 0.0  # S(a, b) is then a self-term too: the divergence is 0 by construction

@@ -31,7 +31,9 @@ import numpy as np
 
 from .palette import Palette
 
-__all__ = ["NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report"]
+__all__ = [
+    "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
+]
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")
 WEIGHTINGS = ("equal", "pixels")
@@ -85,7 +87,8 @@ class Normalizer:
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> images = [(rng.random((16, 16, 3)) * tint).astype(np.uint8) for tint in ([255, 90, 60], [60, 90, 255])]
+    >>> tints = ([255, 90, 60], [60, 90, 255])
+    >>> images = [(rng.random((16, 16, 3)) * tint).astype(np.uint8) for tint in tints]
     >>> model = Normalizer(n_clusters=8).fit(images)
     >>> model.barycenter_.colors.shape, model.n_images_
     ((8, 3), 2)
@@ -212,7 +215,8 @@ class Normalizer:
             raise ValueError("fit needs at least one image")
         weights = self._image_weights(len(palettes), counts)
         self.barycenter_ = palette_barycenter(palettes, weights=weights, n_colors=int(self.n_clusters),
-                                              max_iter=int(self.barycenter_iter), random_state=int(self.random_state))
+                                              max_iter=int(self.barycenter_iter),
+                                              random_state=int(self.random_state))
         self.palettes_, self.image_weights_, self.n_images_ = palettes, weights, len(palettes)
         model.reference_palette_ = self.barycenter_
         self.transfer_ = model
@@ -221,7 +225,8 @@ class Normalizer:
     def _image_weights(self, n: int, counts: list[float]) -> np.ndarray:
         if isinstance(self.weights, str):
             if self.weights not in WEIGHTINGS:
-                raise ValueError(f"weights must be one of {', '.join(WEIGHTINGS)} or numbers, got {self.weights!r}")
+                raise ValueError(f"weights must be one of {', '.join(WEIGHTINGS)} or numbers, "
+                                 f"got {self.weights!r}")
             raw = np.ones(n) if self.weights == "equal" else np.asarray(counts)
         else:
             raw = np.asarray(self.weights, np.float64).reshape(-1)
@@ -289,8 +294,8 @@ class Normalizer:
         params = self.get_params()
         if not isinstance(params["weights"], str):
             params["weights"] = [float(w) for w in np.asarray(params["weights"]).reshape(-1)]
-        arrays = {"barycenter_colors": self.barycenter_.colors, "barycenter_weights": self.barycenter_.weights,
-                  "image_weights": self.image_weights_}
+        arrays = {"barycenter_colors": self.barycenter_.colors,
+                  "barycenter_weights": self.barycenter_.weights, "image_weights": self.image_weights_}
         write_archive(path, _FORMAT, params, arrays, overwrite=overwrite)
 
 

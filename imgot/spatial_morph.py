@@ -134,7 +134,8 @@ def _coarse_groups(labels: np.ndarray, centers: np.ndarray, seed: int) -> list[n
         parent = KMeans(n_clusters=n_groups, n_init=1, random_state=seed).fit_predict(scaled)
     group = parent[labels]
     order = np.argsort(group, kind="stable")
-    return [part for part in np.split(order, np.cumsum(np.bincount(group, minlength=n_groups))[:-1]) if part.size]
+    parts = np.split(order, np.cumsum(np.bincount(group, minlength=n_groups))[:-1])
+    return [part for part in parts if part.size]
 
 
 def pixel_matching(features_a: np.ndarray, features_b: np.ndarray, shape: tuple[int, int], *,
@@ -278,17 +279,20 @@ def render_frame(position: np.ndarray, color: np.ndarray, priority: np.ndarray,
     index, weight, owner = index[order], weight[order], owner[order]
     running = np.cumsum(weight)
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    before = running - weight - np.repeat(running[starts] - weight[starts], np.diff(np.r_[starts, index.size]))
+    group_start = np.repeat(running[starts] - weight[starts], np.diff(np.r_[starts, index.size]))
+    before = running - weight - group_start  # coverage already taken in this pixel
     used = np.clip(1.0 - before, 0.0, weight)
     size = height * width
     total = np.bincount(index, used, size)
     lab = np.zeros((size, color.shape[1]))
     covered = total > 1e-6
     for channel in range(color.shape[1]):
-        lab[covered, channel] = np.bincount(index, used * color[owner, channel], size)[covered] / total[covered]
+        channel_sum = np.bincount(index, used * color[owner, channel], size)
+        lab[covered, channel] = channel_sum[covered] / total[covered]
     depth = np.zeros(size)
     depth[covered] = np.bincount(index, used * priority[owner], size)[covered] / total[covered]
-    lab = _fill_holes(lab.reshape(height, width, -1), depth.reshape(height, width), covered.reshape(height, width))
+    lab = _fill_holes(lab.reshape(height, width, -1), depth.reshape(height, width),
+                      covered.reshape(height, width))
     return quantize(lab_to_srgb(lab), np.uint8)
 
 

@@ -270,7 +270,8 @@ def sinkhorn_plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray, reg: float, *,
 
     Examples
     --------
-    >>> plan = sinkhorn_plan(np.array([0.5, 0.5]), np.array([0.5, 0.5]), np.array([[0.0, 1.0], [1.0, 0.0]]), 0.05)
+    >>> half = np.array([0.5, 0.5])
+    >>> plan = sinkhorn_plan(half, half, np.array([[0.0, 1.0], [1.0, 0.0]]), 0.05)
     >>> plan.round(3).tolist()
     [[0.5, 0.0], [0.0, 0.5]]
     """

@@ -79,7 +79,8 @@ def test_desserts_without_matplotlib_prints_plans_and_one_line(tmp_path):
     import sys
 
     code = ("import sys, runpy; sys.modules['matplotlib'] = None; "
-            f"sys.argv = ['x', {str(tmp_path)!r}]; runpy.run_path({str(EXAMPLES / 'sinkhorn_desserts.py')!r}, "
+            f"sys.argv = ['x', {str(tmp_path)!r}]; "
+            f"runpy.run_path({str(EXAMPLES / 'sinkhorn_desserts.py')!r}, "
             "run_name='__main__')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

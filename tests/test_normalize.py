@@ -19,7 +19,8 @@ def tinted(seed, tint):
     """A textured image under a color cast (a different 'scanner')."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:24, 0:32]
-    base = 0.5 + 0.3 * np.sin(x / 4.0)[..., None] * np.array([1.0, 0.6, 0.3]) + rng.normal(0, 0.03, (24, 32, 3))
+    wave = 0.3 * np.sin(x / 4.0)[..., None] * np.array([1.0, 0.6, 0.3])
+    base = 0.5 + wave + rng.normal(0, 0.03, (24, 32, 3))
     return np.round(np.clip(base * tint, 0, 1) * 255).astype(np.uint8)
 
 
@@ -107,7 +108,8 @@ def test_cli_normalize(dataset, tmp_path):
     for name, image in zip(names, dataset):
         np.testing.assert_array_equal(read_image(tmp_path / "out" / name), model.transform(image))
     report = json.loads((tmp_path / "r.json").read_text())
-    assert len(report["images"]) == 3 and report["summary"]["after_median"] < report["summary"]["before_median"]
+    assert len(report["images"]) == 3
+    assert report["summary"]["after_median"] < report["summary"]["before_median"]
     assert "median" in result.output
     with Image.open(tmp_path / "s.png") as sheet:
         assert sheet.width > 400
@@ -120,14 +122,16 @@ def test_cli_normalize(dataset, tmp_path):
     again = run(normalize_command, [str(folder / "a.png"), "-o", str(tmp_path / "out2"), "-j", "1",
                                     "--target", str(tmp_path / "look.npz")])
     assert again.exit_code == 0, again.output
-    np.testing.assert_array_equal(read_image(tmp_path / "out2" / "a.png"), read_image(tmp_path / "out" / "a.png"))
+    reused = read_image(tmp_path / "out2" / "a.png")
+    np.testing.assert_array_equal(reused, read_image(tmp_path / "out" / "a.png"))
     # A template file as the target.
-    template = run(normalize_command, [str(folder), "-o", str(tmp_path / "out3"), "-j", "1", "--clusters", "8",
-                                       "--target", str(folder / "b.png"), "--fit-sample", "2"])
+    template = run(normalize_command, [str(folder), "-o", str(tmp_path / "out3"), "-j", "1", "--clusters",
+                                       "8", "--target", str(folder / "b.png"), "--fit-sample", "2"])
     assert template.exit_code == 0, template.output
     expected = ColorTransfer(n_clusters=8).fit(dataset[1]).transform(dataset[0])
     np.testing.assert_array_equal(read_image(tmp_path / "out3" / "a.png"), expected)
     bad = run(normalize_command, [str(folder), "-o", str(tmp_path / "o4"), "--method", "linear"])
     assert bad.exit_code == 2
-    missing = run(normalize_command, [str(folder), "-o", str(tmp_path / "o5"), "--target", str(tmp_path / "x.npz")])
+    missing = run(normalize_command, [str(folder), "-o", str(tmp_path / "o5"),
+                                      "--target", str(tmp_path / "x.npz")])
     assert missing.exit_code == 1 and "Traceback" not in missing.output

@@ -149,10 +149,12 @@ def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> 
                 writer.writeheader()
                 writer.writerows(result["images"])
     if sheet:
+        import numpy as np
+
         from .. import io
         from ..normalize import normalize_sheet
 
-        io.write_image(sheet, __import__("numpy").asarray(normalize_sheet(model, done[:6])), overwrite=True)
+        io.write_image(sheet, np.asarray(normalize_sheet(model, done[:6])), overwrite=True)
     s = result["summary"]
     return (f"distance to the barycenter: median {s['before_median']:.2f} -> {s['after_median']:.2f}, "
             f"p90 {s['before_p90']:.2f} -> {s['after_p90']:.2f}; pairwise median "

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from .options import (
-    COLOR_SPACES, default_output, fail, import_solvers_in_background, max_iter_option, method_option, show_warning,
+    COLOR_SPACES,
+    default_output,
+    fail,
+    import_solvers_in_background,
+    max_iter_option,
+    method_option,
+    show_warning,
 )
 
 
