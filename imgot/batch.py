@@ -349,8 +349,10 @@ def transfer_many(
     inputs : str, path-like, or iterable of them
         A folder (recursive), a glob pattern, a file or a list of files; see
         :func:`find_inputs`.
-    reference : path-like or ndarray or PIL.Image.Image
-        The image whose colors to take.
+    reference : path-like, ndarray, PIL.Image.Image or fitted ColorTransfer
+        The image whose colors to take, or an estimator already fitted (then
+        `transfer_params` must be empty), such as a
+        :class:`~imgot.normalize.Normalizer`'s ``transfer_``.
     out_dir : path-like
         Where outputs go, at the inputs' relative paths (created if missing).
         It must not be the input folder; files under it are not inputs.
@@ -425,8 +427,14 @@ def transfer_many(
     if first is None:
         raise ImageReadError(f"{inputs}: no input images found")
     context = _mp_context(fits=fit_on is None) if client is None else None
-    ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
-    model = ColorTransfer(**transfer_params).fit(ref)
+    if isinstance(reference, ColorTransfer):  # already fitted (imgot normalize: a barycenter palette)
+        if transfer_params:
+            raise TypeError(f"a fitted ColorTransfer reference takes no transfer parameters, got "
+                            f"{', '.join(sorted(transfer_params))}")
+        model = reference
+    else:
+        ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
+        model = ColorTransfer(**transfer_params).fit(ref)
     mapper = model if fit_on is None else _fit_lut(model, fit_on, inputs, out_dir, first[0])
     out_dir.mkdir(parents=True, exist_ok=True)
     protect = tuple(p for p in (reference, fit_on) if isinstance(p, (str, os.PathLike)) and

@@ -23,12 +23,16 @@ from .palette import Palette
 from .methods import METHODS, SAVABLE_METHODS, get_method
 from .transfer import ColorMap, ColorTransfer, NotFittedError
 
-__all__ = ["FORMAT_VERSION", "get_params", "load", "load_color_map", "save", "save_color_map"]
+__all__ = [
+    "FORMAT_VERSION", "get_params", "load", "load_color_map", "read_archive", "save", "save_color_map",
+    "write_archive",
+]
 
 FORMAT_VERSION = 1
 _TRANSFER = "imgot.ColorTransfer"
 _COLOR_MAP = "imgot.ColorMap"
-_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map"}
+_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map",
+        "imgot.Normalizer": "imgot.normalize.load_normalizer"}
 
 
 def get_params(model: ColorTransfer) -> dict:
@@ -292,3 +296,17 @@ def load_color_map(path: str | os.PathLike) -> tuple[ColorMap, dict]:
     except ValueError as error:
         raise ModelFormatError(f"{path}: {error}") from None
     return ColorMap(source, reference, plan, destinations, lut), params
+
+
+# -- the archive format, for other fitted objects (imgot.normalize.Normalizer) ---------------
+
+
+def write_archive(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, *,
+                  overwrite: bool = False) -> None:
+    """Write a versioned ``.npz`` of format `kind`: JSON `params` and numeric `arrays`, atomically."""
+    _write(path, kind, params, arrays, overwrite)
+
+
+def read_archive(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Read an archive of format `kind` written by :func:`write_archive`: (params, arrays)."""
+    return _read(path, kind, names)

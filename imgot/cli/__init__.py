@@ -24,6 +24,7 @@ from .compare import compare
 from .distance import distance
 from .evaluate import evaluate
 from .morph import morph
+from .normalize import normalize
 from .plan import plan
 from .serve import serve
 from .transfer import transfer
@@ -61,5 +62,5 @@ def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph, serve):
+for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph, serve, normalize):
     main.add_command(command)

@@ -14,6 +14,7 @@ from .options import (
     ERRORS,
     FiniteFloat,
     fail,
+    max_iter_option,
     guard_outputs,
     image_output,
     seed_option,
@@ -53,7 +54,8 @@ def labels_for(paths: list[Path]) -> list[str]:
 @click.option("--gray", is_flag=True,
               help="Compare gray-level histograms (exact, all pixels) instead of colors.")
 @click.option("--method", type=click.Choice(DISTANCE_METHODS), default="emd", show_default=True,
-              help="Exact transport between palettes, entropic Sinkhorn, or sliced on pixel samples.")
+              help="Exact transport between palettes, debiased Sinkhorn divergence (0 for identical "
+                   "inputs), or sliced on pixel samples.")
 @click.option("--p", "p", type=click.Choice(["1", "2"]), default="2", show_default=True,
               help="Order of the Wasserstein distance (cost |x - y|^p).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
@@ -62,6 +64,7 @@ def labels_for(paths: list[Path]) -> list[str]:
               help="Palette size for emd and sinkhorn (gray levels are always exact).")
 @click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
               help="Sinkhorn regularization, relative to the median cost.")
+@max_iter_option(10_000)
 @seed_option("Seed of the sampling, k-means and projections.")
 @click.option("--pairwise", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the distance of every image against every other (A and B) to this CSV.")
@@ -75,7 +78,8 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     A and B are image files, folders or quoted glob patterns; a group is
     compared through its pooled distribution, each image weighing the same.
     The distance is printed on stdout (Lab: in L* units; --gray: in 8-bit
-    gray levels). With --pairwise or --plot, B may be left out.
+    gray levels). --method sinkhorn is the debiased Sinkhorn divergence, 0
+    for identical inputs. With --pairwise or --plot, B may be left out.
 
     \b
     Example:

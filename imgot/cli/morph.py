@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .options import COLOR_SPACES, ERRORS, DEFAULT_METHOD, PLAN_METHODS, fail, guard_outputs, seed_option, show_warning
+from .options import max_iter_option
 from .plan import parse_size
 
 
@@ -22,6 +23,7 @@ from .plan import parse_size
 @click.option("--size", help="Spatial morph frame size WIDTHxHEIGHT. [default: source fitted in 160x160]")
 @click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
               help="A method with a palette plan (emd-sliced: its emd stage's plan).")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
               help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,

@@ -27,6 +27,13 @@ METHOD_HELP = (
 )
 
 
+def max_iter_option(default: int = 1000):
+    """``--max-iter``: the iteration cap of the Sinkhorn solvers (``max_iter`` in the API)."""
+    return click.option("--max-iter", type=click.IntRange(min=1), default=default, show_default=True,
+                        help="Iteration cap of the Sinkhorn solvers (sinkhorn, unbalanced); raise it when "
+                             "a warning says they did not converge.")
+
+
 def parse_methods(ctx, param, value: str | None) -> tuple[str, ...] | None:
     """``--methods a,b,c`` as a tuple of known method names."""
     if value is None:

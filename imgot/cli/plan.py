@@ -19,6 +19,7 @@ from .options import (
     seed_option,
     show_warning,
 )
+from .options import max_iter_option
 
 
 @click.command()
@@ -31,6 +32,7 @@ from .options import (
               help="Also write the plan matrix, with the palette colors as hex labels.")
 @click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
               help="A method with a palette plan (emd-sliced: its emd stage's plan).")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=16, show_default=True,
               help="Palette size (k-means clusters) of each image.")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
