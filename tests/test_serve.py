@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+pytest.importorskip("starlette.testclient")
 
 from starlette.testclient import TestClient  # noqa: E402
 

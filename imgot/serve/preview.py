@@ -22,7 +22,7 @@ import numpy as np
 
 from ..colorspace import get_color_space
 from ..mapping import ColorLUT, lut_from_field
-from ..methods import default_color_space, lightness_swap
+from ..methods import default_color_space
 from ..pixels import quantize
 from ..transfer import ColorTransfer, apply_lut_to_image
 
@@ -168,25 +168,18 @@ def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_lumi
     source in sRGB, then the luminance swap; `detail` filters the result with
     :func:`imgot.detail.preserve_detail`, as :meth:`imgot.ColorTransfer.transform` does.
     """
+    from ..pixels import as_pixels
+    from ..transfer import finish as finish_pixels
+
+    pixels = as_pixels(preview)
     if base.lut is not None:
-        if detail and _LUT_FINISHING:
-            lut = scaled_lut(base, strength, False)
-            return apply_lut_to_image(lut, preview, detail=True, preserve_luminance=preserve_luminance)
-        out = apply_lut_to_image(scaled_lut(base, strength, preserve_luminance), preview)
-        if not detail:
-            return out
-        from ..detail import preserve_detail
-
-        return quantize(preserve_detail(preview, out), np.uint8)
+        # The LUT at this strength (luminance on its lattice, as color_lut), then
+        # the library's own per-pixel finishing steps, as ColorTransfer.transform.
+        lut = scaled_lut(base, strength, preserve_luminance)
+        return apply_lut_to_image(lut, preview, detail=detail, preserve_luminance=preserve_luminance)
     source = preview.astype(np.float32) / np.float32(255)
-    out = source + np.float32(strength) * (base.output - source)
-    if preserve_luminance:
-        out = lightness_swap(source, out).astype(np.float32)
-    if detail:
-        from ..detail import preserve_detail
-
-        out = preserve_detail(source, out)
-    return quantize(out, np.uint8)
+    out = quantize(source + np.float32(strength) * (base.output - source), np.uint8)
+    return finish_pixels(pixels, out, detail=detail, preserve_luminance=preserve_luminance)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
