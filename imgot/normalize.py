@@ -112,7 +112,7 @@ class Normalizer:
         color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,
-        detail: bool = False,
+        detail: bool = True,
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int = 0,

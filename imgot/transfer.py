@@ -15,7 +15,7 @@ import numpy as np
 
 from .colorspace import get_color_space
 from .mapping import ColorLUT
-from .methods import DEFAULT_METHOD, METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
+from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .pixels import Pixels, as_pixels, quantize, to_output
 
 __all__ = [
@@ -206,7 +206,7 @@ class ColorTransfer:
                     transformer_tags=TransformerTags(), regressor_tags=None, classifier_tags=None)
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "reference_states_")
+        return hasattr(self, "reference_states_") or hasattr(self, "reference_palette_")
 
     def __repr__(self) -> str:
         defaults = type(self)().get_params()
@@ -254,6 +254,8 @@ class ColorTransfer:
 
     def _state(self, name: str):
         states = getattr(self, "reference_states_", {})
+        if name not in states and name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
+            return self.reference_palette_  # a palette set directly (e.g. imgot.Normalizer's barycenter)
         if name not in states:
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return states[name]
@@ -294,7 +296,7 @@ class ColorTransfer:
         return self
 
     def _check_fitted(self) -> tuple[str, ...]:
-        if not hasattr(self, "reference_states_"):
+        if not hasattr(self, "reference_states_") and not hasattr(self, "reference_palette_"):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 

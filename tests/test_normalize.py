@@ -117,7 +117,9 @@ def test_cli_normalize(dataset, tmp_path):
     from imgot.transfer import apply_lut_to_image
 
     lut = read_cube(tmp_path / "luts" / "day2" / "c.cube")
-    np.testing.assert_array_equal(apply_lut_to_image(lut, dataset[2]), model.transform(dataset[2]))
+    # The .cube holds the color map; the detail step (on by default) is added back per pixel.
+    graded = apply_lut_to_image(lut, dataset[2], detail=True).astype(int)
+    assert np.abs(graded - model.transform(dataset[2])).max() <= 3
     # Reuse the saved barycenter on new images: the same bytes.
     again = run(normalize_command, [str(folder / "a.png"), "-o", str(tmp_path / "out2"), "-j", "1",
                                     "--target", str(tmp_path / "look.npz")])

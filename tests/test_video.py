@@ -122,7 +122,7 @@ def audio_samples(path) -> int:
 
 def test_frame_rate_timestamps_rotation_color_and_audio_are_kept(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
-    result = video.transfer_video(clips["pan"], reference, out, method="linear")
+    result = video.transfer_video(clips["pan"], reference, out, method="linear", detail=False)
     source, graded = videoio.probe(clips["pan"]), videoio.probe(out)
     assert graded.frame_rate == source.frame_rate and graded.duration == pytest.approx(source.duration, abs=1 / FPS)
     assert [f.time for f in video.iter_frames(out)] == [f.time for f in video.iter_frames(clips["pan"])]
@@ -136,7 +136,7 @@ def test_frame_rate_timestamps_rotation_color_and_audio_are_kept(clips, referenc
 
 def test_output_is_each_frame_through_the_clip_map(clips, reference, tmp_path):
     out = tmp_path / "graded.mkv"
-    result = video.transfer_video(clips["pan"], reference, out, method="emd", crf=0)
+    result = video.transfer_video(clips["pan"], reference, out, method="emd", detail=False, crf=0)
     grade = result.grade
     assert len(grade.luts) == 1 and grade.cuts == ()
     source = frames_of(clips["pan"])
@@ -170,16 +170,16 @@ def test_yuv_route_matches_the_rgb_route(clips, reference):
 
 def test_static_shot_matches_imgot_transfer_of_its_frames(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
-    video.transfer_video(clips["grain"], reference, out, method="linear", crf=0)
+    video.transfer_video(clips["grain"], reference, out, method="linear", detail=False, crf=0)
     for graded, frame in zip(frames_of(out), frames_of(clips["grain"])):
         # An independent fit on the frame alone: the same map up to sampling (and 4:2:0 of the grain).
-        alone = imgot.transfer(frame, reference, method="linear")
+        alone = imgot.transfer(frame, reference, method="linear", detail=False)
         assert np.abs(graded.astype(int) - alone).mean() < yuv420_error(alone) + 1.0
 
 
 def test_no_flicker_where_a_per_frame_fit_flickers(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
-    video.transfer_video(clips["grain"], reference, out, method="emd", n_clusters=16, crf=0)
+    video.transfer_video(clips["grain"], reference, out, method="emd", detail=False, n_clusters=16, crf=0)
     source = frames_of(clips["grain"])
     jitter_source = mean_lab(source).std(0).max()
     jitter_graded = mean_lab(frames_of(out)).std(0).max()
@@ -192,7 +192,7 @@ def test_no_flicker_where_a_per_frame_fit_flickers(clips, reference, tmp_path):
 def test_per_shot_changes_the_map_exactly_at_the_cut(clips, reference, tmp_path):
     assert video.fit_video(clips["cut"], reference, method="linear").cuts == ()
     out = tmp_path / "shots.mp4"
-    grade = video.transfer_video(clips["cut"], reference, out, method="linear", per_shot=True, crf=0).grade
+    grade = video.transfer_video(clips["cut"], reference, out, method="linear", detail=False, per_shot=True, crf=0).grade
     assert grade.cuts == (15,) and len(grade.luts) == 2
     assert [grade.weights(i) for i in (0, 14, 15, 29)] == [[(0, 1.0)], [(0, 1.0)], [(1, 1.0)], [(1, 1.0)]]
     source, graded = frames_of(clips["cut"]), frames_of(out)
@@ -235,7 +235,7 @@ def yuv420_10_roundtrip(rgb: np.ndarray) -> np.ndarray:
 
 def test_ten_bit_stays_ten_bit(clips, reference, tmp_path):
     out = tmp_path / "ten.mkv"
-    result = video.transfer_video(clips["ten"], reference, out, method="linear", crf=0)
+    result = video.transfer_video(clips["ten"], reference, out, method="linear", detail=False, crf=0)
     assert result.encoder.pix_fmt == "yuv420p10le" and videoio.probe(out).bit_depth == 10
     source, graded = frames_of(clips["ten"]), frames_of(out)
     assert source[0].dtype == graded[0].dtype == np.uint16
@@ -257,7 +257,7 @@ def test_ten_bit_stays_ten_bit(clips, reference, tmp_path):
 
 
 def test_image_sequence_output_is_upright(clips, reference, tmp_path):
-    result = video.transfer_video(clips["pan"], reference, tmp_path / "f_%03d.png", method="linear")
+    result = video.transfer_video(clips["pan"], reference, tmp_path / "f_%03d.png", method="linear", detail=False)
     files = sorted(tmp_path.glob("f_*.png"))
     assert len(files) == 30 and files[0].name == "f_001.png" and result.encoder is None
     assert imgot.read_image(files[0]).shape == (W, H, 3)  # the 90-degree display rotation applied
@@ -265,7 +265,7 @@ def test_image_sequence_output_is_upright(clips, reference, tmp_path):
 
 def test_webm_gets_vp9_and_opus(clips, reference, tmp_path):
     out = tmp_path / "graded.webm"
-    result = video.transfer_video(clips["pan"], reference, out, method="linear")
+    result = video.transfer_video(clips["pan"], reference, out, method="linear", detail=False)
     assert result.encoder.codec == "libvpx-vp9" and videoio.probe(out).audio == ("opus",)
     assert abs(audio_samples(out) - audio_samples(clips["pan"])) <= 960 * 2  # one opus frame of padding
 
@@ -290,7 +290,7 @@ def run(*args):
 def test_cli_transfer_save_lut_then_apply(clips, tmp_path):
     ref = SAMPLES / "coffee.jpg"
     before = clips["pan"].read_bytes()
-    result = run("transfer", clips["pan"], ref, "-o", tmp_path / "a.mp4", "--save-lut", tmp_path / "g.cube",
+    result = run("transfer", clips["pan"], ref, "-o", tmp_path / "a.mp4", "--no-detail", "--save-lut", tmp_path / "g.cube",
                  "--method", "linear", "--crf", "0", "--preset", "ultrafast")
     assert result.exit_code == 0, result.output
     assert "encoded with libx264 yuv420p preset=ultrafast crf=0" in result.stderr
@@ -345,7 +345,7 @@ def test_saved_cube_grades_like_ffmpeg_lut3d(clips, tmp_path):
     import av.filter
 
     cube = tmp_path / "clip.cube"
-    result = run("transfer", clips["pan"], SAMPLES / "coffee.jpg", "-o", tmp_path / "o.mp4", "--save-lut", cube,
+    result = run("transfer", clips["pan"], SAMPLES / "coffee.jpg", "-o", tmp_path / "o.mp4", "--no-detail", "--save-lut", cube,
                  "--method", "linear", "--preset", "ultrafast")
     assert result.exit_code == 0, result.output
     frame = frames_of(clips["pan"])[7]
@@ -368,7 +368,7 @@ def test_detail_is_applied_per_frame(clips, reference, tmp_path):
     out = tmp_path / "detail.mkv"
     grade = video.transfer_video(clips["pan"], reference, out, method="linear", detail=True, crf=0).grade
     assert grade.detail
-    plain = video.fit_video(clips["pan"], reference, method="linear")
+    plain = video.fit_video(clips["pan"], reference, method="linear", detail=False)
     source = frames_of(clips["pan"])[4]
     with_detail = next(f.rgb for f in video.iter_graded_frames(clips["pan"], grade) if f.index == 4)
     assert np.abs(with_detail.astype(int) - plain.grade(source, 4)).mean() > 0.2  # the detail step ran

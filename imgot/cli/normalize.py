@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
-from .options import COLOR_SPACES, fail, max_iter_option, show_warning
+from .options import detail_option, COLOR_SPACES, fail, max_iter_option, show_warning
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
 REPORT_SAMPLE = 200
@@ -69,8 +69,7 @@ def _spread_indices(total: int, count: int):
 @click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="How far each color moves toward the barycenter (0 = unchanged).")
 @click.option("--preserve-luminance", is_flag=True, help="Keep each image's lightness (L*); move only color.")
-@click.option("--preserve-detail", "detail", is_flag=True,
-              help="Smooth the color change with an edge-aware filter so grain is not amplified.")
+@detail_option()
 @click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of sampling and k-means; same seed, same output bytes.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
