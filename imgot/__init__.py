@@ -40,13 +40,15 @@ _EXPORTS = {
     "transfer_many": "batch",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["Normalizer", "barycenter", "__version__"]
 
 # `transfer` and `morph` are both functions and submodules: importing a
 # submodule rebinds the package attribute to the module, so these two are bound
 # now, once, and stay the functions.
 from .morph import morph  # noqa: E402
 from .transfer import transfer  # noqa: E402
+from . import barycenter as _barycenter_module  # noqa: E402,F401  (then the function keeps the name)
+from .normalize import Normalizer, barycenter  # noqa: E402
 
 
 def __getattr__(name: str):

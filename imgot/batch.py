@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import same_file
 from .exceptions import ImageReadError, ImgotError, OutputExistsError
 from .io import load_image, write_image
 from .mapping import ColorLUT
@@ -290,24 +291,30 @@ def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -
 
 
 def _output_suffix(format: str | None) -> str | None:
+    """``'png'`` -> ``'.png'``, for a format imgot can write; ValueError otherwise."""
     if format is None:
         return None
-    from PIL import Image
+    from .io import _format_for
 
-    suffix = "." + format.lower().lstrip(".")
-    if suffix not in Image.registered_extensions():
+    if not isinstance(format, str) or not format.strip(". ") or any(c in format for c in "/\\"):
         raise ValueError(f"format must be an image file extension such as png, jpg or tif, got {format!r}")
+    suffix = "." + format.lower().lstrip(".")
+    try:
+        _format_for(Path("x" + suffix))
+    except ValueError:
+        raise ValueError(f"format must be an image file extension imgot can write, such as png, jpg or tif, "
+                         f"got {format!r}") from None
     return suffix
 
 
 def _plan(pairs: Iterator[tuple[Path, Path]], out_dir: Path, suffix: str | None,
-          overwrite: bool) -> Iterator[tuple[Path, Path, BatchResult | None]]:
+          overwrite: bool, protect: tuple) -> Iterator[tuple[Path, Path, BatchResult | None]]:
     """(input, output, result decided without a worker or None) for each input."""
     seen: set[Path] = set()
     for path, relative in pairs:
         target = out_dir / (relative.with_suffix(suffix) if suffix else relative)
         result = None
-        if target.resolve() == path.resolve():
+        if same_file(target, path) or any(same_file(target, other) for other in protect):
             result = BatchResult(path, target, "failed", "refusing to write over an input")
         elif target in seen:
             result = BatchResult(path, target, "failed", f"another input also maps to {target}")
@@ -342,8 +349,10 @@ def transfer_many(
     inputs : str, path-like, or iterable of them
         A folder (recursive), a glob pattern, a file or a list of files; see
         :func:`find_inputs`.
-    reference : path-like or ndarray or PIL.Image.Image
-        The image whose colors to take.
+    reference : path-like, ndarray, PIL.Image.Image or fitted ColorTransfer
+        The image whose colors to take, or an estimator already fitted (then
+        `transfer_params` must be empty), such as a
+        :class:`~imgot.normalize.Normalizer`'s ``transfer_``.
     out_dir : path-like
         Where outputs go, at the inputs' relative paths (created if missing).
         It must not be the input folder; files under it are not inputs.
@@ -418,11 +427,19 @@ def transfer_many(
     if first is None:
         raise ImageReadError(f"{inputs}: no input images found")
     context = _mp_context(fits=fit_on is None) if client is None else None
-    ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
-    model = ColorTransfer(**transfer_params).fit(ref)
+    if isinstance(reference, ColorTransfer):  # already fitted (imgot normalize: a barycenter palette)
+        if transfer_params:
+            raise TypeError(f"a fitted ColorTransfer reference takes no transfer parameters, got "
+                            f"{', '.join(sorted(transfer_params))}")
+        model = reference
+    else:
+        ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
+        model = ColorTransfer(**transfer_params).fit(ref)
     mapper = model if fit_on is None else _fit_lut(model, fit_on, inputs, out_dir, first[0])
     out_dir.mkdir(parents=True, exist_ok=True)
-    tasks = _plan(chain([first], pairs), out_dir, suffix, overwrite)
+    protect = tuple(p for p in (reference, fit_on) if isinstance(p, (str, os.PathLike)) and
+                    p not in FIT_ON_MODES)
+    tasks = _plan(chain([first], pairs), out_dir, suffix, overwrite, protect)
     options = {"quality": quality, "overwrite": overwrite}
     if client is not None:
         return _run(_DaskBackend(client, mapper, options), tasks, 2 * _dask_workers(client))
@@ -465,8 +482,43 @@ BAKE_AFTER = 4
 _WORKER = {"mapper": None, "done": 0}
 
 
-def _init_worker(mapper, limit_threads: bool) -> None:
-    _WORKER.update(mapper=mapper, done=0)
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG).
+
+    A worker's parent is the fork server, which exits as soon as the batch
+    process is gone (killed or not), so the workers go too; elsewhere the
+    check between images (:func:`_parent_gone`) does it.
+    """
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+
+
+def _parent_gone(pid: int) -> bool:
+    """True once the batch process `pid` has exited: a worker then stops."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # the pid is alive, reused by another user's process: keep on
+        return False
+    return False
+
+
+def _init_worker(mapper, limit_threads: bool, parent: int | None = None) -> None:
+    _die_with_parent()
+    _WORKER.update(mapper=mapper, done=0, parent=parent)
+    if parent is not None and _parent_gone(parent):  # the parent died before prctl took effect
+        os._exit(1)
     if limit_threads:  # one process per core: no OpenMP/BLAS oversubscription
         from threadpoolctl import threadpool_limits
 
@@ -474,6 +526,9 @@ def _init_worker(mapper, limit_threads: bool) -> None:
 
 
 def _process_in_worker(source: Path, target: Path, options: dict) -> BatchResult:
+    parent = _WORKER.get("parent")
+    if parent is not None and _parent_gone(parent):  # no one to report to: write nothing more
+        os._exit(1)
     mapper = _WORKER["mapper"]
     result = process_file(mapper, source, target, **options)
     _WORKER["done"] += result.status == "done"
@@ -516,7 +571,7 @@ class _ProcessBackend:
 
         self.options = options
         self.pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                        initargs=(mapper, jobs > 1))
+                                        initargs=(mapper, jobs > 1, os.getpid()))
 
     def submit(self, source: Path, target: Path):
         return self.pool.submit(_process_in_worker, source, target, self.options)

@@ -41,7 +41,8 @@ def _header(lut: ColorLUT, title: str | None) -> str:
 
 
 def write_cube(
-    path: str | os.PathLike, lut: ColorLUT, *, title: str | None = None, overwrite: bool = False
+    path: str | os.PathLike, lut: ColorLUT, *, title: str | None = None, overwrite: bool = False,
+    protect=(),
 ) -> None:
     """Write a LUT as a ``.cube`` file, atomically, at the LUT's own size.
 
@@ -56,6 +57,8 @@ def write_cube(
         Written as ``TITLE "title"``; no double quotes or line breaks.
     overwrite : bool, default False
         Replace an existing file. Without it an existing file is an error.
+    protect : iterable of path-like, optional
+        Input files that `path` must not be (:func:`imgot.atomic.refuse_inputs`).
 
     Raises
     ------
@@ -78,7 +81,7 @@ def write_cube(
     """
     path = Path(path)
     header = _header(lut, title)
-    with atomic_write(path, overwrite=overwrite, what="LUT") as temp:
+    with atomic_write(path, overwrite=overwrite, what="LUT", protect=protect) as temp:
         with open(temp, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(header)
             np.savetxt(stream, _data_rows(lut), fmt="%.6f")
@@ -161,7 +164,8 @@ def read_cube(path: str | os.PathLike) -> ColorLUT:
     Parameters
     ----------
     path : str or path-like
-        A ``.cube`` text file: ``TITLE``, ``LUT_3D_SIZE``, ``DOMAIN_MIN``,
+        A ``.cube`` text file (UTF-8, with or without a byte-order mark, or
+        Latin-1): ``TITLE``, ``LUT_3D_SIZE``, ``DOMAIN_MIN``,
         ``DOMAIN_MAX`` (or ``LUT_3D_INPUT_RANGE``) keywords, ``#`` comments,
         blank lines, then ``S^3`` lines of ``R G B`` with red varying fastest.
 
@@ -191,9 +195,21 @@ def read_cube(path: str | os.PathLike) -> ColorLUT:
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise LUTFormatError(f"{path}: not a .cube text file") from None
+        data = path.read_bytes()
     except OSError as error:
-        raise ImageReadError(f"{path}: cannot read LUT ({error})") from None
-    return ColorLUT(_table(path, *_parse(path, text)))
+        raise ImageReadError(f"{path}: cannot read LUT ({error.strerror or error})") from None
+    return ColorLUT(_table(path, *_parse(path, _decode(path, data))))
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """The text of a .cube file: UTF-8 with or without a byte-order mark, else Latin-1.
+
+    Resolve and other tools write a BOM, or a TITLE in Latin-1; only the
+    TITLE may hold non-ASCII text, so reading it as Latin-1 loses nothing.
+    """
+    if b"\0" in data:
+        raise LUTFormatError(f"{path}: not a .cube text file (binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")

@@ -6,8 +6,12 @@ registered in :data:`DISTANCE_METHODS`:
 
 - ``'emd'``: exact transport between the weighted k-means palettes of the two
   images (the palettes :class:`imgot.ColorTransfer` uses), cost ``|x - y|^p``;
-- ``'sinkhorn'``: the same with entropic regularization (log domain); the
-  value is the transport cost of the regularized plan, ``<P, C>^(1/p)``;
+- ``'sinkhorn'``: the debiased Sinkhorn divergence between the same
+  palettes, ``(S(a, b) - (S(a, a) + S(b, b)) / 2)^(1/p)`` with ``S(a, b) =
+  <P_ab, C_ab>`` the cost of the entropic plan (as POT's
+  ``empirical_sinkhorn_divergence``), one absolute regularization for the
+  three terms: 0 for identical inputs, where the plain entropic cost is not
+  (the blur of the plan costs something even between an image and itself);
 - ``'sliced'``: the sliced Wasserstein distance of capped pixel samples.
 
 Gray levels (``gray=True``) are one-dimensional, where the distance is exact
@@ -21,7 +25,6 @@ distribution, in which every image weighs the same whatever its size.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Sequence
@@ -29,12 +32,12 @@ from typing import Sequence
 import numpy as np
 
 from .colorspace import get_color_space
-from .exceptions import ConvergenceWarning
 from .palette import fit_palette, sample_colors
 from .pixels import Pixels, as_pixels
+from .transport import emd_plan, sinkhorn_plan, sinkhorn_symmetric_plan
 
 __all__ = [
-    "DISTANCE_METHODS", "distance", "pairwise_distances",
+    "DISTANCE_METHODS", "distance", "pairwise_distances", "sinkhorn_divergence",
     "wasserstein_1d", "gray_levels", "random_directions",
 ]
 
@@ -43,7 +46,6 @@ DISTANCE_METHODS = ("emd", "sinkhorn", "sliced")
 # Pillow's ITU-R 601-2 luma weights in 16-bit fixed point (convert("L")).
 _LUMA_FIXED = (19595, 38470, 7471)
 
-_SINKHORN_ITER = 10_000
 _SINKHORN_TOL = 1e-9
 
 
@@ -193,33 +195,79 @@ def _color_distribution(group: list, *, method, color_space, n_clusters, n_sampl
     return _Distribution(palette.colors, palette.weights)
 
 
-def _compare(a: _Distribution, b: _Distribution, *, method, p, gray, reg, n_projections, seed) -> float:
+def _compare(a: _Distribution, b: _Distribution, *, method, p, gray, reg, n_projections, seed,
+             max_iter=10_000) -> float:
     if gray:
         return wasserstein_1d(a.points, b.points, a.weights, b.weights, p=p)
     if method == "sliced":
         return _sliced(a.points, b.points, random_directions(a.points.shape[1], n_projections, seed), p)
-    cost = np.sqrt(np.maximum(_squared_distances(a.points, b.points), 0.0)) ** p
-    plan = _plan(a.weights, b.weights, cost, method=method, reg=reg)
-    return float(np.sum(plan * cost) ** (1.0 / p))
+    cost = _cost(a.points, b.points, p)
+    if method == "sinkhorn":
+        return sinkhorn_divergence(a.points, a.weights, b.points, b.weights, p=p, reg=reg, max_iter=max_iter,
+                                   cost=cost)
+    return float(np.sum(emd_plan(a.weights, b.weights, cost) * cost) ** (1.0 / p))
 
 
-def _plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray, *, method: str, reg: float) -> np.ndarray:
-    """``ot.emd``, or log-domain ``ot.sinkhorn`` with `reg` relative to the median cost."""
-    import ot
+def _cost(x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
+    return np.sqrt(np.maximum(_squared_distances(x, y), 0.0)) ** p
 
-    if method == "emd":
-        plan, log = ot.emd(a, b, cost, numItermax=1_000_000, log=True)
-        if log.get("warning"):
-            warnings.warn(f"exact transport: {log['warning']}", ConvergenceWarning, stacklevel=4)
-        return plan
-    scale = float(np.median(cost[cost > 0])) if np.any(cost > 0) else 1.0
-    with np.errstate(over="ignore", under="ignore"):
-        plan, log = ot.sinkhorn(a, b, cost, reg * scale, method="sinkhorn_log", numItermax=_SINKHORN_ITER,
-                                stopThr=_SINKHORN_TOL, log=True, warn=False)
-    if log["err"] and log["err"][-1] > _SINKHORN_TOL:
-        warnings.warn(f"Sinkhorn did not converge in {_SINKHORN_ITER} iterations; raise reg",
-                      ConvergenceWarning, stacklevel=4)
-    return plan
+
+def sinkhorn_divergence(
+    x: np.ndarray, a: np.ndarray, y: np.ndarray, b: np.ndarray, *,
+    p: int = 2, reg: float = 0.01, max_iter: int = 10_000, cost: np.ndarray | None = None,
+) -> float:
+    """Debiased Sinkhorn divergence between two weighted point sets, in distance units.
+
+    ``(max(0, S(a, b) - (S(a, a) + S(b, b)) / 2))^(1/p)``, where ``S(u, v) =
+    <P, C>`` is the transport cost of the entropic plan between `u` and `v`
+    for the ground cost ``|x - y|^p``. The three plans share one absolute
+    regularization, `reg` times the median positive cost between `x` and
+    `y`, so the value is 0 when the two sets are the same; it tends to the
+    p-Wasserstein distance as `reg` goes to 0. The terms are POT's
+    ``ot.bregman.empirical_sinkhorn_divergence``.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n, d) and (m, d)
+    a, b : ndarray of shape (n,) and (m,)
+        Masses, each summing to 1.
+    p : {1, 2}
+    reg : float
+        Relative entropic regularization.
+    max_iter : int
+        Iteration cap of each Sinkhorn solve; a solve that misses the
+        tolerance gives a :class:`~imgot.exceptions.ConvergenceWarning`.
+    cost : ndarray of shape (n, m), optional
+        ``|x - y|^p`` when already computed.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [10.0, 0.0]])
+    >>> w = np.array([0.5, 0.5])
+    >>> sinkhorn_divergence(x, w, x, w)
+    0.0
+    >>> round(sinkhorn_divergence(x, w, x + [3.0, 0.0], w), 6)
+    3.0
+    """
+    cost_ab = _cost(x, y, p) if cost is None else cost
+    epsilon = reg * (float(np.median(cost_ab[cost_ab > 0])) if np.any(cost_ab > 0) else 1.0)
+
+    def loss(u, v, cost):
+        return float(np.sum(sinkhorn_plan(u, v, cost, epsilon, max_iter=max_iter, tol=_SINKHORN_TOL) * cost))
+
+    def self_loss(u, points):
+        cost = _cost(points, points, p)
+        plan = sinkhorn_symmetric_plan(u, cost, epsilon, max_iter=max_iter, tol=_SINKHORN_TOL)
+        return float(np.sum(plan * cost))
+
+    if x.shape == y.shape and np.array_equal(x, y) and np.array_equal(a, b):
+        return 0.0  # S(a, b) is then a self-term too: the divergence is 0 by construction
+    value = loss(a, b, cost_ab) - 0.5 * (self_loss(a, x) + self_loss(b, y))
+    return float(max(value, 0.0) ** (1.0 / p))
 
 
 def random_directions(dimension: int, n_projections: int, seed: int) -> np.ndarray:
@@ -253,7 +301,8 @@ def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ((x[:, None, :] - y[None, :, :]) ** 2).sum(axis=-1)
 
 
-def _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state) -> None:
+def _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state,
+           max_iter=10_000) -> None:
     if method not in DISTANCE_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(DISTANCE_METHODS)}")
     if gray and method == "sinkhorn":
@@ -262,7 +311,7 @@ def _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projectio
         raise ValueError(f"p must be 1 or 2, got {p!r}")
     get_color_space(color_space)
     for name, value in (("n_clusters", n_clusters), ("n_samples", n_samples),
-                        ("n_projections", n_projections)):
+                        ("n_projections", n_projections), ("max_iter", max_iter)):
         if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     if not isinstance(reg, Real) or not reg > 0:
@@ -292,6 +341,7 @@ def distance(
     reg: float = 0.01,
     n_projections: int = 128,
     random_state: int = 0,
+    max_iter: int = 10_000,
 ) -> float:
     """Wasserstein distance between the color (or gray-level) distributions of two images.
 
@@ -303,7 +353,8 @@ def distance(
         the same). Fully transparent pixels are left out.
     method : {'emd', 'sinkhorn', 'sliced'}, default 'emd'
         Colors: exact transport between weighted k-means palettes, the
-        entropic (Sinkhorn) cost between the same palettes, or the sliced
+        debiased Sinkhorn divergence between the same palettes
+        (:func:`sinkhorn_divergence`: 0 for identical inputs), or the sliced
         distance of the pixel samples. With ``gray=True``, 'emd' and 'sliced'
         both give the exact 1-D value; 'sinkhorn' is refused.
     p : {1, 2}, default 2
@@ -325,6 +376,8 @@ def distance(
     random_state : int, default 0
         Seed of the sampling, k-means and projections; every image is sampled
         with the same seed, so ``distance(x, x) == 0``.
+    max_iter : int, default 10000
+        Iteration cap of each Sinkhorn solve.
 
     Returns
     -------
@@ -350,12 +403,12 @@ def distance(
     >>> distance([dark, bright], bright, gray=True, p=1)
     15.0
     """
-    _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state)
+    _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state, max_iter)
     options = dict(method=method, gray=gray, color_space=color_space, n_clusters=n_clusters,
                    n_samples=n_samples, random_state=random_state)
     first, second = _prepare(a, **options), _prepare(b, **options)
     return _compare(first, second, method=method, p=p, gray=gray, reg=reg,
-                    n_projections=n_projections, seed=int(random_state))
+                    n_projections=n_projections, seed=int(random_state), max_iter=max_iter)
 
 
 def pairwise_distances(
@@ -370,6 +423,7 @@ def pairwise_distances(
     reg: float = 0.01,
     n_projections: int = 128,
     random_state: int = 0,
+    max_iter: int = 10_000,
 ) -> np.ndarray:
     """The matrix of :func:`distance` between every two images.
 
@@ -378,7 +432,7 @@ def pairwise_distances(
     Parameters
     ----------
     images : sequence of images (or of groups)
-    method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state
+    method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state, max_iter
         As in :func:`distance`.
 
     Returns
@@ -396,7 +450,7 @@ def pairwise_distances(
            [10.,  0., 20.],
            [30., 20.,  0.]])
     """
-    _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state)
+    _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projections, random_state, max_iter)
     images = list(images)
     if not images:
         raise ValueError("images must not be empty")
@@ -410,6 +464,6 @@ def pairwise_distances(
         for j in range(i + 1, len(images)):
             matrix[i, j] = matrix[j, i] = _compare(
                 prepared[i], prepared[j], method=method, p=p, gray=gray, reg=reg,
-                n_projections=n_projections, seed=int(random_state),
+                n_projections=n_projections, seed=int(random_state), max_iter=max_iter,
             )
     return matrix

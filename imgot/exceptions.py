@@ -22,6 +22,10 @@ class OutputExistsError(ImageWriteError, FileExistsError):
     """The output file exists and overwriting it was not asked for."""
 
 
+class InputOverwriteError(ImageWriteError):
+    """An output is one of the inputs (same device and inode): never written over."""
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before reaching its tolerance."""
 
@@ -32,3 +36,11 @@ class LUTFormatError(ImgotError, ValueError):
 
 class ModelFormatError(ImgotError, ValueError):
     """A saved transfer or color map is malformed, of another kind, or of another version."""
+
+
+class VideoReadError(ImgotError, OSError):
+    """A video file is missing, not a video, truncated, or cannot be decoded."""
+
+
+class VideoWriteError(ImageWriteError):
+    """An output video cannot be encoded or written."""

@@ -74,9 +74,11 @@ def _cdf(values: np.ndarray, counts: np.ndarray) -> tuple[ChannelCDF, np.ndarray
     distinct, inverse = np.unique(values, return_inverse=True)
     inverse = inverse.ravel()
     mass = np.bincount(inverse, weights=counts, minlength=distinct.size)
-    keep = mass > 0
-    cumulative = np.cumsum(mass[keep])
-    return ChannelCDF(distinct[keep], cumulative / cumulative[-1]), inverse
+    # Every distinct value stays, even one held only by transparent pixels
+    # (mass 0): `inverse` indexes all of them. A reference drops them later
+    # (_drop_empty), where a strictly increasing CDF is needed.
+    cumulative = np.cumsum(mass)
+    return ChannelCDF(distinct, cumulative / cumulative[-1]), inverse
 
 
 def _level_cdf(channel: np.ndarray, mask: np.ndarray | None, scale: float) -> ChannelCDF:

@@ -10,7 +10,9 @@ folder and renamed into place, so a crash never leaves a half-written image.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from .exceptions import ImageReadError
 __all__ = ["ImageFile", "load_image", "read_image", "write_image"]
 
 _TIFF = (".tif", ".tiff")
+_ANIMATED = ("GIF", "PNG", "WEBP")  # multi-frame formats whose frames are an animation
 _ORIENTATION_TAG = 274
 _ICC_TAG = 34675
 
@@ -81,16 +84,39 @@ def _read_png16(path: Path, image) -> ImageFile:
     return ImageFile(_orient(array, orientation), image.info.get("icc_profile"), _exif_bytes(image))
 
 
+def _check_size(path: Path, width: int, height: int) -> None:
+    """Refuse an image over Pillow's decompression-bomb limit before decoding it."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and width * height > 2 * limit:
+        raise ImageReadError(f"{path}: image too large ({width}x{height} pixels; the limit is {2 * limit})")
+
+
+def _check_float(path: Path, array: np.ndarray) -> np.ndarray:
+    """Float images must hold levels in [0, 1], as float arrays passed to the API."""
+    if array.dtype.kind != "f":
+        return array
+    array = array.astype(np.float32, copy=False) if array.dtype != np.float64 else array
+    if array.size and (not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 1):
+        raise ImageReadError(f"{path}: float image with values outside [0, 1] (HDR or raw data); "
+                             "imgot reads float images as levels in [0, 1]")
+    return array
+
+
 def _read_tiff(path: Path) -> ImageFile:
     import tifffile
 
     with tifffile.TiffFile(str(path)) as tif:
         page = tif.pages[0]
+        _check_size(path, int(page.imagewidth), int(page.imagelength))
         array = page.asarray()
         icc = page.tags.get(_ICC_TAG)
         orientation = page.tags.get(_ORIENTATION_TAG)
-    if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3):
+    if array.dtype not in (np.uint8, np.uint16, np.float32, np.float64) or array.ndim not in (2, 3) or \
+            (array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4)):
         raise ImageReadError(f"{path}: unsupported TIFF layout {array.dtype} {array.shape}")
+    array = _check_float(path, array)
     icc_bytes = bytes(icc.value) if icc is not None else None
     return ImageFile(_orient(array, orientation.value if orientation else 1), icc_bytes, None)
 
@@ -122,15 +148,21 @@ def load_image(path: str | os.PathLike) -> ImageFile:
         raise ImageReadError(f"{path}: no such file")
     try:
         with Image.open(path) as image:
+            if getattr(image, "is_animated", False) and image.format in _ANIMATED:
+                raise ImageReadError(
+                    f"{path}: animated {image.format} with {image.n_frames} frames; imgot recolors still "
+                    "images only (split the frames, e.g. with ffmpeg, and use imgot batch --fit-on first)")
             if image.format == "PNG" and _is_16bit_color(image):
                 return _read_png16(path, image)
-            if image.format == "TIFF" and _is_16bit_color(image):
+            if image.format == "TIFF" and (_is_16bit_color(image) or image.mode == "F"):
                 return _read_tiff(path)
             image.load()
             icc = image.info.get("icc_profile")
             upright = ImageOps.exif_transpose(image)
-            array, _ = _pil_to_array(upright)
-            return ImageFile(array, icc, _exif_bytes(upright))
+            if upright.mode == "1":  # bilevel: recolored levels need 8 bits
+                upright = upright.convert("L")
+            array, _ = _pil_to_array(upright, from_file=True)
+            return ImageFile(_check_float(path, array), icc, _exif_bytes(upright))
     except Image.DecompressionBombError as error:
         raise ImageReadError(f"{path}: image too large ({error})") from None
     except UnidentifiedImageError:
@@ -142,7 +174,10 @@ def load_image(path: str | os.PathLike) -> ImageFile:
         raise ImageReadError(f"{path}: not an image file imgot can read") from None
     except ImageReadError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
+    except MemoryError:
+        raise ImageReadError(f"{path}: not enough memory to decode this image") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct.error,
+            zlib.error) as error:  # decoders of damaged files raise all of these
         raise ImageReadError(f"{path}: cannot read image ({error})") from None
 
 
@@ -175,7 +210,11 @@ def _format_for(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in extensions:
         raise ValueError(f"cannot tell the output format from {path.name!r}; use e.g. .png, .jpg or .tif")
-    return extensions[suffix]
+    fmt = extensions[suffix]
+    Image.init()
+    if fmt not in Image.SAVE:
+        raise ValueError(f"{path.name!r}: imgot can read {fmt} but not write it; use e.g. .png, .jpg or .tif")
+    return fmt
 
 
 def _to_8bit(array: np.ndarray, fmt: str) -> np.ndarray:
@@ -183,27 +222,57 @@ def _to_8bit(array: np.ndarray, fmt: str) -> np.ndarray:
     return np.rint(array.astype(np.float32) / 257.0).astype(np.uint8)
 
 
+def _to_16bit(array: np.ndarray, fmt: str) -> np.ndarray:
+    warnings.warn(f"{fmt} has no float samples: float output rounded to 16 bits", stacklevel=3)
+    from .pixels import quantize
+
+    return quantize(array, np.uint16)
+
+
+def _float_to_8bit(array: np.ndarray, fmt: str) -> np.ndarray:
+    warnings.warn(f"{fmt} stores 8 bits per channel: float output rounded to 8 bits", stacklevel=3)
+    from .pixels import quantize
+
+    return quantize(array, np.uint8)
+
+
+def _tiff(target: str, array: np.ndarray, icc_profile) -> None:
+    """16-bit and float TIFF through tifffile (Pillow writes neither with several channels)."""
+    import tifffile
+
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    extratags = [(_ICC_TAG, "B", len(icc_profile), icc_profile, True)] if icc_profile else []
+    options = {"photometric": "rgb" if channels >= 3 else "minisblack"}
+    if channels in (2, 4):
+        options["extrasamples"] = ["unassalpha"]
+    if channels == 1 and array.ndim == 3:
+        array = array[..., 0]
+    tifffile.imwrite(target, array, compression="zlib", extratags=extratags, **options)
+
+
 def _save(array, target: str, fmt: str, icc_profile, exif, quality: int) -> None:
     from PIL import Image
 
     channels = 1 if array.ndim == 2 else array.shape[2]
-    if array.dtype == np.uint16 and channels >= 3:
+    if array.dtype.kind == "f":
+        if fmt == "TIFF":
+            _tiff(target, array.astype(np.float32, copy=False), icc_profile)
+            return
+        array = _to_16bit(array, fmt) if fmt == "PNG" else _float_to_8bit(array, fmt)
+    if array.dtype == np.uint16 and channels != 1:
         if fmt == "PNG":
             import png
 
-            mode = "RGBA;16" if channels == 4 else "RGB;16"
+            mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
             height, width = array.shape[:2]
             png.from_array(array.reshape(height, width * channels), mode=mode).save(target)
             return
         if fmt == "TIFF":
-            import tifffile
-
-            extratags = [(_ICC_TAG, "B", len(icc_profile), icc_profile, True)] if icc_profile else []
-            tifffile.imwrite(target, array, photometric="rgb", compression="zlib", extratags=extratags)
+            _tiff(target, array, icc_profile)
             return
         array = _to_8bit(array, fmt)
-    elif array.dtype == np.uint16 and channels <= 2:
-        if fmt in ("PNG", "TIFF") and channels == 1:
+    elif array.dtype == np.uint16:
+        if fmt in ("PNG", "TIFF"):
             array = array.reshape(array.shape[:2])
         else:
             array = _to_8bit(array, fmt)
@@ -228,6 +297,7 @@ def write_image(
     exif: bytes | None = None,
     quality: int = 95,
     overwrite: bool = False,
+    protect=(),
 ) -> None:
     """Write an image atomically; the format follows the file extension.
 
@@ -235,32 +305,43 @@ def write_image(
     ----------
     path : str or path-like
         Output file; its extension picks the format.
-    pixels : ndarray of shape (H, W) or (H, W, C), uint8 or uint16
+    pixels : ndarray of shape (H, W) or (H, W, C), uint8, uint16 or float in [0, 1]
         16-bit is kept in PNG and TIFF, and rounded to 8 bits (with a
-        warning) in formats that have only 8.
+        warning) in formats that have only 8; float is kept (as float32) in
+        TIFF and rounded to 16 bits (with a warning) elsewhere.
     icc_profile, exif : bytes, optional
         Metadata to embed where the format allows.
     quality : int, default 95
         JPEG and WebP quality, 1..100.
     overwrite : bool, default False
         Replace an existing file. Without it an existing file is an error.
+    protect : iterable of path-like, optional
+        Input files that `path` must not be, whatever `overwrite` says
+        (compared by device and inode; :func:`imgot.atomic.refuse_inputs`).
 
     Raises
     ------
     OutputExistsError
         If `path` exists and `overwrite` is False.
+    InputOverwriteError
+        If `path` is one of `protect`.
     ImageWriteError
-        If the file cannot be written.
+        If the file cannot be written (missing or read-only folder, ...).
     ValueError, TypeError
-        For an unknown extension, out-of-range quality, alpha to JPEG, or
-        pixels that are not uint8/uint16.
+        For an unknown or read-only extension (``.psd``), out-of-range
+        quality, alpha to JPEG, or pixels that are not uint8/uint16/float.
     """
     path = Path(path)
     pixels = np.asarray(pixels)
-    if pixels.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"pixels must be uint8 or uint16 to be written, got {pixels.dtype}")
+    if pixels.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
+        raise TypeError(f"pixels must be uint8, uint16 or float to be written, got {pixels.dtype}")
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (1, 2, 3, 4)) or \
+            0 in pixels.shape[:2]:
+        raise ValueError(f"pixels must have shape (H, W) or (H, W, C) with C in 1..4, got {pixels.shape}")
+    if pixels.dtype.kind == "f" and (not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1):
+        raise ValueError("float pixels must hold finite values in [0, 1] to be written")
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be in 1..100, got {quality}")
     fmt = _format_for(path)
-    with atomic_write(path, overwrite=overwrite, what="image") as temp:
+    with atomic_write(path, overwrite=overwrite, what="image", protect=protect) as temp:
         _save(pixels, temp, fmt, icc_profile, exif, int(quality))

@@ -194,6 +194,9 @@ def _paired_lightness(source, output) -> tuple[np.ndarray, np.ndarray]:
     return _lightness(source_pixels), _lightness(output_pixels)
 
 
+_MIN_SSIM_SIDE = 3
+
+
 def structure_similarity(source, output) -> float:
     """Structural similarity (SSIM) of the two images' L* channels.
 
@@ -207,6 +210,8 @@ def structure_similarity(source, output) -> float:
 
     ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2`` with the data range L = 100 (the
     span of L*), as computed by :func:`skimage.metrics.structural_similarity`.
+    Images under 7 pixels on a side use the largest odd window that fits
+    (3 or 5); under 3 pixels SSIM is not defined.
     1 means the same lightness structure; a color transfer that keeps edges and
     texture stays close to 1 even when it shifts every color.
 
@@ -214,7 +219,7 @@ def structure_similarity(source, output) -> float:
     ----------
     source, output : ndarray or PIL.Image.Image
         Any images :func:`imgot.transfer` accepts, with the same height and
-        width, at least 7 x 7. Alpha is ignored; a gray image counts as R = G = B.
+        width, at least 3 x 3. Alpha is ignored; a gray image counts as R = G = B.
 
     Returns
     -------
@@ -225,7 +230,7 @@ def structure_similarity(source, output) -> float:
     ------
     ValueError
         If the two images differ in height or width (the message gives both
-        shapes), or are smaller than 7 x 7.
+        shapes), or are smaller than 3 x 3.
 
     References
     ----------
@@ -246,7 +251,12 @@ def structure_similarity(source, output) -> float:
     from skimage.metrics import structural_similarity
 
     x, y = _paired_lightness(source, output)
-    return float(structural_similarity(x, y, data_range=100.0))
+    side = min(x.shape[:2])
+    if side < _MIN_SSIM_SIDE:
+        raise ValueError(f"structure_similarity needs images of at least {_MIN_SSIM_SIDE} x {_MIN_SSIM_SIDE} "
+                         f"pixels, got {x.shape[1]} x {x.shape[0]}")
+    window = min(7, side if side % 2 else side - 1)  # 7 x 7, or the largest odd window that fits
+    return float(structural_similarity(x, y, data_range=100.0, win_size=window))
 
 
 def grain(source, output, *, sigma: float = 1.0) -> float:

@@ -5,13 +5,11 @@ Two kinds:
 - **color** (default): the source recolored at strength t = 0 .. 1. The
   transport is solved once; each frame rebuilds only the 3-D LUT, moving every
   palette color t of the way to its destination.
-- **spatial**: each image is a distribution of mass over position and color.
-  Superpixel-like k-means in the joint (x, y, L*, a*, b*) space reduces it to
-  weighted clusters; exact OT pairs the two cluster sets; every pair (i, j) of
-  the plan is a particle of mass ``plan[i, j]`` moving on the straight line
-  from cluster i (position, color, size) to cluster j. A frame splats the
-  particles with Gaussian kernels and normalizes by the splatted mass, so the
-  first frame is a blurred source and the last a blurred reference.
+- **spatial**: each image is a distribution of mass over position and color;
+  every pixel is a particle, transported one to one onto the other image's
+  pixels and moved on a straight line (McCann's interpolation), splatted
+  without dimming. The first frame is the source and the last the reference,
+  exactly (at the frame size). See :mod:`imgot.spatial_morph`.
 """
 
 from __future__ import annotations
@@ -29,11 +27,6 @@ from .pixels import as_pixels, quantize, to_output
 
 __all__ = ["morph", "save_frames", "output_paths"]
 
-# Weight of one image side in the joint space, in Lab units: moving across the
-# whole frame costs like changing L* by this much.
-_SPATIAL_WEIGHT = 200.0
-# Pixels per chunk of the splatting (bounds the temporaries).
-_SPLAT_CHUNK = 4096
 
 _ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
 
@@ -54,7 +47,8 @@ def morph(
     n_clusters: int | None = None,
     color_space: str = "lab",
     size: tuple[int, int] | None = None,
-    spatial_weight: float = _SPATIAL_WEIGHT,
+    reach: float = 1.0,
+    max_iter: int = 1000,
     random_state: int = 0,
 ) -> Iterator:
     """Yield the frames of a morph from `source` to `reference`.
@@ -67,28 +61,32 @@ def morph(
         Number of frames, >= 2; frame k is at time ``t = k / (frames - 1)``.
     spatial : bool, default False
         Color morph (False) or spatial morph (True); see the module notes.
-    method : {'emd', 'sinkhorn'}, default 'emd'
-        Transport of the color morph's palettes (the spatial morph uses 'emd').
+    method : {'emd', 'sinkhorn', 'unbalanced'}, default 'emd'
+        Transport of the color morph's palettes (the spatial morph is exact).
     n_clusters : int, optional
         Palette size of the color morph (default 64), or number of joint
-        clusters of the spatial morph (default 300).
+        superpixels of the spatial morph's coarse plan (default 300).
     color_space : {'lab', 'rgb'}, default 'lab'
         Working space of the color morph.
     size : (width, height), optional
         Spatial morph only: frame size; both images are resized to it.
         Default: the source's size, fitted within 160 x 160.
-    spatial_weight : float, default 200
-        Spatial morph only: the cost of crossing the frame's longer side, in
-        Lab units. Larger keeps mass in place (more cross-fade); smaller lets
-        colors travel further.
+    reach : float, default 1.0
+        Spatial morph only: the move, as a fraction of the frame's longer
+        side, that costs as much as a complete change of color. Larger lets
+        mass travel further to keep its color; smaller keeps it in place
+        (more cross-fade).
+    max_iter : int, default 1000
+        Sinkhorn iteration cap of the color morph.
     random_state : int, default 0
 
     Yields
     ------
     frame
-        Color morph: the source's kind, shape and dtype (frame 0 is the
-        source exactly). Spatial morph: uint8 RGB arrays of shape
-        (height, width, 3).
+        Color morph: the source's kind, shape and dtype. Spatial morph: uint8
+        RGB arrays of shape (height, width, 3). Either way frame 0 is the
+        source exactly (the spatial morph's, resized to `size`) and the
+        spatial morph's last frame is the reference.
 
     Examples
     --------
@@ -99,23 +97,27 @@ def morph(
     >>> frames = list(morph(warm, cool, frames=3, n_clusters=4))
     >>> len(frames), bool((frames[0] == warm).all())
     (3, True)
-    >>> [f.shape for f in morph(warm, cool, frames=2, spatial=True, n_clusters=8, size=(12, 10))]
-    [(10, 12, 3), (10, 12, 3)]
+    >>> first, last = morph(warm, cool, frames=2, spatial=True, n_clusters=8)
+    >>> bool((first == warm).all() and (last == cool).all())
+    True
     """
     frames = _check_frames(frames)
-    if not isinstance(spatial_weight, Real) or not spatial_weight > 0:
-        raise ValueError(f"spatial_weight must be a positive number, got {spatial_weight!r}")
+    if not isinstance(reach, Real) or isinstance(reach, bool) or not reach > 0:
+        raise ValueError(f"reach must be a positive number, got {reach!r}")
     if n_clusters is not None and (not isinstance(n_clusters, Integral) or isinstance(n_clusters, bool)
                                    or n_clusters < 1):
         raise ValueError(f"n_clusters must be an integer >= 1, got {n_clusters!r}")
     times = np.linspace(0.0, 1.0, frames)
     if spatial:
-        return _spatial_morph(source, reference, times, n_clusters or 300, size, float(spatial_weight),
-                              int(random_state))
+        from .spatial_morph import spatial_frames
+
+        size = _parse_size(size, as_pixels(source).color.shape)
+        return spatial_frames(source, reference, times, size=size, n_clusters=n_clusters or 300,
+                              reach=float(reach), seed=int(random_state))
     if size is not None:
         raise ValueError("size applies to the spatial morph only; the color morph keeps the source's size")
     return _color_morph(source, reference, times, method=method, n_clusters=n_clusters or 64,
-                        color_space=color_space, random_state=random_state)
+                        color_space=color_space, max_iter=max_iter, random_state=random_state)
 
 
 def _color_morph(source, reference, times, **options) -> Iterator:
@@ -149,93 +151,6 @@ def _parse_size(size, source_shape) -> tuple[int, int]:
     if width < 2 or height < 2 or width * height > 1_000_000:
         raise ValueError(f"size must be at least 2 x 2 and at most 1 MP, got {width} x {height}")
     return width, height
-
-
-def _lab_image(image, width: int, height: int) -> np.ndarray:
-    """The image resized to (height, width), in CIELAB."""
-    from PIL import Image
-
-    pixels = as_pixels(image)
-    rgb = quantize(pixels.color.astype(np.float64) / pixels.scale, np.uint8)
-    if pixels.is_gray:
-        rgb = np.repeat(rgb[..., None], 3, axis=2)
-    resized = Image.fromarray(np.ascontiguousarray(rgb)).resize((width, height), Image.Resampling.LANCZOS)
-    return srgb_to_lab(np.asarray(resized) / 255.0)
-
-
-def _clusters(lab: np.ndarray, n_clusters: int, weight: float, seed: int):
-    """Joint (x, y, Lab) k-means: features, masses and kernel widths (pixels) of the clusters."""
-    from sklearn.cluster import KMeans
-
-    height, width = lab.shape[:2]
-    side = max(height, width)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    features = np.column_stack([x.ravel() * weight / side, y.ravel() * weight / side, lab.reshape(-1, 3)])
-    # Seeds on a regular grid, as SLIC superpixels do: compact, spread, and cheap.
-    columns = max(1, round(np.sqrt(n_clusters * width / height)))
-    rows = max(1, round(n_clusters / columns))
-    seed_y = ((np.arange(rows) + 0.5) * height / rows).astype(int)
-    seed_x = ((np.arange(columns) + 0.5) * width / columns).astype(int)
-    init = features[(seed_y[:, None] * width + seed_x[None, :]).ravel()]
-    n_clusters = init.shape[0]
-    kmeans = KMeans(n_clusters=n_clusters, init=init, n_init=1, max_iter=30, random_state=seed)
-    labels = kmeans.fit_predict(features)
-    counts = np.bincount(labels, minlength=n_clusters).astype(np.float64)
-    keep = counts > 0
-    sums = np.zeros((n_clusters, 5))
-    np.add.at(sums, labels, features)
-    centers = sums[keep] / counts[keep, None]
-    # Spread of each cluster in pixels: the rms distance of its pixels to the center, per axis.
-    position = features[:, :2] * side / weight
-    center_px = (sums[:, :2] / np.maximum(counts, 1.0)[:, None]) * side / weight
-    spread = np.zeros(n_clusters)
-    np.add.at(spread, labels, ((position - center_px[labels]) ** 2).sum(axis=1))
-    sigma = np.sqrt(spread[keep] / counts[keep] / 2.0)
-    return centers, counts[keep] / counts.sum(), np.maximum(sigma, 0.7)
-
-
-def _spatial_morph(source, reference, times, n_clusters, size, weight, seed) -> Iterator:
-    import ot
-
-    width, height = _parse_size(size, as_pixels(source).color.shape)
-    side = max(width, height)
-    ca, wa, sa = _clusters(_lab_image(source, width, height), n_clusters, weight, seed)
-    cb, wb, sb = _clusters(_lab_image(reference, width, height), n_clusters, weight, seed)
-    plan = ot.emd(wa, wb, ot.dist(ca, cb), numItermax=1_000_000)
-    rows, cols = np.nonzero(plan > 1e-12)
-    mass = plan[rows, cols]
-    start, end = ca[rows], cb[cols]
-    grid = np.stack(np.mgrid[0:height, 0:width][::-1], axis=-1).reshape(-1, 2).astype(np.float64)
-
-    def frames() -> Iterator:
-        for t in times:
-            state = (1 - t) * start + t * end
-            sigma = (1 - t) * sa[rows] + t * sb[cols]
-            lab = _splat(grid, state[:, :2] * side / weight, sigma, mass, state[:, 2:])
-            yield quantize(lab_to_srgb(lab).reshape(height, width, 3), np.uint8)
-
-    return frames()
-
-
-def _splat(grid: np.ndarray, centers: np.ndarray, sigma: np.ndarray, mass: np.ndarray,
-           values: np.ndarray) -> np.ndarray:
-    """Gaussian-splatted, mass-normalized values at the grid points (in the log domain)."""
-    out = np.empty((grid.shape[0], values.shape[1]))
-    inverse = 0.5 / sigma**2
-    # -|g - c|^2 / (2 s^2) = (2 g.c - |g|^2 - |c|^2) / (2 s^2), as one matrix product.
-    log_weight = (np.log(mass) - 2.0 * np.log(sigma) - (centers**2).sum(axis=1) * inverse).astype(np.float32)
-    scaled = (2.0 * centers.T * inverse).astype(np.float32)
-    inverse = inverse.astype(np.float32)
-    grid = grid.astype(np.float32)
-    values = values.astype(np.float32)
-    for begin in range(0, grid.shape[0], _SPLAT_CHUNK):
-        block = grid[begin : begin + _SPLAT_CHUNK]
-        logits = block @ scaled + log_weight
-        logits -= (block**2).sum(axis=1, keepdims=True) * inverse
-        logits -= logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits, out=logits)
-        out[begin : begin + _SPLAT_CHUNK] = (weights @ values) / weights.sum(axis=1, keepdims=True)
-    return out
 
 
 def output_paths(path: str | os.PathLike, n_frames: int, *, overwrite: bool = False) -> list[Path]:

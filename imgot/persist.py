@@ -23,12 +23,16 @@ from .palette import Palette
 from .methods import METHODS, SAVABLE_METHODS, get_method
 from .transfer import ColorMap, ColorTransfer, NotFittedError
 
-__all__ = ["FORMAT_VERSION", "get_params", "load", "load_color_map", "save", "save_color_map"]
+__all__ = [
+    "FORMAT_VERSION", "get_params", "load", "load_color_map", "read_archive", "save", "save_color_map",
+    "write_archive",
+]
 
 FORMAT_VERSION = 1
 _TRANSFER = "imgot.ColorTransfer"
 _COLOR_MAP = "imgot.ColorMap"
-_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map"}
+_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map",
+        "imgot.Normalizer": "imgot.normalize.load_normalizer"}
 
 
 def get_params(model: ColorTransfer) -> dict:
@@ -78,7 +82,9 @@ def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...] | None) -> 
     if found != kind:
         hint = f"; it holds an {found}, read it with {_USE[found]}" if found in _USE else ""
         raise ModelFormatError(f"{path}: not a saved {kind}{hint}")
-    version = int(data["version"]) if "version" in data and data["version"].shape == () else None
+    stored = data.get("version")
+    integral = stored is not None and stored.shape == () and stored.dtype.kind in "iu"
+    version = int(stored) if integral else (None if stored is None else repr(stored.tolist()))
     if version != FORMAT_VERSION:
         raise ModelFormatError(f"{path}: format version {version}; this imgot reads version {FORMAT_VERSION}")
     missing = [name for name in ("params", *(names or ())) if name not in data]
@@ -88,9 +94,21 @@ def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...] | None) -> 
         params = json.loads(str(data["params"]))
     except ValueError:
         raise ModelFormatError(f"{path}: parameters are not valid JSON") from None
+    if not isinstance(params, dict):
+        raise ModelFormatError(f"{path}: parameters must be a JSON object, got {type(params).__name__}")
     if names is None:
         names = tuple(name for name in data if name not in ("format", "version", "params"))
-    return params, {name: data[name] for name in names}
+    return params, {name: _numbers(path, name, data[name]) for name in names}
+
+
+def _numbers(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as finite float64, or a ModelFormatError naming it: load() trusts nothing it reads."""
+    if array.dtype.kind not in "fiu":
+        raise ModelFormatError(f"{path}: {name} must be numbers, got {array.dtype} values")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ModelFormatError(f"{path}: {name} holds NaN or infinite values")
+    return array
 
 
 def _palette_arrays(prefix: str, palette: Palette) -> dict:
@@ -101,6 +119,8 @@ def _palette(path, arrays: dict, prefix: str) -> Palette:
     colors, weights = arrays[f"{prefix}_colors"], arrays[f"{prefix}_weights"]
     if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
         raise ModelFormatError(f"{path}: bad {prefix} palette shapes {colors.shape} and {weights.shape}")
+    if weights.min() < 0 or not weights.sum() > 0:
+        raise ModelFormatError(f"{path}: {prefix} palette weights must be >= 0 with a positive sum")
     return Palette(colors, weights)
 
 
@@ -266,8 +286,27 @@ def load_color_map(path: str | os.PathLike) -> tuple[ColorMap, dict]:
         raise ModelFormatError(
             f"{path}: plan {plan.shape} or destinations {destinations.shape} do not fit the palettes"
         )
+    if plan.size and plan.min() < 0:
+        raise ModelFormatError(f"{path}: the plan holds negative mass")
+    table = arrays["lut_table"]
+    if table.size and (table.min() < 0 or table.max() > 1):
+        raise ModelFormatError(f"{path}: LUT values must be in [0, 1]")
     try:
-        lut = ColorLUT(arrays["lut_table"])
+        lut = ColorLUT(table)
     except ValueError as error:
         raise ModelFormatError(f"{path}: {error}") from None
     return ColorMap(source, reference, plan, destinations, lut), params
+
+
+# -- the archive format, for other fitted objects (imgot.normalize.Normalizer) ---------------
+
+
+def write_archive(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, *,
+                  overwrite: bool = False) -> None:
+    """Write a versioned ``.npz`` of format `kind`: JSON `params` and numeric `arrays`, atomically."""
+    _write(path, kind, params, arrays, overwrite)
+
+
+def read_archive(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Read an archive of format `kind` written by :func:`write_archive`: (params, arrays)."""
+    return _read(path, kind, names)

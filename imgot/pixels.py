@@ -57,12 +57,28 @@ class Pixels:
         return None if self.alpha is None else self.alpha.reshape(-1) > 0
 
 
-def _pil_to_array(image) -> tuple[np.ndarray, str]:
+def _pil_to_array(image, *, from_file: bool = False) -> tuple[np.ndarray, str]:
+    """A PIL image as an array imgot accepts, and the mode to give back.
+
+    Modes whose white level is unknown are refused for PIL images: ``'I'``
+    (32-bit integers: 255? 65535?) and ``'1'`` (bilevel: recolored levels do
+    not fit in it). A file says its own bit depth, so ``load_image`` reads a
+    32-bit integer file holding 0..65535 as 16-bit, and a 1-bit file as 8-bit
+    gray (`from_file`).
+    """
     mode = image.mode
     if mode in ("RGB", "RGBA", "L", "LA"):
         return np.asarray(image), mode
     if mode.startswith("I;16"):
-        return np.asarray(image).astype(np.uint16), mode
+        return np.asarray(image).astype(np.uint16), "I;16"
+    if mode == "F":  # 32-bit float gray: levels in [0, 1], as float arrays
+        return np.asarray(image, dtype=np.float32), "F"
+    if mode == "I" and not from_file:
+        raise ValueError("PIL mode 'I' (32-bit integers) has no fixed white level; convert it first: "
+                         "image.convert('L') for 0..255, or np.asarray(image).astype(np.uint16) for 0..65535")
+    if mode == "1" and not from_file:
+        raise ValueError("PIL mode '1' (bilevel) cannot hold recolored levels; pass image.convert('L') "
+                         "to get an 8-bit gray result")
     if mode == "I":
         array = np.asarray(image)
         if array.size and (array.min() < 0 or array.max() > 65535):
@@ -108,7 +124,8 @@ def as_pixels(image) -> Pixels:
 
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or array.min(initial=0.0) < 0 or array.max(initial=0.0) > 1:
-            raise ValueError("float images must hold finite values in [0, 1]")
+            what = "PIL mode 'F' images" if pil_mode == "F" else "float images"
+            raise ValueError(f"{what} must hold finite values in [0, 1]")
         scale = 1.0
     elif array.dtype in _MAX:
         scale = _MAX[array.dtype]

@@ -15,12 +15,15 @@ import numpy as np
 
 from .colorspace import get_color_space
 from .mapping import ColorLUT
-from .methods import DEFAULT_METHOD, METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
+from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .pixels import Pixels, as_pixels, quantize, to_output
 
 __all__ = [
     "ColorTransfer", "ColorMap", "LUTTransform", "transfer", "apply_lut_to_image", "finish", "NotFittedError",
 ]
+
+
+MAX_SEED = 2**32 - 1  # the largest seed scikit-learn's k-means takes
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -76,7 +79,8 @@ class ColorTransfer:
     reg_m : float, default 1.0
         Mass relaxation of ``'unbalanced'``, relative to the median palette
         cost: smaller lets each color keep to its nearest reference colors
-        whatever their share; larger tends to balanced Sinkhorn.
+        whatever their share; larger tends to balanced Sinkhorn, which
+        ``inf`` is exactly.
     max_iter : int, default 1000
         Sinkhorn iteration cap.
     tol : float, default 1e-9
@@ -202,7 +206,7 @@ class ColorTransfer:
                     transformer_tags=TransformerTags(), regressor_tags=None, classifier_tags=None)
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "reference_states_")
+        return hasattr(self, "reference_states_") or hasattr(self, "reference_palette_")
 
     def __repr__(self) -> str:
         defaults = type(self)().get_params()
@@ -224,16 +228,22 @@ class ColorTransfer:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         for name in ("reg", "reg_m", "tol", "bandwidth"):
             value = getattr(self, name)
-            if not isinstance(value, Real) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not isinstance(self.strength, Real) or not 0.0 <= self.strength <= 1.0:
+            # reg_m may be inf (no mass relaxation: balanced Sinkhorn); the others must be finite.
+            finite = name != "reg_m" or not (isinstance(value, Real) and np.isposinf(value))
+            if not isinstance(value, Real) or isinstance(value, bool) or not value > 0 or \
+                    (finite and not np.isfinite(value)):
+                what = "a positive number or inf" if name == "reg_m" else "a finite positive number"
+                raise ValueError(f"{name} must be {what}, got {value!r}")
+        if not isinstance(self.strength, Real) or isinstance(self.strength, bool) or \
+                not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength!r}")
         for name in ("preserve_luminance", "detail"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         seed = self.random_state
-        if seed is not None and (not isinstance(seed, Integral) or isinstance(seed, bool) or seed < 0):
-            raise ValueError(f"random_state must be None or an integer seed >= 0, got {seed!r}")
+        if seed is not None and (not isinstance(seed, Integral) or isinstance(seed, bool)
+                                 or not 0 <= seed <= MAX_SEED):
+            raise ValueError(f"random_state must be None or an integer seed in 0..{MAX_SEED}, got {seed!r}")
         return stages
 
     def _seed(self) -> int:
@@ -244,6 +254,8 @@ class ColorTransfer:
 
     def _state(self, name: str):
         states = getattr(self, "reference_states_", {})
+        if name not in states and name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
+            return self.reference_palette_  # a palette set directly (e.g. imgot.Normalizer's barycenter)
         if name not in states:
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return states[name]
@@ -284,7 +296,7 @@ class ColorTransfer:
         return self
 
     def _check_fitted(self) -> tuple[str, ...]:
-        if not hasattr(self, "reference_states_"):
+        if not hasattr(self, "reference_states_") and not hasattr(self, "reference_palette_"):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
@@ -518,6 +530,19 @@ def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:
     return quantize(lut.apply_float(color, pixels.scale), color.dtype)
 
 
+def _check_options(options: dict) -> None:
+    """Refuse keywords that are not ColorTransfer parameters, naming the valid ones."""
+    import difflib
+    import inspect
+
+    valid = [name for name in inspect.signature(ColorTransfer.__init__).parameters if name != "self"]
+    unknown = [name for name in options if name not in valid]
+    if unknown:
+        hints = [f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
+            name, valid, n=1, cutoff=0.6)) else repr(name) for name in unknown]
+        raise TypeError(f"transfer() got unknown parameter {', '.join(hints)}; valid: {', '.join(valid)}")
+
+
 def transfer(
     image,
     reference,
@@ -573,6 +598,7 @@ def transfer(
     >>> transfer(gray, blue, method="histogram").shape
     (16, 64, 3)
     """
+    _check_options(options)
     model = ColorTransfer(
         method=method,
         n_clusters=n_clusters,

@@ -113,7 +113,7 @@ def sinkhorn_unbalanced_log(
     from scipy.special import logsumexp
 
     log_a, log_b = np.log(a), np.log(b)
-    kappa = reg_m / (reg_m + reg)
+    kappa = 1.0 if np.isposinf(reg_m) else reg_m / (reg_m + reg)  # reg_m = inf: balanced Sinkhorn
     f, g = np.zeros(len(a)), np.zeros(len(b))
 
     def plan_of(f, g):
@@ -136,6 +136,8 @@ def sinkhorn_unbalanced_log(
 
 
 def _solve_unbalanced(a, b, cost, *, reg, reg_m, max_iter, tol):
+    if np.isposinf(reg_m):  # no mass relaxation: exactly the balanced problem
+        return _solve_sinkhorn(a, b, cost, reg=reg, reg_m=reg_m, max_iter=max_iter, tol=tol)
     scale = _cost_scale(cost)
     plan, error = sinkhorn_unbalanced_log(a, b, cost, reg * scale, reg_m * scale, max_iter=max_iter, tol=tol)
     if not np.all(np.isfinite(plan)) or not plan.sum() > 0:
@@ -233,3 +235,141 @@ def barycentric_projection(plan: np.ndarray, target_colors: np.ndarray) -> np.nd
     """
     mass = plan.sum(axis=1, keepdims=True)
     return (plan @ target_colors) / np.maximum(mass, np.finfo(np.float64).tiny)
+
+
+# -- building blocks for distances, barycenters and the spatial morph ---------------------------
+# Absolute-`reg` solvers on raw masses: the callers (debiased Sinkhorn divergence, free-support
+# barycenter, pixel-level morph) need the same absolute regularization across several problems,
+# or integer masses, so they cannot go through solve_plan's palette-relative interface.
+
+
+def emd_plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray, *, max_iter: int = 1_000_000) -> np.ndarray:
+    """Exact optimal plan between masses `a` and `b` (``ot.emd``), any equal totals.
+
+    With integer masses the plan is integral (a vertex of the transportation
+    polytope), up to rounding.
+
+    Examples
+    --------
+    >>> emd_plan(np.array([2.0, 1.0]), np.array([1.0, 2.0]), np.array([[0.0, 1.0], [1.0, 0.0]])).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
+    import ot
+
+    plan, log = ot.emd(np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(cost, np.float64),
+                       numItermax=int(max_iter), log=True)
+    if log.get("warning"):
+        warnings.warn(f"exact transport: {log['warning']}", ConvergenceWarning, stacklevel=2)
+    return plan
+
+
+def sinkhorn_plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray, reg: float, *,
+                  max_iter: int = 10_000, tol: float = 1e-9) -> np.ndarray:
+    """Entropic plan (``ot.sinkhorn``, log domain) for an absolute regularization `reg`.
+
+    A plan that misses `tol` in `max_iter` iterations gives a
+    :class:`~imgot.exceptions.ConvergenceWarning`.
+
+    Examples
+    --------
+    >>> half = np.array([0.5, 0.5])
+    >>> plan = sinkhorn_plan(half, half, np.array([[0.0, 1.0], [1.0, 0.0]]), 0.05)
+    >>> plan.round(3).tolist()
+    [[0.5, 0.0], [0.0, 0.5]]
+    """
+    import ot
+
+    with np.errstate(over="ignore", under="ignore"):
+        plan, log = ot.sinkhorn(a, b, cost, reg, method="sinkhorn_log", numItermax=int(max_iter),
+                                stopThr=tol, log=True, warn=False)
+    if not np.all(np.isfinite(plan)):
+        raise FloatingPointError(f"Sinkhorn produced a non-finite plan with reg={reg}")
+    error = float(log["err"][-1]) if log.get("err") else np.inf
+    if error > tol:
+        warnings.warn(
+            f"Sinkhorn did not converge in max_iter={max_iter} iterations "
+            f"(marginal error {error:.2e} > tol={tol:.0e}); raise max_iter or reg",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return plan
+
+
+def free_support_barycenter(
+    locations: list[np.ndarray], weights: list[np.ndarray], init: np.ndarray, *,
+    measure_weights: np.ndarray | None = None, max_iter: int = 100, tol: float = 1e-7,
+) -> np.ndarray:
+    """Support of the free-support W2 barycenter (``ot.lp.free_support_barycenter``).
+
+    Alternates exact plans from the barycenter's current support to every
+    measure and the barycentric update of the support (Cuturi & Doucet, 2014);
+    the barycenter's masses stay those it starts with (uniform here).
+
+    Parameters
+    ----------
+    locations : list of ndarray of shape (K_i, d)
+    weights : list of ndarray of shape (K_i,)
+        Each sums to 1.
+    init : ndarray of shape (k, d)
+        Starting support.
+    measure_weights : ndarray of shape (n,), optional
+        Weight of each measure in the average (uniform when omitted); sums to 1.
+    max_iter, tol : int, float
+        Support updates, and the displacement under which they stop.
+
+    Returns
+    -------
+    ndarray of shape (k, d)
+
+    Examples
+    --------
+    >>> a, b = np.array([[0.0, 0.0]]), np.array([[2.0, 4.0]])
+    >>> free_support_barycenter([a, b], [np.ones(1), np.ones(1)], np.zeros((1, 2))).tolist()
+    [[1.0, 2.0]]
+    """
+    import ot
+
+    k = init.shape[0]
+    return np.asarray(ot.lp.free_support_barycenter(
+        [np.asarray(x, np.float64) for x in locations], [np.asarray(w, np.float64) for w in weights],
+        np.asarray(init, np.float64), b=np.full(k, 1.0 / k), weights=measure_weights,
+        numItermax=int(max_iter), stopThr=float(tol),
+    ))
+
+
+def sinkhorn_symmetric_plan(a: np.ndarray, cost: np.ndarray, reg: float, *,
+                            max_iter: int = 10_000, tol: float = 1e-9) -> np.ndarray:
+    """Entropic plan from `a` to itself for a symmetric `cost`, by the averaged symmetric update.
+
+    The self-terms of a Sinkhorn divergence: the plan is ``a_i a_j exp((f_i +
+    f_j - C_ij) / reg)`` with one potential, updated as ``f <- (f + T(f)) / 2``
+    (Feydy et al. 2019), which converges in a few dozen iterations where the
+    alternating solver (``ot.sinkhorn``, the same fixed point) may need
+    thousands for a small `reg`.
+
+    Examples
+    --------
+    >>> plan = sinkhorn_symmetric_plan(np.array([0.5, 0.5]), np.array([[0.0, 1.0], [1.0, 0.0]]), 0.05)
+    >>> plan.round(3).tolist()
+    [[0.5, 0.0], [0.0, 0.5]]
+    """
+    from scipy.special import logsumexp
+
+    log_a = np.log(a)
+    f = np.zeros(len(a))
+    error = np.inf
+    for _ in range(int(max_iter)):
+        update = -reg * logsumexp(log_a[None, :] + (f[None, :] - cost) / reg, axis=1)
+        f = 0.5 * (f + update)
+        plan = np.exp(log_a[:, None] + log_a[None, :] + (f[:, None] + f[None, :] - cost) / reg)
+        error = float(np.abs(plan.sum(axis=1) - a).max())
+        if error < tol:
+            break
+    if error > tol:
+        warnings.warn(
+            f"symmetric Sinkhorn did not converge in max_iter={max_iter} iterations "
+            f"(marginal error {error:.2e} > tol={tol:.0e}); raise max_iter or reg",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return plan

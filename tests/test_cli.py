@@ -85,8 +85,8 @@ def test_user_errors_give_one_line_and_exit_1(pair, tmp_path):
         assert result.exit_code == 1, (bad, result.output)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and message in lines[0].lower() and lines[0].startswith("Error:")
-    result = run("transfer", src, ref, "-o", tmp_path / "o.xyz")
-    assert result.exit_code == 1 and "format" in result.output
+    result = run("transfer", src, ref, "-o", tmp_path / "o.xyz")  # a bad option value: exit 2
+    assert result.exit_code == 2 and "format" in result.output
     assert not (tmp_path / "o.png").exists()
 
 

@@ -81,12 +81,30 @@ def test_emd_and_sinkhorn_match_pot_on_the_same_palettes(warm, cool, p):
     emd = ot.emd2(a.weights, b.weights, cost) ** (1 / p)
     value = distance(warm, cool, method="emd", p=p, n_clusters=8, n_samples=2000)
     assert value == pytest.approx(emd, rel=1e-9)
-    reg = 0.01 * np.median(cost[cost > 0])
-    sinkhorn = ot.sinkhorn2(a.weights, b.weights, cost, reg, method="sinkhorn_log", numItermax=10_000,
-                            stopThr=1e-9) ** (1 / p)
-    value = distance(warm, cool, method="sinkhorn", p=p, n_clusters=8, n_samples=2000)
-    assert value == pytest.approx(float(sinkhorn), rel=1e-6)
-    assert emd <= value <= 1.05 * emd
+    # Sinkhorn: POT's debiased divergence, with the same absolute regularization for its three terms.
+    reg = 0.1 * np.median(cost[cost > 0])
+    divergence = ot.bregman.empirical_sinkhorn_divergence(
+        a.points, b.points, reg, a.weights, b.weights, metric="euclidean" if p == 1 else "sqeuclidean",
+        method="sinkhorn_log", numIterMax=10_000, stopThr=1e-12)
+    value = distance(warm, cool, method="sinkhorn", p=p, n_clusters=8, n_samples=2000, reg=0.1)
+    assert value == pytest.approx(float(divergence) ** (1 / p), rel=1e-6)
+    assert 0.9 * emd <= value <= 1.05 * emd
+
+
+def test_sinkhorn_divergence_is_zero_for_identical_inputs_and_tends_to_emd(warm, cool):
+    options = dict(method="sinkhorn", n_clusters=16, n_samples=2000)
+    assert distance(warm, warm, **options) == 0.0
+    assert distance([warm, cool], [warm, cool], **options) == 0.0
+    # The plain entropic cost between an image and itself is not 0: the debiasing is what removes it.
+    a = _color_distribution([warm], method="emd", color_space="lab", n_clusters=16, n_samples=2000, seed=0)
+    cost = ot.dist(a.points, a.points)
+    biased = ot.sinkhorn2(a.weights, a.weights, cost, 0.1 * np.median(cost[cost > 0]), method="sinkhorn_log")
+    assert float(biased) > 1.0
+    emd = distance(warm, cool, method="emd", n_clusters=16, n_samples=2000)
+    gaps = [abs(distance(warm, cool, reg=reg, **options) - emd) for reg in (0.3, 0.1, 0.01)]
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.01 * emd
+    with pytest.raises(ValueError, match="max_iter"):
+        distance(warm, cool, max_iter=0, **options)
 
 
 def test_sliced_matches_pot_with_the_same_directions(warm, cool):
@@ -195,3 +213,13 @@ def test_cli_user_errors(folders, args, code, message):
     assert message in result.output and "Traceback" not in result.output
     if code == 1:
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_sinkhorn_is_zero_for_an_image_against_itself_and_takes_max_iter(tmp_path, warm, cool):
+    Image.fromarray(warm).save(tmp_path / "w.png")
+    Image.fromarray(cool).save(tmp_path / "c.png")
+    same = run(tmp_path / "w.png", tmp_path / "w.png", "--method", "sinkhorn")
+    assert same.exit_code == 0 and float(same.output) == 0.0
+    short = run(tmp_path / "w.png", tmp_path / "c.png", "--method", "sinkhorn", "--max-iter", "2")
+    assert short.exit_code == 0 and "did not converge in max_iter=2" in short.output
+    assert run(tmp_path / "w.png", tmp_path / "c.png", "--max-iter", "0").exit_code == 2

@@ -37,6 +37,10 @@ def desserts():
 
 def test_desserts_marginals_and_chart(desserts, tmp_path):
     results = desserts.main(tmp_path)
+    assert list(results["plans"])[:5] == [f"lambda = {lam:g}" for lam in (0.1, 1, 3, 10, 50)]
+    # Along the sweep the plans go from spread (high entropy) to preference-driven.
+    preference = [np.sum(plan * desserts.M) for plan in results["plans"].values()]
+    assert all(a < b + 1e-9 for a, b in zip(preference, preference[1:]))
     for plan in results["plans"].values():
         np.testing.assert_allclose(plan.sum(axis=1), desserts.R, atol=1e-6)
         np.testing.assert_allclose(plan.sum(axis=0), desserts.C, atol=1e-6)
@@ -68,3 +72,18 @@ def test_large_lambda_follows_preferences_and_tends_to_emd(desserts):
     exact = desserts.exact_plan()
     assert np.sum(limit * desserts.M) == pytest.approx(np.sum(exact * desserts.M), abs=1e-6)
     np.testing.assert_allclose(limit, desserts.sinkhorn_plan(400.0), atol=1e-6)
+
+
+def test_desserts_without_matplotlib_prints_plans_and_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy; sys.modules['matplotlib'] = None; "
+            f"sys.argv = ['x', {str(tmp_path)!r}]; "
+            f"runpy.run_path({str(EXAMPLES / 'sinkhorn_desserts.py')!r}, "
+            "run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "lambda = 50" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("matplotlib is not installed")
+    assert not (tmp_path / "desserts.png").exists()

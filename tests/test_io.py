@@ -100,8 +100,12 @@ def test_refuses_existing_output_and_leaves_no_temp_files(tmp_path):
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="format"):
         write_image(tmp_path / "x.unknown", np.zeros((2, 2, 3), np.uint8))
-    with pytest.raises(TypeError, match="float"):
-        write_image(tmp_path / "x.png", np.zeros((2, 2, 3)))
+    with pytest.raises(TypeError, match="int32"):
+        write_image(tmp_path / "x.png", np.zeros((2, 2, 3), np.int32))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        write_image(tmp_path / "x.tif", np.full((2, 2, 3), 2.0))
+    with pytest.raises(ValueError, match="not write it"):
+        write_image(tmp_path / "x.psd", np.zeros((2, 2, 3), np.uint8))
 
 
 def test_read_errors_are_image_read_errors(tmp_path):

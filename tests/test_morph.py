@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import label, sobel
 
 from imgot import ColorTransfer, read_image
 from imgot.cli.morph import morph as morph_command
@@ -33,27 +33,91 @@ def blocks():
     return a.astype(np.uint8), b.astype(np.uint8)
 
 
-def lab_error(frame, image):
-    return np.abs(srgb_to_lab(frame / 255.0) - srgb_to_lab(image / 255.0)).mean()
+BACKGROUND = (30, 30, 30)
 
 
-def test_spatial_morph_goes_from_blurred_source_to_blurred_reference():
-    a, b = blocks()
-    frames = list(morph(a, b, frames=5, spatial=True, n_clusters=60, size=(32, 24)))
-    assert [f.shape for f in frames] == [(24, 32, 3)] * 5
-    assert lab_error(frames[0], a) < 0.5 * lab_error(frames[0], b)
-    assert lab_error(frames[-1], b) < 0.5 * lab_error(frames[-1], a)
-    blurred = np.stack([gaussian_filter(a[..., c].astype(float), 1.5) for c in range(3)], -1)
-    assert lab_error(frames[0], blurred) < 12
-    # The middle frame is between the two, and changes smoothly.
-    steps = [np.abs(frames[k + 1].astype(int) - frames[k]).mean() for k in range(4)]
+def disk(center, color, shape=(32, 48), radius=6):
+    y, x = np.mgrid[0:shape[0], 0:shape[1]]
+    image = np.zeros((*shape, 3), np.uint8) + np.array(BACKGROUND, np.uint8)
+    image[(x - center[0]) ** 2 + (y - center[1]) ** 2 <= radius**2] = color
+    return image
+
+
+def foreground(frame):
+    """How far each pixel is from the background (sum of |RGB difference|)."""
+    return np.abs(frame.astype(int) - BACKGROUND).sum(axis=-1)
+
+
+def centroid(frame):
+    weight = foreground(frame).astype(float)
+    y, x = np.mgrid[0:frame.shape[0], 0:frame.shape[1]]
+    return np.array([(weight * x).sum(), (weight * y).sum()]) / weight.sum()
+
+
+def sharpness(frame):
+    gray = frame.astype(float).mean(axis=-1)
+    return float((sobel(gray, 0) ** 2 + sobel(gray, 1) ** 2).mean())
+
+
+def spatial(a, b, frames):
+    return list(morph(a, b, frames=frames, spatial=True, n_clusters=100))
+
+
+@pytest.mark.parametrize("frames", [5, 7])  # fractional (4.5 px) and whole (3 px) steps
+def test_spatial_morph_moves_a_disk_at_constant_brightness(frames):
+    a, b = disk((12, 16), (240, 240, 240)), disk((30, 16), (240, 240, 240))
+    out = spatial(a, b, frames)
+    assert (out[0] == a).all() and (out[-1] == b).all()
+    times = np.linspace(0, 1, frames)
+    centers = np.array([centroid(f) for f in out])
+    np.testing.assert_allclose(centers[:, 0], 12 + 18 * times, atol=0.5)  # linear in t
+    np.testing.assert_allclose(centers[:, 1], 16, atol=0.1)
+    for frame in out[1:-1]:
+        assert frame.max() >= 0.95 * 240  # the peak is kept: no cross-fade, no dimming
+        mass = foreground(frame).sum() / foreground(a).sum()
+        assert 0.95 <= mass <= 1.05
+        assert (foreground(frame) > 300).sum() >= 0.9 * (foreground(a) > 300).sum()  # one whole disk
+        assert sharpness(frame) >= 0.5 * sharpness(a)
+
+
+def test_spatial_morph_moves_and_recolors_a_disk_at_once():
+    yellow, blue = (240, 220, 40), (40, 60, 230)
+    a, b = disk((12, 12), yellow), disk((34, 20), blue)
+    out = spatial(a, b, 5)
+    assert (out[0] == a).all() and (out[-1] == b).all()
+    times = np.linspace(0, 1, 5)
+    centers = np.array([centroid(f) for f in out])
+    expected = np.array([12, 12]) + times[:, None] * np.array([22, 8])
+    np.testing.assert_allclose(centers, expected, atol=0.75)
+    middle = out[2]
+    mask = foreground(middle) > 150
+    labels, count = label(mask)
+    assert count == 1  # one disk on its way, not a fading disk and an appearing one
+    assert 0.8 * 113 <= mask.sum() <= 1.25 * 113
+    # Its color is between the two in CIELAB (the straight line of McCann's interpolation).
+    lab = srgb_to_lab(middle[mask].mean(axis=0) / 255.0)
+    ends = srgb_to_lab(np.array([yellow, blue]) / 255.0)
+    halfway = ends.mean(axis=0)
+    assert np.linalg.norm(lab - halfway) < 0.25 * np.linalg.norm(ends[1] - ends[0])
+    assert sharpness(middle) >= 0.5 * min(sharpness(a), sharpness(b))
+
+
+def test_spatial_morph_ends_are_exact_on_photographs(rocket, coffee):
+    out = list(morph(rocket[:48, :64], coffee[:48, :64], frames=3, spatial=True, n_clusters=60))
+    assert (out[0] == rocket[:48, :64]).all() and (out[-1] == coffee[:48, :64]).all()
+    steps = [np.abs(out[k + 1].astype(int) - out[k]).mean() for k in range(2)]
     assert max(steps) < 3 * min(steps)
+    # At another size, the ends are the inputs resized (Lanczos), still exactly.
+    small = list(morph(rocket, coffee, frames=2, spatial=True, n_clusters=40, size=(40, 30)))
+    resized = np.asarray(Image.fromarray(rocket).resize((40, 30), Image.Resampling.LANCZOS))
+    assert (small[0] == resized).all()
 
 
 def test_spatial_morph_default_size_and_errors(warm, cool):
     first = next(iter(morph(warm, cool, frames=2, spatial=True, n_clusters=20)))
     assert first.shape == (48, 64, 3)
-    for bad in ({"frames": 1}, {"size": (1, 5), "spatial": True}, {"size": (10, 10)}, {"n_clusters": 0}):
+    for bad in ({"frames": 1}, {"size": (1, 5), "spatial": True}, {"size": (10, 10)}, {"n_clusters": 0},
+                {"reach": 0, "spatial": True}):
         with pytest.raises(ValueError):
             list(morph(warm, cool, **{"frames": 2, **bad}))
 

@@ -24,15 +24,43 @@ from .compare import compare
 from .distance import distance
 from .evaluate import evaluate
 from .morph import morph
+from .normalize import normalize
 from .plan import plan
+from .serve import serve
 from .transfer import transfer
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group, with a last net: any error a command did not turn into
+    one line still becomes one ``Error:`` line and exit 1, never a traceback
+    (``IMGOT_DEBUG=1`` shows the traceback, for a bug report)."""
+
+    def invoke(self, ctx):
+        import os
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(130) from None
+        except Exception as error:  # the CLI's promise: one line, no traceback
+            if os.environ.get("IMGOT_DEBUG"):
+                raise
+            from .options import ERRORS, fail
+
+            if isinstance(error, ERRORS):
+                raise fail(error) from None
+            raise click.ClickException(
+                f"unexpected {type(error).__name__}: {error} (a bug in imgot: please report it with "
+                "the command; IMGOT_DEBUG=1 shows the traceback)") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(None, "--version", package_name="imgot", prog_name="imgot")
 def main() -> None:
     """Color transfer and histogram matching by optimal transport."""
 
 
-for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph):
+for command in (transfer, apply, batch, evaluate, compare, distance, plan, morph, serve, normalize):
     main.add_command(command)

@@ -7,31 +7,40 @@ from pathlib import Path
 
 import click
 
-from .options import fail, show_warning
+from .options import ERRORS, fail, show_warning
+from .video_options import encoder_options
 
 
-def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, detail: bool = False) -> None:
-    """Map one image file through `lut` and write it, keeping its ICC profile and EXIF."""
+def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
+                   detail: bool = False, video: dict | None = None) -> None:
+    """Map one image (or video) file through `lut` and write it, keeping its ICC profile and EXIF."""
     from .. import io
     from ..transfer import apply_lut_to_image
+    from .video_options import apply_video, is_video
+
+    if is_video(source):
+        return apply_video(lut, source, target, overwrite, video)
 
     image = io.load_image(source)
     result = apply_lut_to_image(lut, image.pixels, detail=detail)
     io.write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
-                   quality=quality, overwrite=overwrite)
+                   quality=quality, overwrite=overwrite, protect=protect)
 
 
-def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, str | None]]:
+def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tuple[Path, Path, str | None]]:
     """(image, output, reason it is refused or None) for each input image."""
-    inputs = {image.resolve() for image in images}
+    from ..atomic import refuse_inputs
+
     seen: set[str] = set()
     plan = []
     for image in images:
         target = out_dir / image.name
         reason = None
-        if target.resolve() in inputs:
-            reason = f"{target}: refusing to write over an input; pick another -o"
-        elif image.name in seen:
+        try:
+            refuse_inputs([target], (*images, lut_file))
+        except OSError as error:
+            reason = str(error)
+        if reason is None and image.name in seen:
             reason = f"{image}: another input has the same file name {image.name!r}"
         seen.add(image.name)
         plan.append((image, target, reason))
@@ -41,8 +50,9 @@ def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, 
 @click.command()
 @click.argument("lut_file", metavar="LUT.cube", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the outputs (created if missing); each keeps its input's file name.")
+@click.option("-o", "--out-dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of the outputs (created if missing); each keeps its input's file name. "
+                   "For one video input, may be the output video itself (out.mp4, frames_%05d.png).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
@@ -50,7 +60,8 @@ def _targets(images: tuple[Path, ...], out_dir: Path) -> list[tuple[Path, Path, 
               help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
                    "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
                    "LUT as any editor applies it.")
-def apply(lut_file, images, out_dir, quality, overwrite, detail):
+@encoder_options
+def apply(lut_file, images, out_dir, quality, overwrite, detail, video):
     """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
 
     A file that fails is reported on stderr and the others are still done;
@@ -59,23 +70,27 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail):
     \b
     Example:
       imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
+      imgot apply sunset.cube clip.mp4 -o clip_sunset.mp4 --crf 16
     """
     from ..cube import read_cube
-    from ..exceptions import ImgotError
+    from ..videoio import is_video_path
 
+    one_video = len(images) == 1 and is_video_path(out_dir) and not out_dir.is_dir()
     try:
         lut = read_cube(lut_file)
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except (ImgotError, OSError) as error:
+        if not one_video:
+            out_dir.mkdir(parents=True, exist_ok=True)
+    except ERRORS as error:
         raise fail(error) from None
     warnings.showwarning = show_warning
     failed = 0
-    for image, target, reason in _targets(images, out_dir):
+    plan = [(images[0], out_dir, None)] if one_video else _targets(images, out_dir, lut_file)
+    for image, target, reason in plan:
         try:
             if reason:
                 raise ValueError(reason)
-            _apply_to_file(lut, image, target, quality, overwrite, detail)
-        except (ImgotError, ValueError, TypeError) as error:
+            _apply_to_file(lut, image, target, quality, overwrite, (*images, lut_file), detail, video)
+        except (*ERRORS, ImportError) as error:
             failed += 1
             click.echo(f"Error: {fail(error).message}", err=True)
             continue

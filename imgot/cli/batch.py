@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import fail, show_warning, transfer_options
+from .options import ERRORS, fail, show_warning, transfer_options
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -31,17 +31,37 @@ def _report_path(ctx, param, value: Path | None) -> Path | None:
     return value
 
 
+def _format(ctx, param, value: str | None) -> str | None:
+    """``--format``: an extension imgot can write, else a usage error (exit 2)."""
+    if value is None:
+        return None
+    from ..batch import _output_suffix
+
+    try:
+        _output_suffix(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
 def write_failures(path: Path, failures: list) -> None:
-    """Write the failed results as CSV or JSON (by extension): path and reason."""
+    """Write the failed results as CSV or JSON (by extension), atomically: path and reason."""
+    import io
+
+    from ..atomic import atomic_write
+
     rows = [{"path": str(result.input), "reason": result.reason} for result in failures]
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".json":
-        path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-        return
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=["path", "reason"])
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["path", "reason"], lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+        text = buffer.getvalue()
+    with atomic_write(path, overwrite=True, what="failures report") as temp:
+        Path(temp).write_text(text, encoding="utf-8")
 
 
 @contextmanager
@@ -98,7 +118,8 @@ def _run(results, total: int) -> tuple[dict, list, set]:
                    "input, or on pixels pooled across the inputs. [default: one map per image]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
 @click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
-@click.option("--format", "format", metavar="EXT", help="Write every output as EXT (png, jpg, tif...). "
+@click.option("--format", "format", metavar="EXT", callback=_format,
+              help="Write every output as EXT (png, jpg, tif...). "
               "[default: each input's own]")
 @click.option("--failures", type=click.Path(dir_okay=False, path_type=Path), callback=_report_path,
               help=f"Failures report, .csv or .json. [default: OUT_DIR/{FAILURES_NAME}, if any failed]")
@@ -121,7 +142,6 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, **options):
       imgot batch dataset/ -r look.jpg -o out/ --scheduler tcp://10.0.0.5:8786
     """
     from ..batch import find_inputs, transfer_many
-    from ..exceptions import ImgotError
 
     if scheduler and dask_local:
         raise click.UsageError("give --scheduler or --dask-local, not both")
@@ -133,16 +153,19 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, **options):
             results = transfer_many(source, options.pop("reference"), out_dir, client=client, jobs=jobs,
                                     **options)
             counts, failed, messages = _run(results, total)
-    except (ImgotError, ValueError, TypeError, OSError) as error:
+    except ERRORS as error:
         raise fail(error) from None
     for message in sorted(messages):
         click.echo(f"warning: {message}", err=True)
     click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
     report = failures or out_dir / FAILURES_NAME
-    if failed or failures:
-        write_failures(report, failed)
-        click.echo(f"failures: {report}", err=True)
-    elif report.exists():  # a stale report from an earlier run that had failures
-        report.unlink()
+    try:
+        if failed or failures:
+            write_failures(report, failed)
+            click.echo(f"failures: {report}", err=True)
+        elif report.exists():  # a stale report from an earlier run that had failures
+            report.unlink()
+    except ERRORS as error:
+        raise fail(error) from None
     if failed:
         raise SystemExit(1)

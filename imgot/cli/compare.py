@@ -6,21 +6,21 @@ from pathlib import Path
 
 import click
 
-from .options import METHODS, detail_option, fail, parse_methods
+from .options import ERRORS, MAX_TILE, METHODS, detail_option, fail, guard_outputs, image_output, parse_methods, seed_option
 
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="The contact sheet (.png recommended).")
 @click.option("--methods", callback=parse_methods, metavar="A,B,...",
               help=f"Comma-separated methods to run. [default: all: {','.join(METHODS)}]")
-@click.option("--width", type=click.IntRange(min=64), default=320, show_default=True,
+@click.option("--width", type=click.IntRange(64, MAX_TILE), default=320, show_default=True,
               help="Width of each tile in pixels.")
 @detail_option()
-@click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of every method.")
+@seed_option("Seed of every method.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")
 def compare(source, reference, output, methods, width, detail, random_state, overwrite):
     """Recolor SOURCE toward REFERENCE with each method and draw a contact sheet.
@@ -38,19 +38,15 @@ def compare(source, reference, output, methods, width, detail, random_state, ove
     import numpy as np
 
     from .. import io
-    from ..exceptions import ImgotError
     from ..sheet import compare as run
 
-    if output.exists() and not overwrite:
-        raise click.ClickException(f"{output}: exists; pass --overwrite to replace it")
-    if output.resolve() in (source.resolve(), reference.resolve()):
-        raise click.ClickException(f"{output}: refusing to write over an input; pick another -o")
+    guard_outputs([output], (source, reference), overwrite)
     try:
         src = io.read_image(source)
         ref = io.read_image(reference)
         sheet, results = run(src, ref, methods=methods, width=width, random_state=random_state, detail=detail)
-        io.write_image(output, np.asarray(sheet), overwrite=overwrite)
-    except (ImgotError, ValueError, TypeError) as error:
+        io.write_image(output, np.asarray(sheet), overwrite=overwrite, protect=(source, reference))
+    except ERRORS as error:
         raise fail(error) from None
     name_width = max(len(name) for name, _, _ in results)
     for name, scores, seconds in results:

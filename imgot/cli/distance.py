@@ -9,7 +9,17 @@ from pathlib import Path
 import click
 
 from ..distances import DISTANCE_METHODS
-from .options import COLOR_SPACES, fail, show_warning
+from .options import (
+    COLOR_SPACES,
+    ERRORS,
+    FiniteFloat,
+    fail,
+    max_iter_option,
+    guard_outputs,
+    image_output,
+    seed_option,
+    show_warning,
+)
 
 
 def expand_images(spec: str) -> list[Path]:
@@ -38,32 +48,28 @@ def labels_for(paths: list[Path]) -> list[str]:
     return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
-def _refuse_existing(paths, overwrite: bool) -> None:
-    for path in paths:
-        if path is not None and path.exists() and not overwrite:
-            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
-
-
 @click.command()
 @click.argument("group_a", metavar="A")
 @click.argument("group_b", metavar="[B]", required=False)
 @click.option("--gray", is_flag=True,
               help="Compare gray-level histograms (exact, all pixels) instead of colors.")
 @click.option("--method", type=click.Choice(DISTANCE_METHODS), default="emd", show_default=True,
-              help="Exact transport between palettes, entropic Sinkhorn, or sliced on pixel samples.")
+              help="Exact transport between palettes, debiased Sinkhorn divergence (0 for identical "
+                   "inputs), or sliced on pixel samples.")
 @click.option("--p", "p", type=click.Choice(["1", "2"]), default="2", show_default=True,
               help="Order of the Wasserstein distance (cost |x - y|^p).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
               help="Space of the colors, and unit of the result.")
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
               help="Palette size for emd and sinkhorn (gray levels are always exact).")
-@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
               help="Sinkhorn regularization, relative to the median cost.")
-@click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of the sampling, k-means and projections.")
+@max_iter_option(10_000)
+@seed_option("Seed of the sampling, k-means and projections.")
 @click.option("--pairwise", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the distance of every image against every other (A and B) to this CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Draw that matrix as a heat map (PNG, ...); needs matplotlib.")
 @click.option("--overwrite", is_flag=True, help="Replace existing --pairwise/--plot files.")
 def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
@@ -72,7 +78,8 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     A and B are image files, folders or quoted glob patterns; a group is
     compared through its pooled distribution, each image weighing the same.
     The distance is printed on stdout (Lab: in L* units; --gray: in 8-bit
-    gray levels). With --pairwise or --plot, B may be left out.
+    gray levels). --method sinkhorn is the debiased Sinkhorn divergence, 0
+    for identical inputs. With --pairwise or --plot, B may be left out.
 
     \b
     Example:
@@ -81,17 +88,17 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
       imgot distance 'scans/*.png' --gray --pairwise d.csv --plot d.png
     """
     from .. import io
-    from ..distances import distance as wasserstein, pairwise_distances
-    from ..exceptions import ImgotError
+    from ..distances import distance as wasserstein
+    from ..distances import pairwise_distances
     from ..planview import draw_heatmap, matrix_csv
 
     if group_b is None and not (pairwise or plot):
         raise click.UsageError("give B, or --pairwise/--plot to compare the images of A with each other")
     if pairwise and plot and pairwise.resolve() == plot.resolve():
         raise click.UsageError("--pairwise and --plot must be different files")
-    _refuse_existing((pairwise, plot), overwrite)
     paths_a = expand_images(group_a)
     paths_b = expand_images(group_b) if group_b is not None else []
+    guard_outputs((pairwise, plot), paths_a + paths_b, overwrite)
     warnings.showwarning = show_warning
     options["p"] = int(p)
     try:
@@ -110,7 +117,7 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
                 unit = "gray levels" if options["gray"] else options["color_space"]
                 title = f"W{options['p']} ({'exact' if options['gray'] else options['method']}, {unit})"
                 picture = draw_heatmap(matrix, labels, title=title)
-                io.write_image(plot, picture, overwrite=overwrite)
+                io.write_image(plot, picture, overwrite=overwrite, protect=paths)
                 click.echo(str(plot))
-    except (ImgotError, ValueError, TypeError, ImportError) as error:
+    except (*ERRORS, ImportError) as error:
         raise fail(error) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import fail
+from .options import ERRORS, fail
 
 
 @click.command()
@@ -26,7 +26,6 @@ def evaluate(source, reference, outputs):
       imgot evaluate photo.jpg sunset.jpg out_emd.jpg out_histogram.jpg
     """
     from .. import io
-    from ..exceptions import ImgotError
     from ..sheet import evaluate as score
 
     try:
@@ -34,7 +33,7 @@ def evaluate(source, reference, outputs):
         ref = io.read_image(reference)
         images = [io.read_image(path) for path in outputs]
         scores = score(src, ref, images)
-    except (ImgotError, ValueError, TypeError) as error:
+    except ERRORS as error:
         raise fail(error) from None
     name_width = max(len("output"), *(len(str(path)) for path in outputs))
     click.echo(f"{'output':<{name_width}}  {'color_dist':>10}  {'ratio':>6}  {'ssim':>6}  {'grain':>7}")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, DEFAULT_METHOD, PLAN_METHODS, fail, show_warning
+from .options import COLOR_SPACES, ERRORS, DEFAULT_METHOD, PLAN_METHODS, fail, guard_outputs, seed_option, show_warning
+from .options import max_iter_option
 from .plan import parse_size
 
 
@@ -21,15 +22,15 @@ from .plan import parse_size
               help="Move mass in position and color (joint k-means + OT), not only recolor.")
 @click.option("--size", help="Spatial morph frame size WIDTHxHEIGHT. [default: source fitted in 160x160]")
 @click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
-              help="Transport of the color morph (a method with a palette plan).")
+              help="A method with a palette plan (emd-sliced: its emd stage's plan).")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
               help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
               help="Working space of the color morph.")
 @click.option("--duration", type=click.IntRange(min=1), default=80, show_default=True,
               help="Milliseconds per frame of an animation.")
-@click.option("--seed", "random_state", type=int, default=0, show_default=True,
-              help="Seed of sampling and k-means.")
+@seed_option("Seed of sampling and k-means.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def morph(source, reference, output, size, duration, overwrite, **options):
     """Morph SOURCE into REFERENCE: recolor it step by step, or (--spatial) move its mass.
@@ -41,24 +42,26 @@ def morph(source, reference, output, size, duration, overwrite, **options):
       imgot morph rocket.jpg coffee.jpg --frames 5 -o frames_%03d.png
     """
     from .. import io
-    from ..exceptions import ImgotError
-    from ..morph import morph as make_frames, output_paths, save_frames
+    from ..morph import morph as make_frames
+    from ..morph import output_paths, save_frames
 
     if size is not None and not options["spatial"]:
         raise click.UsageError("--size applies to --spatial only; the color morph keeps the source's size")
     if size is not None:
-        options["size"] = parse_size(size)
+        options["size"] = parse_size(size, minimum=(2, 2), maximum=1000)
     warnings.showwarning = show_warning
     try:
-        targets = output_paths(output, options["frames"], overwrite=overwrite)
-        if {t.resolve() for t in targets} & {source.resolve(), reference.resolve()}:
-            raise ValueError(f"{output}: refusing to write over an input; pick another -o")
+        targets = output_paths(output, options["frames"], overwrite=True)
+    except ERRORS as error:
+        raise fail(error) from None
+    guard_outputs(targets, (source, reference), overwrite)
+    try:
         src, ref = io.read_image(source), io.read_image(reference)
         frames = make_frames(src, ref, **options)
         if not options["spatial"]:  # 8-bit RGB frames for the animation or the PNGs
             frames = (_to_rgb8(frame) for frame in frames)
         written = save_frames(output, frames, duration=duration, overwrite=overwrite)
-    except (ImgotError, ValueError, TypeError) as error:
+    except ERRORS as error:
         raise fail(error) from None
     many = f"{written[0]} .. {written[-1]} ({len(written)} frames)"
     click.echo(str(written[0]) if len(written) == 1 else many)

@@ -27,77 +27,11 @@ METHOD_HELP = (
 )
 
 
-class FiniteFloat(click.ParamType):
-    """A float in an optional range; NaN and infinities are refused (exit 2)."""
-
-    name = "float"
-
-    def __init__(self, low: float | None = None, high: float | None = None, *, low_open: bool = False):
-        self.low, self.high, self.low_open = low, high, low_open
-
-    def convert(self, value, param, ctx):
-        import math
-
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        if self.low is not None and (number <= self.low if self.low_open else number < self.low):
-            self.fail(f"{value} must be {'>' if self.low_open else '>='} {self.low}", param, ctx)
-        if self.high is not None and number > self.high:
-            self.fail(f"{value} must be <= {self.high}", param, ctx)
-        return number
-
-
-def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METHODS):
-    """``--method``, offering `choices` (every registered method by default)."""
-    return click.option("--method", type=click.Choice(choices), default=default, show_default=True,
-                        help=METHOD_HELP)
-
-
-def detail_option():
-    """``--preserve-detail/--no-detail``: the finishing step, on by default as in the API."""
-    return click.option(
-        "--preserve-detail/--no-detail", "detail", default=True, show_default=True,
-        help="Keep the source's fine texture: the lightness change is smoothed by a fast edge-aware "
-             "filter, so no grain, banding or JPEG blocks are added. --no-detail is the fast path "
-             "(one LUT per pixel, nothing else).")
-
-
-# The transfer options, defined once and used by every command that recolors.
-# Their names and defaults are the API's (a test checks them against
-# imgot.ColorTransfer's parameters); --clusters is n_clusters, --seed random_state.
-TRANSFER_OPTIONS = (
-    method_option(),
-    click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
-                 help="Palette size (k-means clusters) of the palette methods."),
-    click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
-                 help="Working space of the method. [default: rgb for histogram, lab otherwise]"),
-    click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
-                 help="Sinkhorn regularization, relative to the median palette cost."),
-    click.option("--reg-m", type=FiniteFloat(0, low_open=True), default=1.0, show_default=True,
-                 help="Mass relaxation of --method unbalanced, relative to the median palette cost."),
-    click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True,
-                 help="Iteration cap of the Sinkhorn solvers."),
-    click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
-                 help="Random rotations of the sliced methods."),
-    click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
-                 help="How far each color moves along its transport path (0 = unchanged)."),
-    click.option("--preserve-luminance", is_flag=True, default=False,
-                 help="Keep the source's lightness (L*) on every pixel; move only hue and chroma."),
-    detail_option(),
-    click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
-                 help="Seed of sampling, k-means and rotations; same seed, same output bytes."),
-)
-
-
-def transfer_options(command):
-    """Decorate a command with :data:`TRANSFER_OPTIONS`, in their order."""
-    for option in reversed(TRANSFER_OPTIONS):
-        command = option(command)
-    return command
+def max_iter_option(default: int = 1000):
+    """``--max-iter``: the iteration cap of the Sinkhorn solvers (``max_iter`` in the API)."""
+    return click.option("--max-iter", type=click.IntRange(min=1), default=default, show_default=True,
+                        help="Iteration cap of the Sinkhorn solvers (sinkhorn, unbalanced); raise it when "
+                             "a warning says they did not converge.")
 
 
 def parse_methods(ctx, param, value: str | None) -> tuple[str, ...] | None:
@@ -132,12 +66,154 @@ def import_solvers_in_background() -> None:
     threading.Thread(target=load, name="imgot-imports", daemon=True).start()
 
 
-def fail(error: Exception) -> click.ClickException:
+# Every error a command turns into one "Error: ..." line and exit 1: bad files
+# and data (ImgotError, OSError), and values the library refuses.
+ERRORS = (OSError, ValueError, TypeError, MemoryError)
+
+SEED_MAX = 2**32 - 1  # equal to imgot.transfer.MAX_SEED (checked by a test)
+MAX_SIDE = 8192  # largest picture side a command draws (plan, morph --size)
+MAX_TILE = 4096  # largest compare tile width
+
+
+def fail(error: BaseException) -> click.ClickException:
+    """One line for a library error (exit 1), in imgot's words."""
+    if isinstance(error, MemoryError):
+        return click.ClickException("not enough memory for this image size; try a smaller image or size")
+    from ..exceptions import ImgotError
+
+    if isinstance(error, OSError) and not isinstance(error, ImgotError) and error.strerror:
+        # A bare OSError ("[Errno 13] Permission denied: 'x'"): name the file first, as imgot's own do.
+        where = f"{error.filename}: " if error.filename else ""
+        return click.ClickException(f"{where}{error.strerror}")
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     return click.ClickException(message)
+
+
+class FiniteFloat(click.ParamType):
+    """A float with optional bounds that refuses NaN (and inf unless allowed): exit 2.
+
+    click's FloatRange lets NaN through (every comparison with NaN is false).
+    """
+
+    name = "float"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, low_open: bool = False,
+                 allow_inf: bool = False):
+        self.low, self.high, self.low_open, self.allow_inf = low, high, low_open, allow_inf
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if math.isnan(number) or (math.isinf(number) and not self.allow_inf):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
+            self.fail(f"{value} must be {'>' if self.low_open else '>='} {self.low}", param, ctx)
+        if self.high is not None and number > self.high:
+            self.fail(f"{value} must be <= {self.high}", param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"FiniteFloat({self.low}, {self.high})"
+
+
+def image_output(ctx, param, value):
+    """An output image path whose extension imgot can write (``.psd``: a usage error, exit 2)."""
+    if value is None:
+        return None
+    from ..videoio import is_video_path
+
+    if is_video_path(Path(value)) or "%" in Path(value).name:  # a clip, or a numbered frame sequence
+        return value
+    from ..io import _format_for
+
+    try:
+        _format_for(Path(value))
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
+    """``--seed``: an integer in 0..2**32-1, as ``random_state``."""
+    return click.option("--seed", "random_state", type=click.IntRange(0, SEED_MAX), default=0,
+                        show_default=True, help=help)
+
+
+def guard_outputs(outputs, inputs, overwrite: bool) -> None:
+    """Before any work: no output is an input (device + inode), none exists unless `overwrite`.
+
+    `outputs` and `inputs` may hold None (absent optional files). Raises a
+    ClickException (exit 1) naming the file.
+    """
+    from ..atomic import refuse_inputs
+
+    outputs = [path for path in outputs if path is not None]
+    try:
+        refuse_inputs(outputs, inputs)
+    except OSError as error:
+        raise fail(error) from None
+    resolved = [Path(path).resolve() for path in outputs]
+    if len(set(resolved)) != len(resolved):
+        raise click.ClickException("two outputs are the same file; give each its own name")
+    for path in outputs:
+        if Path(path).is_dir():
+            raise click.ClickException(f"{path}: is a folder; give a file name")
+        if Path(path).exists() and not overwrite:
+            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"warning: {message}", err=True)
 
 
+def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METHODS):
+    """``--method``, offering `choices` (every registered method by default)."""
+    return click.option("--method", type=click.Choice(choices), default=default, show_default=True,
+                        help=METHOD_HELP)
+
+
+def detail_option():
+    """``--preserve-detail/--no-detail``: the finishing step, on by default as in the API."""
+    return click.option(
+        "--preserve-detail/--no-detail", "detail", default=True, show_default=True,
+        help="Keep the source's fine texture: the lightness change is smoothed by a fast edge-aware "
+             "filter, so no grain, banding or JPEG blocks are added. --no-detail is the fast path "
+             "(one LUT per pixel, nothing else).")
+
+
+# The transfer options, defined once and used by every command that recolors.
+# Their names and defaults are the API's (a test checks them against
+# imgot.ColorTransfer's parameters); --clusters is n_clusters, --seed random_state.
+TRANSFER_OPTIONS = (
+    method_option(),
+    click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
+                 help="Palette size (k-means clusters) of the palette methods."),
+    click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
+                 help="Working space of the method. [default: rgb for histogram, lab otherwise]"),
+    click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
+                 help="Sinkhorn regularization, relative to the median palette cost."),
+    click.option("--reg-m", type=FiniteFloat(0, low_open=True, allow_inf=True), default=1.0, show_default=True,
+                 help="Mass relaxation of --method unbalanced, relative to the median palette cost "
+                      "(inf: balanced Sinkhorn)."),
+    click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True,
+                 help="Iteration cap of the Sinkhorn solvers."),
+    click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
+                 help="Random rotations of the sliced methods."),
+    click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
+                 help="How far each color moves along its transport path (0 = unchanged)."),
+    click.option("--preserve-luminance", is_flag=True, default=False,
+                 help="Keep the source's lightness (L*) on every pixel; move only hue and chroma."),
+    detail_option(),
+    seed_option("Seed of sampling, k-means and rotations; same seed, same output bytes."),
+)
+
+
+def transfer_options(command):
+    """Decorate a command with :data:`TRANSFER_OPTIONS`, in their order."""
+    for option in reversed(TRANSFER_OPTIONS):
+        command = option(command)
+    return command

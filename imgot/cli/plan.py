@@ -7,25 +7,38 @@ from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, DEFAULT_METHOD, PLAN_METHODS, fail, show_warning
+from .options import (
+    COLOR_SPACES,
+    ERRORS,
+    MAX_SIDE,
+    DEFAULT_METHOD,
+    PLAN_METHODS,
+    fail,
+    guard_outputs,
+    image_output,
+    seed_option,
+    show_warning,
+)
+from .options import max_iter_option
 
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Picture of the plan; its extension picks the format (.png, .jpg, ...).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan matrix, with the palette colors as hex labels.")
 @click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
-              help="A method with a palette plan (emd-sliced draws its emd stage's plan).")
+              help="A method with a palette plan (emd-sliced: its emd stage's plan).")
+@max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=16, show_default=True,
               help="Palette size (k-means clusters) of each image.")
 @click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
               help="Space of the palettes and the transport cost.")
 @click.option("--size", default="900x600", show_default=True, help="Picture size, WIDTHxHEIGHT.")
-@click.option("--seed", "random_state", type=int, default=0, show_default=True,
-              help="Seed of sampling and k-means.")
+@seed_option("Seed of sampling and k-means.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def plan(source, reference, output, csv_path, size, overwrite, **options):
     """Draw the transport plan from SOURCE's palette to REFERENCE's.
@@ -40,39 +53,35 @@ def plan(source, reference, output, csv_path, size, overwrite, **options):
     import numpy as np
 
     from .. import io
-    from ..exceptions import ImgotError
     from ..planview import draw_plan, plan_csv
     from ..transfer import ColorTransfer
 
-    width, height = parse_size(size)
+    width, height = parse_size(size, minimum=(120, 80))
     if csv_path and csv_path.resolve() == output.resolve():
         raise click.UsageError("-o and --csv must be different files")
-    for path in (output, csv_path):
-        if path and path.resolve() in (source.resolve(), reference.resolve()):
-            raise click.ClickException(f"{path}: refusing to write over an input; pick another name")
-        if path and path.exists() and not overwrite:
-            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
+    guard_outputs((output, csv_path), (source, reference), overwrite)
     warnings.showwarning = show_warning
     try:
         src, ref = io.read_image(source), io.read_image(reference)
         color_map = ColorTransfer(**options).fit(ref).color_map(src)
         picture = draw_plan(color_map, width, height, color_space=options["color_space"])
-        io.write_image(output, np.asarray(picture), overwrite=overwrite)
+        io.write_image(output, np.asarray(picture), overwrite=overwrite, protect=(source, reference))
         if csv_path:
             plan_csv(color_map, csv_path, color_space=options["color_space"], overwrite=overwrite)
-    except (ImgotError, ValueError, TypeError) as error:
+    except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))
     if csv_path:
         click.echo(str(csv_path))
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``'640x480'`` -> (640, 480); a bad value is a usage error (exit 2)."""
+def parse_size(text: str, *, minimum: tuple[int, int] = (1, 1), maximum: int = MAX_SIDE) -> tuple[int, int]:
+    """``'640x480'`` -> (640, 480); a bad or out-of-bounds value is a usage error (exit 2)."""
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT, e.g. 640x480", param_hint="--size") from None
-    if width < 1 or height < 1:
-        raise click.BadParameter(f"{text!r}: width and height must be positive", param_hint="--size")
+    if width < minimum[0] or height < minimum[1] or width > maximum or height > maximum:
+        raise click.BadParameter(f"{text!r}: width must be in {minimum[0]}..{maximum} and height in "
+                                 f"{minimum[1]}..{maximum}", param_hint="--size")
     return width, height

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from .options import default_output, fail, import_solvers_in_background, show_warning, transfer_options
+from .options import (
+    ERRORS,
+    default_output,
+    fail,
+    guard_outputs,
+    image_output,
+    import_solvers_in_background,
+    show_warning,
+    transfer_options,
+)
+from .video_options import encoder_options, grading_options
 
 
 def _title(reference: Path) -> str:
@@ -27,6 +37,7 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              callback=image_output,
               help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
 @transfer_options
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
@@ -34,7 +45,9 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=_cube_path,
               help="Also write the fitted color map as a 3-D LUT (.cube) to this file.")
-def transfer(source, reference, output, quality, overwrite, save_lut, **options):
+@grading_options
+@encoder_options
+def transfer(source, reference, output, quality, overwrite, save_lut, video, **options):
     """Recolor SOURCE with the colors of REFERENCE.
 
     \b
@@ -42,23 +55,27 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
       imgot transfer photo.jpg sunset.jpg -o photo_sunset.jpg --strength 0.8
       imgot transfer photo.jpg sunset.jpg -o out.jpg --save-lut sunset.cube
       imgot transfer photo.jpg sunset.jpg -o out.jpg --no-detail      # the fast path
+      imgot transfer clip.mp4 sunset.jpg -o graded.mp4 --save-lut clip_sunset.cube
+      imgot transfer clip.mov sunset.jpg -o graded.mov --per-shot --crf 16
+
+    A video SOURCE (.mp4, .mov, .mkv, .webm, .avi, ...) gets one color map for
+    the whole clip (no flicker), or one per shot with --per-shot; -o may also
+    be an image sequence such as frames_%05d.png.
     """
     from .. import io
     from ..cube import write_cube
-    from ..exceptions import ImgotError
     from ..transfer import ColorTransfer, LUTTransform
 
     output = output or default_output(source)
-    inputs = (source.resolve(), reference.resolve())
-    if output.resolve() in inputs and not overwrite:
-        raise click.ClickException(f"{output}: refusing to write over an input; pick another -o")
-    if save_lut and save_lut.resolve() in (*inputs, output.resolve()):
-        raise click.ClickException(f"{save_lut}: refusing to write the LUT over an input or the output")
-    for path in (output, save_lut):
-        if path and path.exists() and not overwrite:
-            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
+    inputs = (source, reference)
+    guard_outputs((output, save_lut), inputs, overwrite)
     warnings.showwarning = show_warning
     import_solvers_in_background()
+    from .video_options import is_video, refuse_for_images, transfer_video
+
+    if is_video(source):
+        return transfer_video(source, reference, output, save_lut, overwrite, video, options)
+    refuse_for_images(video)
     try:
         src = io.load_image(source)
         ref = io.load_image(reference)
@@ -69,10 +86,10 @@ def transfer(source, reference, output, quality, overwrite, save_lut, **options)
         else:
             result = model.transform(src.pixels)
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
-                       quality=quality, overwrite=overwrite)
+                       quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
-            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite)
-    except (ImgotError, ValueError, TypeError) as error:
+            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite, protect=inputs)
+    except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))
     if save_lut:

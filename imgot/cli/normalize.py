@@ -1,0 +1,175 @@
+"""``imgot normalize``: one look for a dataset, the Wasserstein barycenter of its palettes."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import click
+
+from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
+from .options import detail_option, COLOR_SPACES, fail, max_iter_option, show_warning
+
+NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
+REPORT_SAMPLE = 200
+
+
+def _fit_images(target: str, inputs, out_dir: Path, fit_sample: int | None) -> list:
+    """The images the barycenter is fitted on: the inputs (or N spread over them), or a template."""
+    from ..batch import find_inputs
+
+    if target != "barycenter":
+        return [path for path, _ in find_inputs(target)]
+    paths = [path for path, _ in find_inputs(inputs, exclude=out_dir)]
+    if fit_sample and fit_sample < len(paths):
+        paths = [paths[int(i)] for i in sorted(set(map(round, _spread_indices(len(paths), fit_sample))))]
+    return paths
+
+
+def _spread_indices(total: int, count: int):
+    import numpy as np
+
+    return np.linspace(0, total - 1, count)
+
+
+@click.command()
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder; the inputs' sub-folders and file names are kept.")
+@click.option("--target", default="barycenter", show_default=True, metavar="barycenter|FILE|DIR|MODEL.npz",
+              help="Normalize toward the inputs' barycenter, a template image, the barycenter of a "
+                   "template folder, or a barycenter saved with --save-barycenter.")
+@click.option("--fit-sample", type=click.IntRange(min=1), metavar="N",
+              help="Fit the barycenter on N images spread over the inputs, apply it to all.")
+@click.option("--weights", type=click.Choice(("equal", "pixels")), default="equal", show_default=True,
+              help="Weight of each image in the barycenter.")
+@click.option("--save-barycenter", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the fitted barycenter (.npz) for reuse with --target.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), callback=_report_path,
+              help="Per-image distance to the barycenter before and after, .csv or .json (summary printed).")
+@click.option("--sheet", type=click.Path(dir_okay=False, path_type=Path),
+              help="Contact sheet of a few images before and after (PNG).")
+@click.option("--save-luts", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each image's color map as a .cube LUT under this folder (the detail step "
+                   "of --preserve-detail is not in a LUT).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler (shared files).")
+@click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
+@click.option("--method", type=click.Choice(NORMALIZE_METHODS), default="emd", show_default=True,
+              help="Transport onto the barycenter palette; unbalanced lets images keep their color shares.")
+@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+              help="Sinkhorn regularization, relative to the median palette cost.")
+@click.option("--reg-m", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Mass relaxation of --method unbalanced, relative to the median palette cost.")
+@max_iter_option()
+@click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Palette size of every image and of the barycenter.")
+@click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
+              help="Working space. [default: lab]")
+@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="How far each color moves toward the barycenter (0 = unchanged).")
+@click.option("--preserve-luminance", is_flag=True, help="Keep each image's lightness (L*); move only color.")
+@detail_option()
+@click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of sampling and k-means; same seed, same output bytes.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
+@click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG/WebP quality of the outputs.")
+def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, sheet, save_luts, scheduler,
+              dask_local, jobs, overwrite, quality, **options):
+    """Recolor every image of INPUT toward one common look: the barycenter of their palettes.
+
+    The barycenter is the average of the images' color distributions along
+    their transport paths (a free-support Wasserstein barycenter); each image
+    is then transported onto it. Existing outputs are skipped, so a rerun
+    resumes; failures are listed in OUT_DIR/imgot_failures.csv (exit code 1).
+
+    \b
+    Examples:
+      imgot normalize slides/ -o slides_normalized/ --report spread.csv --sheet sheet.png
+      imgot normalize slides/ -o out/ --fit-sample 50 --save-barycenter look.npz
+      imgot normalize new_slides/ -o out2/ --target look.npz --method unbalanced
+    """
+    from ..batch import find_inputs, transfer_many
+    from ..exceptions import ImgotError
+    from ..normalize import Normalizer, load_normalizer
+
+    if scheduler and dask_local:
+        raise click.UsageError("give --scheduler or --dask-local, not both")
+    source = inputs[0] if len(inputs) == 1 else list(inputs)
+    for path in (save_barycenter, report, sheet):
+        if path is not None and path.exists() and not overwrite:
+            raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
+    warnings.showwarning = show_warning
+    try:
+        if target.lower().endswith(".npz"):
+            model = load_normalizer(target)
+        else:
+            model = Normalizer(**options).fit(_fit_images(target, source, out_dir, fit_sample))
+        if save_barycenter:
+            model.save(save_barycenter, overwrite=overwrite)
+        pairs = list(find_inputs(source, exclude=out_dir))
+        with dask_client(scheduler, dask_local, jobs) as client:
+            results = transfer_many([p for p, _ in pairs] if not isinstance(source, str) else source,
+                                    model.transfer_, out_dir, jobs=jobs, overwrite=overwrite, quality=quality,
+                                    client=client)
+            counts, failed, messages = _run(results, len(pairs))
+        done = [(path, out_dir / relative) for path, relative in pairs if (out_dir / relative).exists()]
+        if save_luts:
+            _write_luts(model, pairs, save_luts, overwrite)
+        if report or sheet:
+            summary = _report(model, done, report, sheet, options["random_state"])
+    except (ImgotError, ValueError, TypeError, OSError) as error:
+        raise fail(error) from None
+    for message in sorted(messages):
+        click.echo(f"warning: {message}", err=True)
+    click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
+    if report or sheet:
+        click.echo(summary, err=True)
+    if failed:
+        write_failures(out_dir / FAILURES_NAME, failed)
+        click.echo(f"failures: {out_dir / FAILURES_NAME}", err=True)
+        raise SystemExit(1)
+
+
+def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> str:
+    import csv
+
+    from ..normalize import spread_report
+
+    result = spread_report(model, done[:REPORT_SAMPLE], random_state=seed)
+    if report:
+        if report.suffix.lower() == ".json":
+            report.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        else:
+            with report.open("w", newline="", encoding="utf-8") as stream:
+                writer = csv.DictWriter(stream, fieldnames=["input", "output", "before", "after"])
+                writer.writeheader()
+                writer.writerows(result["images"])
+    if sheet:
+        import numpy as np
+
+        from .. import io
+        from ..normalize import normalize_sheet
+
+        io.write_image(sheet, np.asarray(normalize_sheet(model, done[:6])), overwrite=True)
+    s = result["summary"]
+    return (f"distance to the barycenter: median {s['before_median']:.2f} -> {s['after_median']:.2f}, "
+            f"p90 {s['before_p90']:.2f} -> {s['after_p90']:.2f}; pairwise median "
+            f"{s['pairwise_before_median']:.2f} -> {s['pairwise_after_median']:.2f} ({s['images']} images)")
+
+
+def _write_luts(model, pairs, folder: Path, overwrite: bool) -> None:
+    """Each input's color map toward the barycenter as FOLDER/RELATIVE.cube."""
+    from ..cube import write_cube
+    from ..io import load_image
+
+    for path, relative in pairs:
+        target = folder / relative.with_suffix(".cube")
+        if target.exists() and not overwrite:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lut = model.color_lut(load_image(path).pixels)
+        write_cube(target, lut, title=f"imgot normalize {relative.name}"[:200].replace('"', "'"),
+                   overwrite=overwrite)

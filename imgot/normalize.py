@@ -1,0 +1,431 @@
+"""One look for a whole dataset: recolor every image toward the barycenter of their palettes.
+
+:class:`Normalizer` follows scikit-learn's conventions: ``__init__`` stores
+the parameters, ``fit(images)`` learns each image's palette (the sampling
+and k-means of :class:`~imgot.ColorTransfer`) and their free-support
+Wasserstein barycenter (:func:`imgot.barycenter.palette_barycenter`), and
+``transform(image)`` transports one image onto it with the regular transfer
+path: a :class:`~imgot.ColorTransfer` whose reference palette is the
+barycenter (``transfer_``), so the same options (strength, luminance, detail,
+unbalanced relaxation) mean the same thing as in ``imgot transfer``.
+
+Only the palette methods can normalize (``emd``, ``sinkhorn``,
+``unbalanced``): the others summarise the reference by something other than
+a palette (moments, CDFs, samples), and a palette barycenter is not one of
+those. ``unbalanced`` lets an image keep its own shares of colors (a slide
+with little tissue is not forced toward the mean tissue share).
+
+A barycenter of one image is its palette, so ``fit([template])`` normalizes
+toward a template, exactly as ``ColorTransfer().fit(template)`` does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Iterable
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+
+from .palette import Palette
+
+__all__ = [
+    "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
+]
+
+NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")
+WEIGHTINGS = ("equal", "pixels")
+_FORMAT = "imgot.Normalizer"
+
+
+def _as_image(item):
+    """An array, a PIL image, or a path read through :func:`imgot.io.load_image`."""
+    if isinstance(item, (str, os.PathLike)):
+        from .io import load_image
+
+        return load_image(item).pixels
+    return item
+
+
+class Normalizer:
+    """Normalize the colors of a set of images toward their Wasserstein barycenter.
+
+    Parameters
+    ----------
+    method : {'emd', 'sinkhorn', 'unbalanced'}, default 'emd'
+        Transport of each image onto the barycenter palette.
+    n_clusters : int, default 64
+        Palette size of every image, and support size of the barycenter.
+    n_samples : int, default 10000
+        Pixels sampled per image for its palette.
+    weights : {'equal', 'pixels'} or array-like, default 'equal'
+        Weight of each image in the barycenter: the same, by (opaque) pixel
+        count, or given.
+    barycenter_iter : int, default 100
+        Support updates of the free-support barycenter.
+    reg, reg_m, max_iter, tol, color_space, strength, preserve_luminance, detail, lut_size, bandwidth
+        As in :class:`imgot.ColorTransfer`; they shape the transport of each
+        image onto the barycenter (`color_space` also the barycenter's space).
+    random_state : int, default 0
+        Seed of the sampling and k-means: the same images give the same
+        barycenter and the same output bytes.
+
+    Attributes
+    ----------
+    barycenter_ : Palette
+        The barycenter palette, in the working color space.
+    transfer_ : ColorTransfer
+        Fitted, with ``barycenter_`` as its reference palette.
+    palettes_ : list of Palette
+        The palettes of the fitted images.
+    image_weights_ : ndarray of shape (n_images,)
+        Their weights in the barycenter (summing to 1).
+    n_images_ : int
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> tints = ([255, 90, 60], [60, 90, 255])
+    >>> images = [(rng.random((16, 16, 3)) * tint).astype(np.uint8) for tint in tints]
+    >>> model = Normalizer(n_clusters=8).fit(images)
+    >>> model.barycenter_.colors.shape, model.n_images_
+    ((8, 3), 2)
+    >>> after = [model.transform(image) for image in images]
+    >>> bool(all(model.distance(a) < model.distance(b) for a, b in zip(after, images)))
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        method: str = "emd",
+        n_clusters: int = 64,
+        n_samples: int = 10000,
+        weights="equal",
+        barycenter_iter: int = 100,
+        reg: float = 0.01,
+        reg_m: float = 1.0,
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+        color_space: str | None = None,
+        strength: float = 1.0,
+        preserve_luminance: bool = False,
+        detail: bool = True,
+        lut_size: int = 33,
+        bandwidth: float = 1.0,
+        random_state: int = 0,
+    ):
+        self.method = method
+        self.n_clusters = n_clusters
+        self.n_samples = n_samples
+        self.weights = weights
+        self.barycenter_iter = barycenter_iter
+        self.reg = reg
+        self.reg_m = reg_m
+        self.max_iter = max_iter
+        self.tol = tol
+        self.color_space = color_space
+        self.strength = strength
+        self.preserve_luminance = preserve_luminance
+        self.detail = detail
+        self.lut_size = lut_size
+        self.bandwidth = bandwidth
+        self.random_state = random_state
+
+    # -- scikit-learn's parameter protocol (so that sklearn.base.clone works) ---------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor parameters, as given."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> Normalizer:
+        """Set constructor parameters; unknown names raise ValueError."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for Normalizer; valid: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults.get(k))]
+        return f"Normalizer({', '.join(changed)})"
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def _transfer_params(self) -> dict:
+        from .transfer import ColorTransfer
+
+        names = set(inspect.signature(ColorTransfer.__init__).parameters) - {"self"}
+        return {name: getattr(self, name) for name in self._param_names() if name in names}
+
+    def _new_transfer(self):
+        from .transfer import ColorTransfer
+
+        if self.method not in NORMALIZE_METHODS:
+            raise ValueError(f"Normalizer needs a palette method, one of: {', '.join(NORMALIZE_METHODS)}; "
+                             f"got {self.method!r}")
+        for name, low in (("barycenter_iter", 1),):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.random_state is None:
+            raise ValueError("Normalizer needs an integer random_state: every image is sampled with it")
+        model = ColorTransfer(**self._transfer_params())
+        model._validate_params()
+        return model
+
+    def palette(self, image) -> Palette:
+        """The palette of `image` as the normalizer sees it (working space, seeded sampling)."""
+        return self._new_transfer().fit(_as_image(image)).reference_palette_
+
+    def fit(self, images: Iterable, y=None) -> Normalizer:
+        """Learn the palettes of `images` and their barycenter.
+
+        Parameters
+        ----------
+        images : iterable of ndarray, PIL.Image.Image or path-like
+            Read one at a time; only their palettes are kept.
+        y : ignored
+
+        Returns
+        -------
+        self : Normalizer
+        """
+        from .barycenter import palette_barycenter
+        from .pixels import as_pixels
+
+        model = self._new_transfer()
+        palettes, counts = [], []
+        for item in images:
+            image = _as_image(item)
+            palettes.append(self._new_transfer().fit(image).reference_palette_)
+            if isinstance(self.weights, str) and self.weights == "pixels":
+                pixels = as_pixels(image)
+                mask = pixels.opaque_mask()
+                counts.append(float(mask.sum()) if mask is not None else float(np.prod(pixels.shape[:2])))
+        if not palettes:
+            raise ValueError("fit needs at least one image")
+        weights = self._image_weights(len(palettes), counts)
+        self.barycenter_ = palette_barycenter(palettes, weights=weights, n_colors=int(self.n_clusters),
+                                              max_iter=int(self.barycenter_iter),
+                                              random_state=int(self.random_state))
+        self.palettes_, self.image_weights_, self.n_images_ = palettes, weights, len(palettes)
+        model.reference_palette_ = self.barycenter_
+        self.transfer_ = model
+        return self
+
+    def _image_weights(self, n: int, counts: list[float]) -> np.ndarray:
+        if isinstance(self.weights, str):
+            if self.weights not in WEIGHTINGS:
+                raise ValueError(f"weights must be one of {', '.join(WEIGHTINGS)} or numbers, "
+                                 f"got {self.weights!r}")
+            raw = np.ones(n) if self.weights == "equal" else np.asarray(counts)
+        else:
+            raw = np.asarray(self.weights, np.float64).reshape(-1)
+            if raw.shape != (n,):
+                raise ValueError(f"weights has {raw.size} values for {n} images")
+        if not np.all(np.isfinite(raw)) or np.any(raw < 0) or not raw.sum() > 0:
+            raise ValueError(f"weights must be non-negative with a positive sum, got {raw!r}")
+        return raw / raw.sum()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "transfer_"):
+            from .transfer import NotFittedError
+
+            raise NotFittedError("this Normalizer is not fitted yet; call fit(images) first")
+
+    # -- using it ----------------------------------------------------------------------------------
+
+    def transform(self, image):
+        """Recolor `image` onto the barycenter; same kind, shape and dtype as `image`."""
+        self._check_fitted()
+        return self.transfer_.transform(_as_image(image))
+
+    def fit_transform(self, images, y=None) -> list:
+        """``fit(images)``, then the transform of each (images are read twice)."""
+        images = list(images)
+        self.fit(images)
+        return [self.transform(image) for image in images]
+
+    def color_lut(self, image):
+        """The 3-D LUT that normalizes `image` (without the detail step, if any); a ColorLUT."""
+        self._check_fitted()
+        if self.detail:
+            from .transfer import ColorTransfer
+
+            params = {**self._transfer_params(), "detail": False}
+            model = ColorTransfer(**params)
+            model.reference_palette_ = self.barycenter_
+            return model.color_lut(_as_image(image))
+        return self.transfer_.color_lut(_as_image(image))
+
+    def distance(self, image) -> float:
+        """W2 between the palette of `image` and the barycenter (exact; working-space units)."""
+        from .barycenter import barycenter_cost
+
+        self._check_fitted()
+        return float(np.sqrt(barycenter_cost(self.barycenter_, [self.palette(image)])))
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Save the parameters and the barycenter to a versioned ``.npz`` (no pickle).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> model = Normalizer(n_clusters=2).fit([np.eye(3)[None], np.eye(3)[None] * 0.5])
+        >>> path = os.path.join(tempfile.mkdtemp(), "look.npz")
+        >>> model.save(path)
+        >>> bool((load_normalizer(path).barycenter_.colors == model.barycenter_.colors).all())
+        True
+        """
+        from .persist import write_archive
+
+        self._check_fitted()
+        params = self.get_params()
+        if not isinstance(params["weights"], str):
+            params["weights"] = [float(w) for w in np.asarray(params["weights"]).reshape(-1)]
+        arrays = {"barycenter_colors": self.barycenter_.colors,
+                  "barycenter_weights": self.barycenter_.weights, "image_weights": self.image_weights_}
+        write_archive(path, _FORMAT, params, arrays, overwrite=overwrite)
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def load_normalizer(path: str | os.PathLike) -> Normalizer:
+    """Load a :class:`Normalizer` saved by :meth:`Normalizer.save`, fitted.
+
+    It transforms images to the same bytes as the one saved (``palettes_``
+    are not saved).
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing.
+    ModelFormatError
+        If it is not a saved normalizer, or of another format version.
+    """
+    from .exceptions import ModelFormatError
+    from .persist import read_archive
+
+    params, arrays = read_archive(path, _FORMAT, ("barycenter_colors", "barycenter_weights", "image_weights"))
+    colors, weights = arrays["barycenter_colors"], arrays["barycenter_weights"]
+    if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
+        raise ModelFormatError(f"{path}: bad barycenter shapes {colors.shape} and {weights.shape}")
+    try:
+        model = Normalizer(**params)
+        transfer = model._new_transfer()
+    except (TypeError, ValueError) as error:
+        raise ModelFormatError(f"{path}: bad parameters ({error})") from None
+    model.barycenter_ = Palette(colors, weights)
+    model.image_weights_ = arrays["image_weights"]
+    model.n_images_ = int(model.image_weights_.size)
+    transfer.reference_palette_ = model.barycenter_
+    model.transfer_ = transfer
+    return model
+
+
+def barycenter(images: Iterable, **params) -> Palette:
+    """The Wasserstein barycenter palette of `images`: ``Normalizer(**params).fit(images).barycenter_``.
+
+    Parameters
+    ----------
+    images : iterable of ndarray, PIL.Image.Image or path-like
+    **params
+        :class:`Normalizer` parameters (``n_clusters``, ``weights``,
+        ``color_space``, ``random_state``, ...).
+
+    Returns
+    -------
+    Palette
+        In the working space (CIELAB by default), ``n_clusters`` colors of
+        equal mass.
+
+    Examples
+    --------
+    >>> red = np.full((4, 4, 3), [200, 40, 40], np.uint8)
+    >>> blue = np.full((4, 4, 3), [40, 40, 200], np.uint8)
+    >>> palette = barycenter([red, blue], n_clusters=1)
+    >>> palette.colors.shape, palette.weights.tolist()
+    ((1, 3), [1.0])
+    """
+    return Normalizer(**params).fit(images).barycenter_
+
+
+def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_state: int = 0) -> dict:
+    """How much closer normalization brought the images: distances to the barycenter and to each other.
+
+    Parameters
+    ----------
+    model : Normalizer
+        Fitted.
+    pairs : sequence of (input, output)
+        Images (arrays, PIL images or paths) before and after normalization.
+    max_pairwise : int, default 30
+        Pairwise distances are computed among at most this many images.
+
+    Returns
+    -------
+    dict
+        ``images``: one row per pair (``input``, ``output``, ``before``,
+        ``after``: W2 of its palette to the barycenter, working-space units);
+        ``summary``: their median and 90th percentile before and after, and
+        the median pairwise W2 between the images' palettes before and after.
+    """
+    from .barycenter import barycenter_cost
+
+    model._check_fitted()
+    rows, before, after = [], [], []
+    for source, output in pairs:
+        a, b = model.palette(source), model.palette(output)
+        before.append(a)
+        after.append(b)
+        rows.append({"input": str(source) if isinstance(source, (str, os.PathLike)) else "",
+                     "output": str(output) if isinstance(output, (str, os.PathLike)) else "",
+                     "before": float(np.sqrt(barycenter_cost(model.barycenter_, [a]))),
+                     "after": float(np.sqrt(barycenter_cost(model.barycenter_, [b])))})
+    if not rows:
+        raise ValueError("spread_report needs at least one (input, output) pair")
+
+    def pairwise(palettes):
+        palettes = palettes[:max_pairwise]
+        values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
+        return float(np.median(values)) if values else 0.0
+
+    b, a = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
+    summary = {"images": len(rows), "before_median": float(np.median(b)), "after_median": float(np.median(a)),
+               "before_p90": float(np.percentile(b, 90)), "after_p90": float(np.percentile(a, 90)),
+               "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
+    return {"images": rows, "summary": summary}
+
+
+def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
+    """A contact sheet: the first input and the barycenter palette, then each input and its output."""
+    from .colorspace import get_color_space
+    from .sheet import contact_sheet
+
+    model._check_fitted()
+    space = get_color_space(model.color_space or "lab")
+    colors = np.clip(space.to_rgb(model.barycenter_.colors), 0.0, 1.0)
+    order = np.argsort(model.barycenter_.colors[:, 0])
+    swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
+    entries = []
+    for source, output in pairs:
+        name = Path(source).name if isinstance(source, (str, os.PathLike)) else "image"
+        entries += [(f"{name} before", _as_image(source), None), (f"{name} after", _as_image(output), None)]
+    first = _as_image(pairs[0][0])
+    return contact_sheet(first, swatch, entries, width=width, columns=4)

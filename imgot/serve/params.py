@@ -1,0 +1,133 @@
+"""The transfer settings a page request carries, parsed and split by what they invalidate.
+
+A slider move changes one setting; what has to be recomputed depends on which:
+
+- fit settings (``method``, ``n_clusters``, ``color_space``, ``random_state``)
+  change what :meth:`imgot.ColorTransfer.fit` learns of the reference;
+- plan settings (``reg``, ``reg_m``, ``n_iter``) change the source-to-reference
+  map, so the preview's base LUT is rebuilt;
+- finishing settings (``strength``, ``preserve_luminance``, ``detail``) only
+  reshape that map and filter the preview: no fit, no transport solve.
+
+Defaults are read from :class:`imgot.ColorTransfer`'s signature, so the page
+follows the library's defaults.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Mapping
+
+from ..methods import METHOD_NAMES, PALETTE_METHODS
+
+__all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "method_settings", "defaults",
+           "parse_params", "plan_method"]
+
+FIT = ("method", "n_clusters", "color_space", "random_state")
+PLAN = ("reg", "reg_m", "n_iter")
+FINISH = ("strength", "preserve_luminance", "detail")
+PARAMETERS = FIT + PLAN + FINISH
+
+# Which of the page's method-specific sliders each method reads (the others
+# are hidden). A registered method missing here gets them all (see method_settings).
+METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
+    "emd": ("n_clusters",),
+    "sinkhorn": ("n_clusters", "reg"),
+    "unbalanced": ("n_clusters", "reg", "reg_m"),
+    "histogram": (),
+    "linear": (),
+    "reinhard": (),
+    "sliced": ("n_iter",),
+    "emd-sliced": ("n_clusters", "n_iter"),
+    "histogram-linear-histogram": (),
+}
+
+_ALL_SETTINGS = ("n_clusters", "reg", "reg_m", "n_iter")
+
+
+def method_settings() -> dict[str, tuple[str, ...]]:
+    """The method-specific settings the page shows, for every registered method.
+
+    Examples
+    --------
+    >>> method_settings()["unbalanced"]
+    ('n_clusters', 'reg', 'reg_m')
+    """
+    return {name: METHOD_SETTINGS.get(name, _ALL_SETTINGS) for name in METHOD_NAMES}
+
+
+_TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
+
+
+def defaults() -> dict:
+    """The page's settings at :class:`imgot.ColorTransfer`'s defaults.
+
+    Examples
+    --------
+    >>> sorted(defaults()) == sorted(PARAMETERS)
+    True
+    """
+    from ..transfer import ColorTransfer
+
+    signature = inspect.signature(ColorTransfer)
+    return {name: signature.parameters[name].default for name in PARAMETERS}
+
+
+def _parse(name: str, text: str, default):
+    if isinstance(default, bool):
+        lowered = text.strip().lower()
+        if lowered not in _TRUE + _FALSE:
+            raise ValueError(f"{name} must be true or false, got {text!r}")
+        return lowered in _TRUE
+    if name == "method":
+        if text not in METHOD_NAMES:
+            raise ValueError(f"unknown method {text!r}; choose one of: {', '.join(METHOD_NAMES)}")
+        return text
+    if name == "color_space":
+        return None if text in ("", "auto", "none") else text
+    try:
+        return int(text) if isinstance(default, int) else float(text)
+    except ValueError:
+        kind = "an integer" if isinstance(default, int) else "a number"
+        raise ValueError(f"{name} must be {kind}, got {text!r}") from None
+
+
+def parse_params(query: Mapping[str, str]) -> dict:
+    """:class:`imgot.ColorTransfer` keyword arguments from a request's query string.
+
+    Unknown keys are ignored (the token travels in the same query string);
+    missing ones take the library's defaults. Ranges are left to
+    :class:`imgot.ColorTransfer`, which raises ``ValueError`` naming the setting.
+
+    Raises
+    ------
+    ValueError
+        For a value that is not of the setting's type, or an unknown method.
+
+    Examples
+    --------
+    >>> params = parse_params({"method": "linear", "strength": "0.5", "detail": "false"})
+    >>> params["method"], params["strength"], params["detail"]
+    ('linear', 0.5, False)
+    """
+    params = defaults()
+    for name in PARAMETERS:
+        if name in query:
+            params[name] = _parse(name, query[name], params[name])
+    return params
+
+
+def plan_method(method: str) -> str | None:
+    """The palette method whose plan pictures `method`'s palette step, or None.
+
+    ``'emd-sliced'`` starts with exactly the ``'emd'`` palette map (same
+    palettes, same seed), which is what its plan shows.
+
+    Examples
+    --------
+    >>> plan_method("sinkhorn"), plan_method("emd-sliced"), plan_method("linear")
+    ('sinkhorn', 'emd', None)
+    """
+    if method in PALETTE_METHODS:
+        return method
+    return "emd" if method == "emd-sliced" else None

@@ -1,0 +1,318 @@
+"""The spatial morph: every pixel is a particle of mass, moved by optimal transport.
+
+Both images, at one size, are sets of N equal masses with a position and a
+color. The transport pairs them one to one (a permutation) under the cost
+
+.. math::
+
+    c(p, q) = \\left(\\frac{|x_p - x_q|}{r\\, side}\\right)^2
+              + 1 - e^{-\\Delta E(p, q) / \\sigma},
+
+where moving a fraction `reach` (r) of the frame's longer side costs as
+much as a complete change of color, and sigma = 25 CIELAB units. The
+position term is squared, so that mass spreads out when it makes way. The
+color term saturates, so that changing color once costs less than twice:
+a yellow disk becoming a blue disk elsewhere moves and changes color at
+once, instead of fading into the background and out of it, which any cost
+convex in the color difference prefers whenever the background lies
+between the two colors (gray between yellow and blue, in CIELAB).
+
+An exact plan between N pixels is out of reach (N^2 costs), so it is built
+coarse to fine: joint (x, y, L*, a*, b*) k-means superpixels of each image,
+an exact integral plan between their pixel counts, each superpixel's pixels
+split among its partners by a small exact plan, and each pair of pieces
+matched pixel to pixel (``scipy.optimize.linear_sum_assignment``).
+
+A frame at time t moves every particle on its straight line (McCann's
+interpolation: position and CIELAB color ``(1 - t) a + t b``) and splats it
+bilinearly (:func:`render_frame`). Colors are averaged with the particles'
+coverage and divided by its sum, so nothing dims; where particles overlap,
+the ones that travel farther are in front, so a moving object is not
+averaged with the background it crosses; pixels no particle reaches take
+the colors around them. At t = 0 and t = 1 every particle sits on a pixel
+of its own: the first frame is the source and the last the reference,
+exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .colorspace import lab_to_srgb, srgb_to_lab
+from .pixels import as_pixels, quantize
+
+__all__ = ["pixel_matching", "render_frame", "resized_rgb", "spatial_frames"]
+
+# Color difference (CIELAB) over which the color cost saturates.
+_COLOR_SCALE = 25.0
+# Superpixel features: the frame's longer side spans this many CIELAB units.
+_SUPERPIXEL_SPAN = 200.0
+# Local improvement rounds of the pixel matching.
+_REFINE_ROUNDS = 4
+
+
+def resized_rgb(image, width: int, height: int) -> np.ndarray:
+    """`image` as uint8 RGB of shape (height, width, 3) (Lanczos; unchanged at its own size)."""
+    from PIL import Image
+
+    pixels = as_pixels(image)
+    rgb = pixels.color if pixels.color.dtype == np.uint8 else quantize(
+        pixels.color.astype(np.float64) / pixels.scale, np.uint8)
+    if pixels.is_gray:
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
+    if rgb.shape[:2] == (height, width):
+        return np.ascontiguousarray(rgb)
+    resized = Image.fromarray(np.ascontiguousarray(rgb)).resize((width, height), Image.Resampling.LANCZOS)
+    return np.asarray(resized)
+
+
+def _features(lab: np.ndarray) -> np.ndarray:
+    """(N, 5) joint features: position in units of the longer side, then CIELAB."""
+    height, width = lab.shape[:2]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    side = max(height, width)
+    return np.column_stack([x.ravel() / side, y.ravel() / side, lab.reshape(-1, 3)])
+
+
+def _cost(f: np.ndarray, g: np.ndarray, reach: float) -> np.ndarray:
+    """The morph's cost between features (len(f), len(g)); see the module notes."""
+    position = ((f[:, None, :2] - g[None, :, :2]) ** 2).sum(axis=-1) / reach**2
+    color = np.sqrt(((f[:, None, 2:] - g[None, :, 2:]) ** 2).sum(axis=-1))
+    return position - np.expm1(-color / _COLOR_SCALE)
+
+
+def _superpixels(features: np.ndarray, height: int, width: int, n_clusters: int, seed: int):
+    """Joint k-means seeded on a regular grid (as SLIC): labels (N,) and centers (K, 5)."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    features = features * np.array([_SUPERPIXEL_SPAN] * 2 + [1.0] * 3)
+    columns = max(1, round(np.sqrt(n_clusters * width / height)))
+    rows = max(1, round(n_clusters / columns))
+    seed_y = ((np.arange(min(rows, height)) + 0.5) * height / min(rows, height)).astype(int)
+    seed_x = ((np.arange(min(columns, width)) + 0.5) * width / min(columns, width)).astype(int)
+    init = features[(seed_y[:, None] * width + seed_x[None, :]).ravel()]
+    kmeans = KMeans(n_clusters=init.shape[0], init=init, n_init=1, max_iter=30, random_state=seed)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        labels = kmeans.fit_predict(features)
+    used, labels = np.unique(labels, return_inverse=True)
+    counts = np.bincount(labels).astype(np.float64)
+    centers = np.zeros((used.size, features.shape[1]))
+    np.add.at(centers, labels, features)
+    return labels, centers / counts[:, None] / np.array([_SUPERPIXEL_SPAN] * 2 + [1.0] * 3)
+
+
+def _integral_plan(counts_a: np.ndarray, counts_b: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """An exact plan between integer masses, as integers (a vertex of the polytope is integral)."""
+    from .transport import emd_plan
+
+    plan = np.rint(emd_plan(counts_a, counts_b, cost)).astype(np.int64)
+    if not (np.array_equal(plan.sum(axis=1), counts_a) and np.array_equal(plan.sum(axis=0), counts_b)):
+        raise FloatingPointError("the exact plan between pixel counts is not integral")
+    return plan
+
+
+def _split(members: np.ndarray, features: np.ndarray, partners: np.ndarray, sizes: np.ndarray,
+           centers: np.ndarray, reach: float) -> list[np.ndarray]:
+    """Split `members` into groups of `sizes`, group k near ``centers[partners[k]]`` (exact)."""
+    if partners.size == 1:
+        return [members]
+    cost = _cost(features[members], centers[partners], reach)
+    plan = _integral_plan(np.ones(members.size, np.int64), sizes, cost)
+    choice = plan.argmax(axis=1)
+    return [members[choice == k] for k in range(partners.size)]
+
+
+def _coarse_groups(labels: np.ndarray, centers: np.ndarray, seed: int) -> list[np.ndarray]:
+    """Pixels grouped by superpixels of superpixels (about 4 each), for the wider refinement."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    n_groups = max(1, centers.shape[0] // 4)
+    scaled = centers * np.array([_SUPERPIXEL_SPAN] * 2 + [1.0] * 3)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        parent = KMeans(n_clusters=n_groups, n_init=1, random_state=seed).fit_predict(scaled)
+    group = parent[labels]
+    order = np.argsort(group, kind="stable")
+    parts = np.split(order, np.cumsum(np.bincount(group, minlength=n_groups))[:-1])
+    return [part for part in parts if part.size]
+
+
+def pixel_matching(features_a: np.ndarray, features_b: np.ndarray, shape: tuple[int, int], *,
+                   n_clusters: int, reach: float, seed: int) -> np.ndarray:
+    """A one-to-one transport of the pixels of image a onto those of image b, coarse to fine.
+
+    Parameters
+    ----------
+    features_a, features_b : ndarray of shape (N, 5)
+        Joint (x, y, L*, a*, b*) features from the same grid `shape`.
+    shape : (height, width)
+    n_clusters : int
+        Superpixels per image of the coarse plan.
+    reach : float
+        The move, as a fraction of the longer side, that costs as much as a
+        complete change of color.
+    seed : int
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        A permutation: pixel p of a goes to pixel ``match[p]`` of b.
+
+    Examples
+    --------
+    >>> lab = np.zeros((2, 3, 3)); lab[0, 0, 0] = 80.0
+    >>> moved = np.zeros((2, 3, 3)); moved[1, 2, 0] = 80.0
+    >>> match = pixel_matching(_features(lab), _features(moved), (2, 3), n_clusters=2, reach=1.0, seed=0)
+    >>> int(match[0]), sorted(match.tolist()) == list(range(6))
+    (5, True)
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    height, width = shape
+    labels_a, centers_a = _superpixels(features_a, height, width, n_clusters, seed)
+    labels_b, centers_b = _superpixels(features_b, height, width, n_clusters, seed)
+    counts_a, counts_b = np.bincount(labels_a), np.bincount(labels_b)
+    plan = _integral_plan(counts_a, counts_b, _cost(centers_a, centers_b, reach))
+    members_a = np.split(np.argsort(labels_a, kind="stable"), np.cumsum(counts_a)[:-1])
+    members_b = np.split(np.argsort(labels_b, kind="stable"), np.cumsum(counts_b)[:-1])
+    pieces_a: dict = {}
+    for i in range(plan.shape[0]):
+        partners = np.flatnonzero(plan[i])
+        for j, piece in zip(partners, _split(members_a[i], features_a, partners, plan[i, partners],
+                                             centers_b, reach)):
+            pieces_a[i, j] = piece
+    match = np.empty(features_a.shape[0], np.int64)
+    for j in range(plan.shape[1]):
+        partners = np.flatnonzero(plan[:, j])
+        for i, piece_b in zip(partners, _split(members_b[j], features_b, partners, plan[partners, j],
+                                               centers_a, reach)):
+            piece_a = pieces_a[i, j]
+            rows, cols = linear_sum_assignment(_cost(features_a[piece_a], features_b[piece_b], reach))
+            match[piece_a[rows]] = piece_b[cols]
+    # Local improvement: re-match the pixels of each group (superpixels of a, then of b, then
+    # coarser ones) among the partners they have; each step keeps a permutation and can only
+    # lower the cost.
+    coarse_a = _coarse_groups(labels_a, centers_a, seed)
+    for members in coarse_a:
+        partners = match[members]
+        rows, cols = linear_sum_assignment(_cost(features_a[members], features_b[partners], reach))
+        match[members[rows]] = partners[cols]
+    for _ in range(_REFINE_ROUNDS):
+        for members in members_a:
+            partners = match[members]
+            rows, cols = linear_sum_assignment(_cost(features_a[members], features_b[partners], reach))
+            match[members[rows]] = partners[cols]
+        inverse = np.argsort(match)
+        for members in members_b:
+            partners = inverse[members]
+            rows, cols = linear_sum_assignment(_cost(features_a[partners], features_b[members], reach))
+            inverse[members[cols]] = partners[rows]
+        match = np.argsort(inverse)
+    return match
+
+
+def _fill_holes(color: np.ndarray, depth: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Give each pixel no particle reached the color of its covered neighbour that lies deepest.
+
+    Deepest: whose particles travel least. A hole opens behind what moves
+    (the background has not arrived yet); filling it from the front would
+    smear the moving object over it. Grows outward, shallow colors first (a
+    hole next to both a moving object and the background takes the
+    background, even when the background reaches it one step later).
+    """
+    color, depth, covered = color.copy(), depth.copy(), covered.copy()
+    height, width = covered.shape
+    while not covered.all():
+        padded_depth = np.pad(np.where(covered, depth, np.inf), 1, constant_values=np.inf)
+        candidates = np.stack([padded_depth[1 + dy: 1 + dy + height, 1 + dx: 1 + dx + width]
+                               for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+        best, nearest = candidates.argmin(axis=0), candidates.min(axis=0)
+        reach = ~covered & np.isfinite(nearest)
+        if not reach.any():
+            break
+        reach &= nearest <= nearest[reach].min() + 1.0  # within a pixel of travel of the shallowest
+        ys, xs = np.nonzero(reach)
+        sy = np.clip(ys + best[reach] // 3 - 1, 0, height - 1)
+        sx = np.clip(xs + best[reach] % 3 - 1, 0, width - 1)
+        color[ys, xs], depth[ys, xs] = color[sy, sx], depth[sy, sx]
+        covered[ys, xs] = True
+    return color
+
+
+def render_frame(position: np.ndarray, color: np.ndarray, priority: np.ndarray,
+                 shape: tuple[int, int]) -> np.ndarray:
+    """Splat particles (x, y) with CIELAB colors onto a (height, width) grid, as uint8 sRGB.
+
+    Each particle covers its four nearest pixels with bilinear weights.
+    Within a pixel, particles are taken in order of decreasing `priority`
+    until the pixel is covered once (front to back compositing): partial
+    coverage blends, as antialiasing does, and overlapping mass is not
+    averaged but hidden behind what travels farther. The color is the
+    coverage-weighted mean, so nothing dims; uncovered pixels take the
+    colors around them.
+
+    Examples
+    --------
+    >>> lab = srgb_to_lab(np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]))
+    >>> render_frame(np.array([[0.0, 0.0], [1.0, 0.0]]), lab, np.zeros(2), (1, 2)).tolist()
+    [[[255, 0, 0], [0, 0, 255]]]
+    >>> render_frame(np.array([[0.0, 0.0], [0.0, 0.0]]), lab, np.array([0.0, 1.0]), (1, 2)).tolist()
+    [[[0, 0, 255], [0, 0, 255]]]
+    """
+    height, width = shape
+    x = np.clip(position[:, 0], 0.0, width - 1.0)
+    y = np.clip(position[:, 1], 0.0, height - 1.0)
+    x0 = np.minimum(np.floor(x).astype(np.int64), max(width - 2, 0))
+    y0 = np.minimum(np.floor(y).astype(np.int64), max(height - 2, 0))
+    fx, fy = x - x0, y - y0
+    index, weight, owner = [], [], []
+    particles = np.arange(position.shape[0])
+    for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        w = (fx if dx else 1.0 - fx) * (fy if dy else 1.0 - fy)
+        inside = w > 0
+        index.append(np.minimum(y0 + dy, height - 1)[inside] * width + np.minimum(x0 + dx, width - 1)[inside])
+        weight.append(w[inside])
+        owner.append(particles[inside])
+    index, weight, owner = np.concatenate(index), np.concatenate(weight), np.concatenate(owner)
+    order = np.lexsort((-priority[owner], index))
+    index, weight, owner = index[order], weight[order], owner[order]
+    running = np.cumsum(weight)
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    group_start = np.repeat(running[starts] - weight[starts], np.diff(np.r_[starts, index.size]))
+    before = running - weight - group_start  # coverage already taken in this pixel
+    used = np.clip(1.0 - before, 0.0, weight)
+    size = height * width
+    total = np.bincount(index, used, size)
+    lab = np.zeros((size, color.shape[1]))
+    covered = total > 1e-6
+    for channel in range(color.shape[1]):
+        channel_sum = np.bincount(index, used * color[owner, channel], size)
+        lab[covered, channel] = channel_sum[covered] / total[covered]
+    depth = np.zeros(size)
+    depth[covered] = np.bincount(index, used * priority[owner], size)[covered] / total[covered]
+    lab = _fill_holes(lab.reshape(height, width, -1), depth.reshape(height, width),
+                      covered.reshape(height, width))
+    return quantize(lab_to_srgb(lab), np.uint8)
+
+
+def spatial_frames(source, reference, times, *, size: tuple[int, int], n_clusters: int, reach: float,
+                   seed: int):
+    """The frames of the spatial morph at `times` (a generator of uint8 RGB arrays)."""
+    width, height = size
+    rgb_a, rgb_b = resized_rgb(source, width, height), resized_rgb(reference, width, height)
+    lab_a, lab_b = srgb_to_lab(rgb_a / 255.0), srgb_to_lab(rgb_b / 255.0)
+    match = pixel_matching(_features(lab_a), _features(lab_b), (height, width), n_clusters=n_clusters,
+                           reach=reach, seed=seed)
+    grid = np.stack(np.mgrid[0:height, 0:width][::-1], axis=-1).reshape(-1, 2).astype(np.float64)
+    start, end = grid, grid[match]
+    color_a, color_b = lab_a.reshape(-1, 3), lab_b.reshape(-1, 3)[match]
+    travel = np.linalg.norm(end - start, axis=1)
+
+    def frames():
+        for t in times:
+            t = float(t)
+            yield render_frame((1.0 - t) * start + t * end, (1.0 - t) * color_a + t * color_b, travel,
+                               (height, width))
+
+    return frames()

@@ -1,0 +1,172 @@
+"""``imgot batch`` under kills, as users run it: the parent SIGKILLed alone, and a
+real Dask scheduler with two workers, one of them killed mid-batch."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgot import write_image
+
+BIN = Path(sys.executable).parent
+IMGOT = shutil.which("imgot", path=str(BIN)) or "imgot"
+
+
+def _frames(folder: Path, rocket, count: int, size=(640, 480)) -> None:
+    big = np.asarray(Image.fromarray(rocket).resize(size))
+    folder.mkdir()
+    for index in range(count):
+        write_image(folder / f"frame{index:03d}.png", np.roll(big, index * 7, axis=1))
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for_outputs(folder: Path, count: int, proc, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list(folder.glob("frame*.png"))) < count:
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        assert time.monotonic() < deadline, "no outputs appeared"
+        time.sleep(0.02)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("frame*.png"))}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_the_parent_is_killed(tmp_path, rocket):
+    _frames(tmp_path / "in", rocket, 24)
+    args = [IMGOT, "batch", str(tmp_path / "in"), "-r", str(tmp_path / "in" / "frame000.png"),
+            "-o", str(tmp_path / "out"), "--jobs", "2", "--method", "linear"]
+    proc = subprocess.Popen(args, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_outputs(tmp_path / "out", 2, proc)
+        workers = _descendants(proc.pid)
+        assert workers, "no worker processes found"
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only: the workers are not signalled
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers), "workers outlived the killed batch"
+    finally:
+        for pid in _descendants(proc.pid) + ([proc.pid] if proc.poll() is None else []):
+            os.kill(pid, signal.SIGKILL)
+    done = _digests(tmp_path / "out")
+    time.sleep(0.5)  # nothing is written after the workers are gone
+    assert _digests(tmp_path / "out") == done and len(done) < 24
+    for path in (tmp_path / "out").glob("frame*.png"):  # no partial file under a final name
+        with Image.open(path) as image:
+            image.load()
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0 and "failed 0" in rerun.stderr, rerun.stderr
+    assert len(_digests(tmp_path / "out")) == 24
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def _wait_workers(address: str, count: int, timeout: float = 90) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(count, timeout=timeout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_real_dask_scheduler_survives_a_killed_worker(tmp_path, rocket):
+    pytest.importorskip("distributed")
+    dask = shutil.which("dask", path=str(BIN))
+    if dask is None:
+        pytest.skip("the dask command line is not installed")
+    _frames(tmp_path / "in", rocket, 16, size=(480, 360))
+    ref = tmp_path / "in" / "frame000.png"
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    started = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                 "--no-dashboard"], env=env, **quiet)]
+    try:
+        _wait_port(port)
+        for name in ("w1", "w2"):
+            started.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                             "--no-dashboard", "--name", name, "--host", "127.0.0.1"],
+                                            env=env, **quiet))
+        _wait_workers(address, 2)
+        args = [IMGOT, "batch", str(tmp_path / "in"), "-r", str(ref), "--method", "linear"]
+        batch = subprocess.Popen([*args, "-o", str(tmp_path / "dask"), "--scheduler", address],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for_outputs(tmp_path / "dask", 1, batch)
+        os.killpg(started[1].pid, signal.SIGKILL)  # worker w1 and its nanny, mid-batch
+        _, err = batch.communicate(timeout=300)
+        # A task whose worker died after renaming its output into place is rescheduled and
+        # finds the output there: "skipped". Every file is done once, none failed.
+        counts = re.search(r"done (\d+), skipped (\d+), failed (\d+)", err)
+        assert batch.returncode == 0 and counts, err
+        done, skipped, failed = map(int, counts.groups())
+        assert done + skipped == 16 and failed == 0, err
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert all(not _alive(proc.pid) for proc in started)
+    local = subprocess.run([*args, "-o", str(tmp_path / "local"), "--jobs", "2"], capture_output=True,
+                           text=True, timeout=300)
+    assert local.returncode == 0, local.stderr
+    assert _digests(tmp_path / "dask") == _digests(tmp_path / "local") and len(_digests(tmp_path / "local")) == 16
+    for path in (tmp_path / "dask").glob("frame*.png"):
+        with Image.open(path) as image:
+            image.load()

@@ -1,0 +1,139 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import imgot
+from imgot import ColorTransfer, Normalizer, read_image
+from imgot.barycenter import palette_barycenter
+from imgot.cli.normalize import NORMALIZE_METHODS as CLI_METHODS
+from imgot.cli.normalize import normalize as normalize_command
+from imgot.normalize import NORMALIZE_METHODS, load_normalizer, spread_report
+
+FAST = {"n_clusters": 8, "n_samples": 1500}
+
+
+def tinted(seed, tint):
+    """A textured image under a color cast (a different 'scanner')."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:24, 0:32]
+    wave = 0.3 * np.sin(x / 4.0)[..., None] * np.array([1.0, 0.6, 0.3])
+    base = 0.5 + wave + rng.normal(0, 0.03, (24, 32, 3))
+    return np.round(np.clip(base * tint, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def dataset():
+    return [tinted(k, tint) for k, tint in enumerate(([1.0, 0.7, 0.6], [0.6, 0.8, 1.0], [0.9, 1.0, 0.6]))]
+
+
+def test_barycenter_is_the_palette_barycenter_of_the_transfer_palettes(dataset):
+    model = Normalizer(**FAST).fit(dataset)
+    palettes = [ColorTransfer(**FAST).fit(image).reference_palette_ for image in dataset]
+    for ours, theirs in zip(model.palettes_, palettes):
+        np.testing.assert_array_equal(ours.colors, theirs.colors)
+    expected = palette_barycenter(palettes, n_colors=8)
+    np.testing.assert_allclose(model.barycenter_.colors, expected.colors)
+    np.testing.assert_allclose(imgot.barycenter(dataset, **FAST).colors, expected.colors)
+
+
+@pytest.mark.parametrize("method", NORMALIZE_METHODS)
+def test_normalizing_brings_images_closer_to_the_barycenter_and_each_other(dataset, method):
+    model = Normalizer(method=method, **FAST).fit(dataset)
+    outputs = [model.transform(image) for image in dataset]
+    assert all(o.shape == i.shape and o.dtype == np.uint8 for o, i in zip(outputs, dataset))
+    report = spread_report(model, list(zip(dataset, outputs)))["summary"]
+    assert report["after_median"] < 0.5 * report["before_median"]
+    assert report["pairwise_after_median"] < 0.5 * report["pairwise_before_median"]
+    # The same bytes as the regular transfer path toward the barycenter palette.
+    reference = ColorTransfer(method=method, **FAST)
+    reference.reference_palette_ = model.barycenter_
+    np.testing.assert_array_equal(outputs[0], reference.transform(dataset[0]))
+
+
+def test_a_template_target_is_a_plain_transfer(dataset):
+    model = Normalizer(**FAST).fit([dataset[1]])
+    expected = ColorTransfer(method="emd", **FAST).fit(dataset[1]).transform(dataset[0])
+    np.testing.assert_array_equal(model.transform(dataset[0]), expected)
+
+
+def test_weights_move_the_barycenter(dataset):
+    equal = Normalizer(**FAST).fit(dataset[:2])
+    heavy = Normalizer(weights=[9, 1], **FAST).fit(dataset[:2])
+    assert heavy.distance(dataset[0]) < equal.distance(dataset[0])
+    by_pixels = Normalizer(weights="pixels", **FAST).fit([dataset[0], np.repeat(dataset[1], 3, axis=0)])
+    np.testing.assert_allclose(by_pixels.image_weights_, [0.25, 0.75])
+
+
+def test_scikit_learn_contract_and_save_load(dataset, tmp_path):
+    from sklearn.base import clone
+
+    model = Normalizer(method="unbalanced", reg_m=0.5, **FAST)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "barycenter_")
+    assert model.fit(dataset, None) is model
+    path = tmp_path / "look.npz"
+    model.save(path)
+    loaded = load_normalizer(path)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.transform(dataset[2]), model.transform(dataset[2]))
+    with pytest.raises(FileExistsError):
+        model.save(path)
+    with pytest.raises(imgot.ModelFormatError, match="load_normalizer"):
+        imgot.load(path)
+    with pytest.raises(ValueError):
+        Normalizer(method="linear").fit(dataset)
+    with pytest.raises(imgot.NotFittedError):
+        Normalizer().transform(dataset[0])
+    with pytest.raises(ValueError):
+        Normalizer().set_params(clusters=3)
+
+
+def test_cli_normalize(dataset, tmp_path):
+    assert CLI_METHODS == NORMALIZE_METHODS
+    folder = tmp_path / "in"
+    (folder / "day2").mkdir(parents=True)
+    names = ["a.png", "b.png", "day2/c.png"]
+    for name, image in zip(names, dataset):
+        Image.fromarray(image).save(folder / name)
+    run = CliRunner().invoke
+    args = [str(folder), "-o", str(tmp_path / "out"), "--clusters", "8", "-j", "1",
+            "--report", str(tmp_path / "r.json"), "--sheet", str(tmp_path / "s.png"),
+            "--save-barycenter", str(tmp_path / "look.npz"), "--save-luts", str(tmp_path / "luts")]
+    result = run(normalize_command, args)
+    assert result.exit_code == 0, result.output
+    model = Normalizer(n_clusters=8).fit([folder / name for name in names])
+    for name, image in zip(names, dataset):
+        np.testing.assert_array_equal(read_image(tmp_path / "out" / name), model.transform(image))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["images"]) == 3
+    assert report["summary"]["after_median"] < report["summary"]["before_median"]
+    assert "median" in result.output
+    with Image.open(tmp_path / "s.png") as sheet:
+        assert sheet.width > 400
+    from imgot.cube import read_cube
+    from imgot.transfer import apply_lut_to_image
+
+    lut = read_cube(tmp_path / "luts" / "day2" / "c.cube")
+    # The .cube holds the color map; the detail step (on by default) is added back per pixel.
+    graded = apply_lut_to_image(lut, dataset[2], detail=True).astype(int)
+    assert np.abs(graded - model.transform(dataset[2])).max() <= 3
+    # Reuse the saved barycenter on new images: the same bytes.
+    again = run(normalize_command, [str(folder / "a.png"), "-o", str(tmp_path / "out2"), "-j", "1",
+                                    "--target", str(tmp_path / "look.npz")])
+    assert again.exit_code == 0, again.output
+    reused = read_image(tmp_path / "out2" / "a.png")
+    np.testing.assert_array_equal(reused, read_image(tmp_path / "out" / "a.png"))
+    # A template file as the target.
+    template = run(normalize_command, [str(folder), "-o", str(tmp_path / "out3"), "-j", "1", "--clusters",
+                                       "8", "--target", str(folder / "b.png"), "--fit-sample", "2"])
+    assert template.exit_code == 0, template.output
+    expected = ColorTransfer(n_clusters=8).fit(dataset[1]).transform(dataset[0])
+    np.testing.assert_array_equal(read_image(tmp_path / "out3" / "a.png"), expected)
+    bad = run(normalize_command, [str(folder), "-o", str(tmp_path / "o4"), "--method", "linear"])
+    assert bad.exit_code == 2
+    missing = run(normalize_command, [str(folder), "-o", str(tmp_path / "o5"),
+                                      "--target", str(tmp_path / "x.npz")])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
