@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .estimator import ParamsMixin
 from .palette import Palette
 
 __all__ = [
@@ -49,7 +50,7 @@ def _as_image(item):
     return item
 
 
-class Normalizer:
+class Normalizer(ParamsMixin):
     """Normalize the colors of a set of images toward their Wasserstein barycenter.
 
     Parameters
@@ -134,37 +135,13 @@ class Normalizer:
         self.bandwidth = bandwidth
         self.random_state = random_state
 
-    # -- scikit-learn's parameter protocol (so that sklearn.base.clone works) ---------------
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
-
-    def get_params(self, deep: bool = True) -> dict:
-        """The constructor parameters, as given."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params) -> Normalizer:
-        """Set constructor parameters; unknown names raise ValueError."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for Normalizer; valid: {', '.join(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults.get(k))]
-        return f"Normalizer({', '.join(changed)})"
-
     # -- fitting ---------------------------------------------------------------------------------
 
     def _transfer_params(self) -> dict:
         from .transfer import ColorTransfer
 
         names = set(inspect.signature(ColorTransfer.__init__).parameters) - {"self"}
-        return {name: getattr(self, name) for name in self._param_names() if name in names}
+        return {name: getattr(self, name) for name in self._get_param_names() if name in names}
 
     def _new_transfer(self):
         from .transfer import ColorTransfer
@@ -297,13 +274,6 @@ class Normalizer:
         arrays = {"barycenter_colors": self.barycenter_.colors,
                   "barycenter_weights": self.barycenter_.weights, "image_weights": self.image_weights_}
         write_archive(path, _FORMAT, params, arrays, overwrite=overwrite)
-
-
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
 
 
 def load_normalizer(path: str | os.PathLike) -> Normalizer:

@@ -14,6 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .colorspace import get_color_space
+from .estimator import ParamsMixin
 from .mapping import ColorLUT
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .pixels import Pixels, as_pixels, quantize, to_output
@@ -41,7 +42,7 @@ def _with_color(pixels: Pixels, color: np.ndarray) -> Pixels:
     return Pixels(color, pixels.alpha, pixels.scale, pixels.shape, pixels.pil_mode)
 
 
-class ColorTransfer:
+class ColorTransfer(ParamsMixin):
     """Recolor images toward a reference's colors, by one of the registered methods.
 
     Parameters
@@ -170,40 +171,7 @@ class ColorTransfer:
         self.bandwidth = bandwidth
         self.random_state = random_state
 
-    # -- the scikit-learn estimator contract (without importing scikit-learn) --------
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        import inspect
-
-        return sorted(name for name in inspect.signature(cls.__init__).parameters if name != "self")
-
-    def get_params(self, deep: bool = True) -> dict:
-        """The constructor parameters, as scikit-learn's ``get_params`` (for clone, grid search)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params) -> "ColorTransfer":
-        """Set constructor parameters, as scikit-learn's ``set_params``; returns self.
-
-        Raises
-        ------
-        ValueError
-            For a name that is not a parameter (the message lists them).
-        """
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for ColorTransfer; valid parameters: {', '.join(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def __sklearn_tags__(self):
-        # scikit-learn's tags of a transformer, built only when scikit-learn asks
-        # (inheriting BaseEstimator would import scikit-learn with imgot).
-        from sklearn.utils import Tags, TargetTags, TransformerTags
-
-        return Tags(estimator_type=None, target_tags=TargetTags(required=False),
-                    transformer_tags=TransformerTags(), regressor_tags=None, classifier_tags=None)
+    # -- the scikit-learn estimator contract: imgot.estimator.ParamsMixin, and --------
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "reference_states_") or hasattr(self, "reference_palette_")

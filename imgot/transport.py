@@ -41,17 +41,18 @@ def _cost_scale(cost: np.ndarray) -> float:
     return float(np.median(cost[cost > 0])) if np.any(cost > 0) else 1.0
 
 
-def _solve_sinkhorn(a, b, cost, *, reg, reg_m, max_iter, tol):
+def _sinkhorn_log(a, b, cost, absolute_reg: float, *, max_iter: int, tol: float, reg, stacklevel: int):
+    """``ot.sinkhorn`` in the log domain, checked: finite plan, a ConvergenceWarning past `tol`.
+
+    `reg` is the value the caller named (relative or absolute), for the messages.
+    """
     import ot
 
-    scale = _cost_scale(cost)
     # The log-domain solver keeps the plan finite; only its unused scaling
     # vectors (log['u'], log['v']) may overflow, so those warnings are noise.
     with np.errstate(over="ignore", under="ignore"):
-        plan, log = ot.sinkhorn(
-            a, b, cost, reg * scale, method="sinkhorn_log",
-            numItermax=max_iter, stopThr=tol, log=True, warn=False,
-        )
+        plan, log = ot.sinkhorn(a, b, cost, absolute_reg, method="sinkhorn_log", numItermax=int(max_iter),
+                                stopThr=tol, log=True, warn=False)
     if not np.all(np.isfinite(plan)):
         raise FloatingPointError(f"Sinkhorn produced a non-finite plan with reg={reg}")
     error = float(log["err"][-1]) if log.get("err") else np.inf
@@ -60,9 +61,13 @@ def _solve_sinkhorn(a, b, cost, *, reg, reg_m, max_iter, tol):
             f"Sinkhorn did not converge in max_iter={max_iter} iterations "
             f"(marginal error {error:.2e} > tol={tol:.0e}); raise max_iter or reg",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel + 1,
         )
     return plan
+
+
+def _solve_sinkhorn(a, b, cost, *, reg, reg_m, max_iter, tol):
+    return _sinkhorn_log(a, b, cost, reg * _cost_scale(cost), max_iter=max_iter, tol=tol, reg=reg, stacklevel=4)
 
 
 def sinkhorn_unbalanced_log(
@@ -277,22 +282,7 @@ def sinkhorn_plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray, reg: float, *,
     >>> plan.round(3).tolist()
     [[0.5, 0.0], [0.0, 0.5]]
     """
-    import ot
-
-    with np.errstate(over="ignore", under="ignore"):
-        plan, log = ot.sinkhorn(a, b, cost, reg, method="sinkhorn_log", numItermax=int(max_iter),
-                                stopThr=tol, log=True, warn=False)
-    if not np.all(np.isfinite(plan)):
-        raise FloatingPointError(f"Sinkhorn produced a non-finite plan with reg={reg}")
-    error = float(log["err"][-1]) if log.get("err") else np.inf
-    if error > tol:
-        warnings.warn(
-            f"Sinkhorn did not converge in max_iter={max_iter} iterations "
-            f"(marginal error {error:.2e} > tol={tol:.0e}); raise max_iter or reg",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    return plan
+    return _sinkhorn_log(a, b, cost, reg, max_iter=max_iter, tol=tol, reg=reg, stacklevel=2)
 
 
 def free_support_barycenter(
