@@ -587,11 +587,18 @@ class _ProcessBackend:
 
 
 class _DaskBackend:
-    """The same task on a Dask cluster; the mapper is scattered to the workers once."""
+    """The same task on a Dask cluster.
+
+    The mapper (a fitted model or a LUT, well under a megabyte) travels inside
+    each task rather than being scattered once: data scattered to a worker
+    that dies cannot be recomputed, and every task that needs it would be
+    cancelled, while a task that carries its mapper is simply run again on
+    another worker.
+    """
 
     def __init__(self, client, mapper, options: dict):
         self.client, self.options = client, options
-        self.mapper = client.scatter(mapper, broadcast=True)
+        self.mapper = mapper
 
     def submit(self, source: Path, target: Path):
         return self.client.submit(process_file, self.mapper, source.resolve(), target.resolve(),
