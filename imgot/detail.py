@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colorspace import lightness_from_luminance, luminance_from_lightness, relative_luminance
+from .grid import row_weights, upsample_columns
 from .relight import for_row_blocks, relight
 
 __all__ = ["guided_filter", "preserve_detail", "detail_radius"]
@@ -108,19 +109,6 @@ def _cell_moments(source, mapped, step: int, stride: int, shape: tuple[int, int]
     return np.stack(sums).reshape(4, n_rows, n_cols), counts.reshape(n_rows, n_cols), guide, change
 
 
-def _upsample_columns(coarse: np.ndarray, width: int, step: int) -> np.ndarray:
-    """Linear interpolation along columns from cell centers to pixel centers."""
-    centers = (np.arange(width) + 0.5) / step - 0.5
-    return np.stack([np.interp(centers, np.arange(coarse.shape[1]), row) for row in coarse]).astype(np.float32)
-
-
-def _row_weights(rows: slice, n_cells: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    position = np.clip((np.arange(rows.start, rows.stop) + 0.5) / step - 0.5, 0, n_cells - 1)
-    low = np.minimum(position.astype(np.intp), max(n_cells - 2, 0))
-    high = np.minimum(low + 1, n_cells - 1)
-    return low, high, (position - low).astype(np.float32)[:, None]
-
-
 def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float):
     """The guided filter's mean coefficients on the coarse grid, from per-cell moment sums."""
     from scipy.ndimage import uniform_filter
@@ -164,7 +152,7 @@ def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_r
         return None
     offset = stride // 2
     rows = slice(offset, offset + stride * guide.shape[0])
-    low, high, frac = _row_weights(rows, n_rows, step)
+    low, high, frac = row_weights(rows, n_rows, step)
     low, high, frac = low[::stride], high[::stride], frac[::stride]
     columns = np.arange(offset, a_columns.shape[1], stride)[: guide.shape[1]]
     a_sampled, b_sampled = a_columns[:, columns], b_columns[:, columns]
@@ -266,13 +254,13 @@ def preserve_detail(
     sums, counts, guide, change = _cell_moments(src, as_pixels(color), step, stride, (height, width))
     n_rows = counts.shape[0]
     mean_a, mean_b = _coefficients(sums, counts, coarse_radius, eps)
-    a_columns = _upsample_columns(mean_a, width, step)
-    b_columns = _upsample_columns(mean_b, width, step)
+    a_columns = upsample_columns(mean_a, width, step)
+    b_columns = upsample_columns(mean_b, width, step)
     curve = _tone_curve(guide, change, a_columns, b_columns, stride, step, n_rows, float(tone_match))
     table = _luminance_table(curve)
 
     def apply(rows: slice) -> None:
-        low, high, frac = _row_weights(rows, n_rows, step)
+        low, high, frac = row_weights(rows, n_rows, step)
         a = a_columns[low] + frac * (a_columns[high] - a_columns[low])
         b = b_columns[low] + frac * (b_columns[high] - b_columns[low])
         level = lightness_from_luminance(relative_luminance(src.color[rows], src.scale))

@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from .colorspace import get_color_space
-from .palette import fit_palette, sample_colors
+from .palette import fit_palette, sample_rgb
 from .pixels import Pixels, as_pixels
 from .transport import emd_plan, sinkhorn_plan, sinkhorn_symmetric_plan
 
@@ -142,9 +142,9 @@ def gray_levels(image) -> tuple[np.ndarray, float]:
         color = (wide[..., 0] * _LUMA_FIXED[0] + wide[..., 1] * _LUMA_FIXED[1]
                  + wide[..., 2] * _LUMA_FIXED[2] + 0x8000) >> 16
     levels = color.reshape(-1)
-    mask = pixels.opaque_mask()
-    if mask is not None and mask.any():
-        levels = levels[mask]
+    mask = pixels.sample_weights()
+    if mask is not None:
+        levels = levels[mask > 0]
     return levels, scale
 
 
@@ -176,18 +176,10 @@ def _gray_distribution(group: list) -> _Distribution:
     return _Distribution(np.concatenate(points), np.concatenate(list(pooled.values())))
 
 
-def _color_sample(pixels: Pixels, n_samples: int, seed: int) -> np.ndarray:
-    """A seeded sample of `n_samples` colors (with replacement), float RGB in [0, 1]."""
-    rng = np.random.default_rng(seed)
-    sample = sample_colors(pixels.rgb_rows(), n_samples, rng, mask=pixels.opaque_mask())
-    sample = sample.astype(np.float64) / pixels.scale
-    return np.repeat(sample[:, None], 3, axis=1) if pixels.is_gray else sample
-
-
 def _color_distribution(group: list, *, method, color_space, n_clusters, n_samples, seed) -> _Distribution:
     """Pooled capped samples (each image gives the same share), as a palette or as is."""
     per_image = max(1, int(n_samples) // len(group))
-    rgb = np.concatenate([_color_sample(as_pixels(image), per_image, seed) for image in group])
+    rgb = np.concatenate([sample_rgb(as_pixels(image), per_image, seed) for image in group])
     colors = get_color_space(color_space).from_rgb(rgb)
     if method == "sliced":
         return _Distribution(colors, np.full(colors.shape[0], 1.0 / colors.shape[0]))

@@ -13,7 +13,7 @@ usually hold far fewer distinct colors than pixels).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -104,9 +104,7 @@ def _channel_cdfs(pixels: Pixels, color_space: str) -> tuple[list[ChannelCDF], t
     the curves directly); otherwise ``(rgb, working, inverse)`` of the
     distinct colors.
     """
-    mask = pixels.opaque_mask()
-    if mask is not None and not mask.any():
-        mask = None
+    mask = pixels.sample_weights()
     if color_space == "rgb" and pixels.color.dtype.kind == "u":
         rows = pixels.color.reshape(-1, 3)
         return [_level_cdf(rows[:, c], mask, pixels.scale) for c in range(3)], None
@@ -121,7 +119,7 @@ def _as_rgb_pixels(pixels: Pixels) -> Pixels:
     if not pixels.is_gray:
         return pixels
     color = np.repeat(pixels.color[..., None], 3, axis=-1)
-    return Pixels(color, pixels.alpha, pixels.scale, color.shape)
+    return replace(pixels.with_color(color), shape=color.shape, pil_mode=None)
 
 
 def fit_histograms(reference, color_space: str = "rgb") -> HistogramReference:

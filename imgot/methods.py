@@ -20,7 +20,7 @@ from .colorspace import get_color_space, srgb_to_lab
 from .histogram import fit_histograms, match_pixels
 from .linear import color_statistics, diagonal_map, gaussian_map
 from .mapping import ColorLUT, lut_from_field, lut_from_samples, smooth_displacement
-from .palette import Palette, fit_palette, sample_colors
+from .palette import Palette, fit_palette, sample_rgb
 from .pixels import Pixels
 from .sliced import sliced_transport
 from .transport import barycentric_projection, solve_plan
@@ -129,16 +129,6 @@ class Method:
 # on a flat image; a non-degenerate covariance is not changed at all.
 _SPAN = {"lab": 100.0, "rgb": 1.0}
 _RIDGE = 1e-8
-
-
-def sample_rgb(pixels: Pixels, n_samples: int, seed: int) -> np.ndarray:
-    """A seeded sample of the image's opaque colors as float RGB in [0, 1], shape (S, 3)."""
-    rng = np.random.default_rng(seed)
-    sample = sample_colors(pixels.rgb_rows(), n_samples, rng, mask=pixels.opaque_mask())
-    sample = sample.astype(np.float64) / pixels.scale
-    if pixels.is_gray:
-        sample = np.repeat(sample[:, None], 3, axis=1)
-    return sample
 
 
 def _space(params, name: str):

@@ -18,11 +18,13 @@ converted to full CIELAB; the per-pixel metrics need only L*, which
 
 from __future__ import annotations
 
+import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
 
 from .colorspace import lightness_from_luminance, relative_luminance, srgb_to_lab
+from .palette import sample_rgb
 from .pixels import Pixels, as_pixels
 
 __all__ = ["color_distance", "structure_similarity", "grain", "lightness"]
@@ -77,23 +79,13 @@ def lightness(image) -> np.ndarray:
 def _lab_sample(image, n_samples: int, random_state: int) -> np.ndarray:
     """CIELAB colors of a seeded sample of at most `n_samples` pixels, shape (S, 3).
 
-    All pixels when the image has at most `n_samples`; otherwise the pixels at
-    ``np.random.default_rng(random_state).choice(H * W, n_samples, replace=False)``
-    (row-major indices).
+    Every counted pixel when there are at most `n_samples`; otherwise a sample
+    without replacement (:func:`imgot.palette.sample_rgb`). Alpha is ignored,
+    as by every metric here; pixels outside a selection do not count.
     """
     pixels = as_pixels(image)
-    height, width = pixels.color.shape[:2]
-    n_pixels = height * width
-    if n_pixels <= n_samples:
-        rgb = pixels.color.reshape(n_pixels, -1)
-    else:
-        index = np.random.default_rng(random_state).choice(n_pixels, size=n_samples, replace=False)
-        # Fancy indexing on rows and columns: no copy of a non-contiguous (RGBA) image.
-        rgb = pixels.color[index // width, index % width]
-    rgb = rgb.astype(np.float64).reshape(rgb.shape[0], -1) / pixels.scale
-    if pixels.is_gray:
-        rgb = np.repeat(rgb, 3, axis=1)
-    return srgb_to_lab(rgb)
+    pixels = pixels if pixels.alpha is None else dataclasses.replace(pixels, alpha=None)
+    return srgb_to_lab(sample_rgb(pixels, n_samples, random_state, replace=False))
 
 
 def color_distance(

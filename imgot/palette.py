@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Palette", "sample_colors", "fit_palette"]
+__all__ = ["Palette", "sample_colors", "sample_rgb", "fit_palette"]
 
 
 @dataclass(frozen=True)
@@ -37,31 +37,88 @@ def sample_colors(
     rng: np.random.Generator,
     *,
     mask: np.ndarray | None = None,
+    replace: bool = True,
 ) -> np.ndarray:
-    """Draw a uniform random sample of pixel colors, with replacement.
+    """Draw a random sample of pixel colors, uniform or weighted.
 
     Parameters
     ----------
-    pixels : ndarray of shape (N, 3), float in [0, 1]
+    pixels : ndarray of shape (N, 3) or (N,)
         The image's colors, one row per pixel.
     n_samples : int
         How many colors to draw.
     rng : numpy.random.Generator
         Source of randomness.
-    mask : ndarray of bool, shape (N,), optional
-        Pixels that may be drawn (e.g. those not fully transparent). When no
-        pixel is allowed, every pixel is.
+    mask : ndarray of shape (N,), optional
+        Which pixels may be drawn: bool (e.g. those not fully transparent), or
+        float weights >= 0, each pixel drawn with probability proportional to
+        its weight (a soft selection). Pixels of weight 0 are never drawn; an
+        all-zero `mask` lets every pixel be drawn.
+    replace : bool, default True
+        Draw with replacement (the palettes' samples). Without, every
+        candidate pixel is taken when there are at most `n_samples` of them
+        (the metrics' samples, exact on small images).
 
     Returns
     -------
-    sample : ndarray of shape (n_samples, 3)
+    sample : ndarray of shape (S, 3) or (S,)
+        S = `n_samples`, or fewer without replacement.
     """
+    candidates = None
+    weights = None
     if mask is not None and mask.any():
         candidates = np.flatnonzero(mask)
-        index = candidates[rng.integers(0, candidates.size, size=n_samples)]
+        if mask.dtype != bool:
+            weights = mask[candidates].astype(np.float64)
+            if weights.min() == weights.max():
+                weights = None
+    count = pixels.shape[0] if candidates is None else candidates.size
+    if weights is not None:
+        index = _weighted_draw(weights, n_samples, rng, replace)
+    elif replace:
+        index = rng.integers(0, count, size=n_samples)
+    elif count <= n_samples:
+        index = np.arange(count)
     else:
-        index = rng.integers(0, pixels.shape[0], size=n_samples)
-    return pixels[index]
+        index = rng.choice(count, size=n_samples, replace=False)
+    return pixels[index if candidates is None else candidates[index]]
+
+
+def _weighted_draw(weights: np.ndarray, n_samples: int, rng: np.random.Generator, replace: bool) -> np.ndarray:
+    """Indices drawn with probability proportional to `weights` (all > 0)."""
+    if replace:
+        cumulative = np.cumsum(weights)
+        return np.minimum(np.searchsorted(cumulative, rng.random(n_samples) * cumulative[-1], side="right"),
+                          weights.size - 1)
+    if weights.size <= n_samples:
+        return np.arange(weights.size)
+    # Efraimidis-Spirakis: the n largest u^(1/w) are a weighted sample without replacement.
+    keys = np.log(rng.random(weights.size)) / weights
+    return np.sort(np.argpartition(keys, -n_samples)[-n_samples:])
+
+
+def sample_rgb(pixels, n_samples: int, seed: int, *, replace: bool = True) -> np.ndarray:
+    """A seeded sample of an image's colors as float64 RGB in [0, 1], shape (S, 3).
+
+    The one way imgot samples an image (palettes, moments, sliced transport,
+    pooled fits, distances and metrics): pixels are drawn by their
+    :meth:`~imgot.pixels.Pixels.sample_weights` (transparent pixels and
+    pixels outside a selection are not drawn), a gray image as R = G = B.
+
+    Parameters
+    ----------
+    pixels : Pixels
+    n_samples : int
+    seed : int
+    replace : bool, default True
+        See :func:`sample_colors`.
+    """
+    rng = np.random.default_rng(seed)
+    sample = sample_colors(pixels.rgb_rows(), n_samples, rng, mask=pixels.sample_weights(), replace=replace)
+    sample = sample.astype(np.float64) / pixels.scale
+    if pixels.is_gray:
+        sample = np.repeat(sample[:, None], 3, axis=1)
+    return sample
 
 
 def fit_palette(samples: np.ndarray, n_clusters: int, random_state: int) -> Palette:

@@ -8,7 +8,7 @@ shape. Levels are never stretched; quantization rounds to nearest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +32,10 @@ class Pixels:
         The caller's array shape, restored on output.
     pil_mode : str or None
         The PIL mode to return, when the input was a PIL image.
+    selection : ndarray of shape (H, W), float32 in [0, 1], or None
+        How much each pixel counts in the image's statistics (palettes,
+        histograms, moments, samples): a mask or the pixels left after an
+        ignored color (:mod:`imgot.regions`). None counts every pixel.
     """
 
     color: np.ndarray
@@ -39,6 +43,7 @@ class Pixels:
     scale: float
     shape: tuple
     pil_mode: str | None = None
+    selection: np.ndarray | None = None
 
     @property
     def is_gray(self) -> bool:
@@ -52,9 +57,23 @@ class Pixels:
         """A (N, 3) or (N,) view of the color, one row per pixel."""
         return self.color.reshape(-1, 3) if not self.is_gray else self.color.reshape(-1)
 
-    def opaque_mask(self) -> np.ndarray | None:
-        """Pixels that are not fully transparent, or None without alpha."""
-        return None if self.alpha is None else self.alpha.reshape(-1) > 0
+    def with_color(self, color: np.ndarray, scale: float | None = None) -> "Pixels":
+        """The same image (alpha, selection, shape, mode) with other color values."""
+        return replace(self, color=color, scale=self.scale if scale is None else scale)
+
+    def sample_weights(self) -> np.ndarray | None:
+        """How much each pixel counts in the statistics, shape (N,), or None if all count the same.
+
+        Fully transparent pixels count 0; a `selection` multiplies in. Bool
+        when every weight is 0 or 1 (alpha only), float32 with a selection.
+        When nothing would count (a fully transparent image without a
+        selection), every pixel counts.
+        """
+        opaque = None if self.alpha is None else self.alpha.reshape(-1) > 0
+        if self.selection is None:
+            return opaque if opaque is not None and opaque.any() else None
+        weights = self.selection.reshape(-1)
+        return weights * opaque if opaque is not None else weights
 
 
 def _pil_to_array(image, *, from_file: bool = False) -> tuple[np.ndarray, str]:

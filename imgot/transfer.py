@@ -18,6 +18,16 @@ from .estimator import ParamsMixin
 from .mapping import ColorLUT
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .pixels import Pixels, as_pixels, quantize, to_output
+from .regions import (
+    apply_weight,
+    as_labels,
+    check_ignore_color,
+    composite,
+    default_region_feather,
+    ignored_pixels,
+    region_weights,
+    select,
+)
 
 __all__ = [
     "ColorTransfer", "ColorMap", "LUTTransform", "transfer", "apply_lut_to_image", "finish", "NotFittedError",
@@ -34,12 +44,7 @@ class NotFittedError(ValueError, AttributeError):
 def _as_float(pixels: Pixels) -> Pixels:
     """The same image with float color in [0, 1] (float64 stays float64)."""
     dtype = np.float64 if pixels.color.dtype == np.float64 else np.float32
-    color = pixels.color.astype(dtype) * dtype(1.0 / pixels.scale)
-    return Pixels(color, pixels.alpha, 1.0, pixels.shape, pixels.pil_mode)
-
-
-def _with_color(pixels: Pixels, color: np.ndarray) -> Pixels:
-    return Pixels(color, pixels.alpha, pixels.scale, pixels.shape, pixels.pil_mode)
+    return pixels.with_color(pixels.color.astype(dtype) * dtype(1.0 / pixels.scale), 1.0)
 
 
 class ColorTransfer(ParamsMixin):
@@ -109,6 +114,18 @@ class ColorTransfer(ParamsMixin):
     random_state : int or None, default 0
         Seed of the pixel sampling, k-means and rotations: the same inputs and
         seed give the same output bytes. None draws a fresh seed at each fit.
+    ignore_color : one or three numbers, or None, default None
+        A "nodata" color (the black border of a satellite scene): pixels of
+        this color count in neither image's statistics and are copied to the
+        output unchanged. Integers are levels of the image's own depth
+        (0..255, 0..65535), floats fractions of full scale in [0, 1].
+    ignore_tolerance : float, default 0
+        How far (per channel, in the units of `ignore_color`) a pixel may be
+        from `ignore_color` and still be ignored (JPEG borders are not exact).
+    feather : float or None, default None
+        Pixels over which the result fades in inside the edge of an
+        `apply_mask` (None: 0, the mask as given), and the width of the blend
+        between regions with `source_labels` (None: 2% of the shorter side).
 
     Attributes
     ----------
@@ -116,6 +133,8 @@ class ColorTransfer(ParamsMixin):
         The reference palette, for the palette methods.
     reference_states_ : dict
         What each stage of the method learned of the reference.
+    region_states_ : dict
+        ``label -> states`` of each region, after ``fit(reference_labels=...)``.
     seed_ : int
         The seed in use (``random_state``, or the one drawn for None).
 
@@ -154,6 +173,9 @@ class ColorTransfer(ParamsMixin):
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int | None = 0,
+        ignore_color=None,
+        ignore_tolerance: float = 0,
+        feather: float | None = None,
     ):
         self.method = method
         self.n_clusters = n_clusters
@@ -170,6 +192,9 @@ class ColorTransfer(ParamsMixin):
         self.lut_size = lut_size
         self.bandwidth = bandwidth
         self.random_state = random_state
+        self.ignore_color = ignore_color
+        self.ignore_tolerance = ignore_tolerance
+        self.feather = feather
 
     # -- the scikit-learn estimator contract: imgot.estimator.ParamsMixin, and --------
 
@@ -212,6 +237,10 @@ class ColorTransfer(ParamsMixin):
         if seed is not None and (not isinstance(seed, Integral) or isinstance(seed, bool)
                                  or not 0 <= seed <= MAX_SEED):
             raise ValueError(f"random_state must be None or an integer seed in 0..{MAX_SEED}, got {seed!r}")
+        check_ignore_color(self.ignore_color, self.ignore_tolerance)
+        if self.feather is not None and (not isinstance(self.feather, Real) or isinstance(self.feather, bool)
+                                         or not np.isfinite(self.feather) or self.feather < 0):
+            raise ValueError(f"feather must be None or a number of pixels >= 0, got {self.feather!r}")
         return stages
 
     def _seed(self) -> int:
@@ -220,7 +249,9 @@ class ColorTransfer(ParamsMixin):
             self.seed_ = int(fresh) if self.random_state is None else int(self.random_state)
         return self.seed_
 
-    def _state(self, name: str):
+    def _state(self, name: str, states: dict | None = None):
+        if states is not None:
+            return states[name]
         states = getattr(self, "reference_states_", {})
         if name not in states and name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
             return self.reference_palette_  # a palette set directly (e.g. imgot.Normalizer's barycenter)
@@ -235,7 +266,16 @@ class ColorTransfer(ParamsMixin):
         name = get_method(self.method)[0]
         return _fit_palette(self, pixels, self._seed(), name if name in PLAN_METHODS else "emd")
 
-    def fit(self, reference, y=None) -> "ColorTransfer":
+    def _select(self, image, mask, what: str) -> tuple[Pixels, np.ndarray | None]:
+        """The image with its selection (mask, minus the ignored color), and the ignored pixels."""
+        pixels = as_pixels(image)
+        ignore = ignored_pixels(pixels, self.ignore_color, self.ignore_tolerance)
+        return select(pixels, mask, ignore=ignore, what=what), ignore
+
+    def _fit_states(self, pixels: Pixels, stages: tuple[str, ...], seed: int) -> dict:
+        return {name: METHODS[name].fit(self, pixels, seed) for name in dict.fromkeys(stages)}
+
+    def fit(self, reference, y=None, *, reference_mask=None, reference_labels=None) -> "ColorTransfer":
         """Learn what the method needs of the reference.
 
         Parameters
@@ -245,21 +285,41 @@ class ColorTransfer(ParamsMixin):
             that fully transparent pixels are left out.
         y : None
             Ignored; there for scikit-learn's ``fit(X, y=None)`` convention.
+        reference_mask : ndarray, PIL.Image.Image or 'alpha', optional
+            Which pixels the reference's statistics count: a gray image of
+            the reference's size (white = counts, gray = counts partly), or
+            ``'alpha'`` for its own alpha (:func:`imgot.regions.as_weight`).
+        reference_labels : ndarray or PIL.Image.Image, optional
+            Integer (or color) labels of the reference's regions: each label
+            also gets its own fit, for ``transform(source_labels=...)``.
 
         Returns
         -------
         self : ColorTransfer
+
+        Raises
+        ------
+        ValueError
+            For a mask or label image of another size, an empty selection,
+            or labels that are not integers.
         """
         stages = self._validate_params()
-        for name in ("seed_", "reference_palette_"):
+        for name in ("seed_", "reference_palette_", "region_states_"):
             self.__dict__.pop(name, None)
         seed = self._seed()
-        pixels = as_pixels(reference)
-        states = {}
-        for name in dict.fromkeys(stages):
-            states[name] = METHODS[name].fit(self, pixels, seed)
-            if METHODS[name].reference_palette is not None and not hasattr(self, "reference_palette_"):
+        pixels, _ = self._select(reference, reference_mask, "reference")
+        states = self._fit_states(pixels, stages, seed)
+        for name in states:
+            if METHODS[name].reference_palette is not None:
                 self.reference_palette_ = METHODS[name].reference_palette(states[name])
+                break
+        if reference_labels is not None:
+            labels = as_labels(reference_labels, pixels.color.shape[:2], what="reference label image")
+            self.region_states_ = {
+                int(label): self._fit_states(region, stages, seed)
+                for label in np.unique(labels)
+                if (region := _region(pixels, labels == label)) is not None
+            }
         self.reference_states_ = states
         return self
 
@@ -268,7 +328,7 @@ class ColorTransfer(ParamsMixin):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
-    def color_map(self, image) -> ColorMap:
+    def color_map(self, image, *, source_mask=None) -> ColorMap:
         """Solve the palette transport for `image` and build its per-pixel map.
 
         For the methods with a palette plan (:data:`imgot.methods.PLAN_METHODS`:
@@ -278,6 +338,8 @@ class ColorTransfer(ParamsMixin):
         Parameters
         ----------
         image : ndarray or PIL.Image.Image
+        source_mask : optional
+            Which pixels of `image` its palette counts; see :meth:`transform`.
 
         Returns
         -------
@@ -295,10 +357,11 @@ class ColorTransfer(ParamsMixin):
                 f"method {self.method!r} has no palette plan; color_map needs one of: "
                 f"{', '.join(PLAN_METHODS)} (color_lut gives the LUT of any LUT method)"
             )
-        return METHODS[stages[0]].color_map(self, self._state(stages[0]), as_pixels(image), self._seed(),
+        pixels, _ = self._select(image, source_mask, "source")
+        return METHODS[stages[0]].color_map(self, self._state(stages[0]), pixels, self._seed(),
                                             float(self.strength), bool(self.preserve_luminance))
 
-    def color_lut(self, image) -> ColorLUT:
+    def color_lut(self, image, *, source_mask=None) -> ColorLUT:
         """The color map that recolors `image`, as a 3-D LUT, for methods whose map is one LUT.
 
         Every method but ``'histogram'`` and the composites (which depend on
@@ -325,11 +388,16 @@ class ColorTransfer(ParamsMixin):
             lut_methods = ", ".join(name for name, spec in METHODS.items() if spec.is_lut)
             raise ValueError(f"method {self.method!r} is not a single 3-D LUT; LUT methods: {lut_methods}")
         name = stages[0]
-        return METHODS[name].map(self, self._state(name), as_pixels(image), self._seed(),
+        pixels, _ = self._select(image, source_mask, "source")
+        return METHODS[name].map(self, self._state(name), pixels, self._seed(),
                                  float(self.strength), bool(self.preserve_luminance))
 
-    def _map_color(self, pixels: Pixels) -> np.ndarray:
-        """The recolored color of `pixels`, in their dtype: the color map, then the finishing steps."""
+    def _mapped(self, pixels: Pixels, states: dict | None = None) -> np.ndarray:
+        """The color map alone (no finishing step) applied to `pixels`, in their dtype.
+
+        `states` are the reference states to map toward (a region's); None
+        takes the fitted reference's.
+        """
         stages = self._check_fitted()
         seed = self._seed()
         strength, luminance = float(self.strength), bool(self.preserve_luminance)
@@ -337,42 +405,96 @@ class ColorTransfer(ParamsMixin):
             # One LUT, the same as color_lut's (strength and luminance baked
             # in): 8-bit images go through Pillow's C LUT without a float
             # copy; lightness is then finished per pixel.
-            lut = METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, strength, luminance)
-            mapped = apply_lut(lut, pixels)
-        elif len(stages) == 1 and strength == 1.0:
-            mapped = quantize(METHODS[stages[0]].map(self, self._state(stages[0]), pixels, seed, 1.0, False)(pixels),
-                              pixels.dtype)
-        else:
-            source = _as_float(pixels)
-            current = source
-            for name in stages:
-                mapper = METHODS[name].map(self, self._state(name), current, seed, 1.0, False)
-                color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
-                current = _with_color(current, color.astype(source.color.dtype, copy=False))
-            out = current.color
-            if strength != 1.0:
-                out = source.color + np.asarray(strength, out.dtype) * (out - source.color)
-            mapped = quantize(out, pixels.dtype)
-        return finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=luminance)
+            lut = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, strength, luminance)
+            return apply_lut(lut, pixels)
+        if len(stages) == 1 and strength == 1.0:
+            mapper = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, 1.0, False)
+            return quantize(mapper(pixels), pixels.dtype)
+        source = _as_float(pixels)
+        current = source
+        for name in stages:
+            mapper = METHODS[name].map(self, self._state(name, states), current, seed, 1.0, False)
+            color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
+            current = current.with_color(color.astype(source.color.dtype, copy=False))
+        out = current.color
+        if strength != 1.0:
+            out = source.color + np.asarray(strength, out.dtype) * (out - source.color)
+        return quantize(out, pixels.dtype)
 
-    def transform(self, image):
+    def _mapped_regions(self, pixels: Pixels, source_labels) -> np.ndarray:
+        """Each source region mapped toward its reference region, blended by feathered region weights.
+
+        Source labels with no region in the reference take the global map
+        (whole source selection toward the whole reference).
+        """
+        regions = getattr(self, "region_states_", None)
+        if regions is None:
+            raise ValueError("source_labels need a model fitted with reference_labels")
+        shape = pixels.color.shape[:2]
+        labels = as_labels(source_labels, shape, what="source label image")
+        present = [int(label) for label in np.unique(labels)]
+        matched = [label for label in present if label in regions]
+        if not matched:
+            raise ValueError(f"no label of the source label image ({_listed(present)}) is in the reference "
+                             f"label image ({_listed(regions)}): regions pair by equal labels")
+        groups: dict = {label: (label,) for label in matched}
+        unmatched = [label for label in present if label not in regions]
+        if unmatched:
+            groups[None] = tuple(unmatched)
+        feather = default_region_feather(shape) if self.feather is None else float(self.feather)
+        total = np.zeros(shape, np.float32)
+        blended = np.zeros(pixels.color.shape, np.float32)
+        for key, weight in region_weights(labels, groups, feather / 2.0):
+            region = None if key is None else _region(pixels, labels == key)
+            mapped = self._mapped(pixels, None) if region is None else self._mapped(region, regions[key])
+            total += weight
+            if pixels.is_gray:
+                blended += weight * mapped
+            else:
+                blended += weight[..., None] * mapped
+        blended /= total if pixels.is_gray else total[..., None]
+        if pixels.dtype.kind == "f":
+            return blended.astype(pixels.dtype)
+        return quantize(blended * np.float32(1.0 / pixels.scale), pixels.dtype)
+
+    def transform(self, image, *, source_mask=None, apply_mask=None, source_labels=None):
         """Recolor `image` toward the fitted reference.
 
         Parameters
         ----------
         image : ndarray or PIL.Image.Image
             (H, W[, C]) with C in 1..4; uint8, uint16 or float in [0, 1].
+        source_mask : ndarray, PIL.Image.Image or 'alpha', optional
+            Which pixels of `image` its statistics count (its palette,
+            histogram, moments, sample): a gray image of its size, white =
+            counts, gray = counts partly; ``'alpha'`` for its own alpha.
+            Every pixel is still recolored (see `apply_mask`).
+        apply_mask : same kinds, optional
+            Where the result replaces the source: outside it the output is the
+            source bit for bit; gray blends; `feather` fades it in at its edge.
+        source_labels : ndarray or PIL.Image.Image, optional
+            Region labels of `image`, paired by equal value with the
+            ``reference_labels`` given to :meth:`fit`: each region is mapped
+            toward its counterpart and the maps are blended over `feather`
+            pixels at region borders; labels without a counterpart take the
+            global map.
 
         Returns
         -------
         ndarray or PIL.Image.Image
             The same kind, shape and dtype as `image`; alpha is copied as is.
         """
-        pixels = as_pixels(image)
+        pixels, ignore = self._select(image, source_mask, "source")
         if self.strength == 0:
             self._check_fitted()
             return to_output(pixels, pixels.color.copy())
-        return to_output(pixels, self._map_color(pixels))
+        if source_labels is None:
+            mapped = self._mapped(pixels)
+        else:
+            mapped = self._mapped_regions(pixels, source_labels)
+        result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance))
+        weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)
+        return to_output(pixels, composite(pixels.color, result, weight))
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Save the fitted estimator to a versioned ``.npz`` file (no pickle).
@@ -404,6 +526,19 @@ class ColorTransfer(ParamsMixin):
                 f"not for {self.method!r}; save its LUT instead (color_lut, imgot.cube.write_cube)"
             )
         save(path, self, overwrite=overwrite)
+
+
+def _region(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
+    """`pixels` whose selection is restricted to `inside`; None if nothing there is selected."""
+    weight = inside.astype(np.float32) if pixels.selection is None else pixels.selection * inside
+    region = pixels.with_color(pixels.color)
+    region.selection = weight
+    return region if np.any(region.sample_weights() > 0) else None
+
+
+def _listed(labels) -> str:
+    labels = sorted(labels)
+    return ", ".join(map(str, labels[:8])) + (", ..." if len(labels) > 8 else "")
 
 
 def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool) -> np.ndarray:
@@ -442,18 +577,25 @@ class LUTTransform:
     lut: ColorLUT
     detail: bool = False
     preserve_luminance: bool = False
+    ignore_color: tuple | None = None
+    ignore_tolerance: float = 0
+    feather: float | None = None
 
     @classmethod
-    def from_model(cls, model: "ColorTransfer", image) -> "LUTTransform":
-        """The LUT that `model` fits for `image`, with the model's finishing steps."""
-        return cls(model.color_lut(image), bool(model.detail), bool(model.preserve_luminance))
+    def from_model(cls, model: "ColorTransfer", image, *, source_mask=None) -> "LUTTransform":
+        """The LUT that `model` fits for `image` (its `source_mask` selection), with the model's finishing steps."""
+        return cls(model.color_lut(image, source_mask=source_mask), bool(model.detail),
+                   bool(model.preserve_luminance), model.ignore_color, model.ignore_tolerance, model.feather)
 
-    def transform(self, image):
-        """Recolor `image`: the LUT, then the finishing steps."""
-        return apply_lut_to_image(self.lut, image, detail=self.detail, preserve_luminance=self.preserve_luminance)
+    def transform(self, image, *, apply_mask=None):
+        """Recolor `image`: the LUT, then the finishing steps, through `apply_mask` if given."""
+        return apply_lut_to_image(self.lut, image, detail=self.detail, preserve_luminance=self.preserve_luminance,
+                                  apply_mask=apply_mask, feather=self.feather, ignore_color=self.ignore_color,
+                                  ignore_tolerance=self.ignore_tolerance)
 
 
-def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_luminance: bool = False):
+def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_luminance: bool = False,
+                       apply_mask=None, feather: float | None = None, ignore_color=None, ignore_tolerance=0):
     """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
 
     Parameters
@@ -465,6 +607,10 @@ def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_l
         :func:`finish`), which a LUT cannot hold: with the LUT of
         ``model.color_lut(image)`` and the model's own `detail` and
         `preserve_luminance`, the result equals ``model.transform(image)``.
+    apply_mask, feather, ignore_color, ignore_tolerance : optional
+        Where the result replaces the source, as in
+        :meth:`ColorTransfer.transform`: elsewhere, and on pixels of the
+        ignored color, the source is copied unchanged.
 
     Returns
     -------
@@ -480,7 +626,9 @@ def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_l
     """
     pixels = as_pixels(image)
     mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance)
-    return to_output(pixels, mapped)
+    ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
+    weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
+    return to_output(pixels, composite(pixels.color, mapped, weight))
 
 
 def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:
@@ -523,6 +671,11 @@ def transfer(
     preserve_luminance: bool = False,
     detail: bool = True,
     random_state: int | None = 0,
+    source_mask=None,
+    reference_mask=None,
+    apply_mask=None,
+    source_labels=None,
+    reference_labels=None,
     **options,
 ):
     """Recolor `image` so that its colors follow `reference`'s, by optimal transport.
@@ -543,9 +696,19 @@ def transfer(
         The image whose colors to take.
     method, n_clusters, reg, color_space, strength, preserve_luminance, detail, random_state
         See :class:`ColorTransfer`.
+    source_mask, reference_mask : ndarray, PIL.Image.Image or 'alpha', optional
+        Which pixels each image's statistics count (gray image of its size,
+        white = counts): the colors of a selection, e.g. only the skin, or
+        everything but a sky.
+    apply_mask : optional
+        Where the result replaces `image`; elsewhere it is copied bit for bit.
+    source_labels, reference_labels : optional
+        Region label images, paired by equal labels: each region is matched
+        to its counterpart (sky to sky), blended without seams.
     **options
         Other :class:`ColorTransfer` parameters (``n_samples``, ``reg_m``,
-        ``max_iter``, ``tol``, ``n_iter``, ``lut_size``, ``bandwidth``).
+        ``max_iter``, ``tol``, ``n_iter``, ``lut_size``, ``bandwidth``,
+        ``ignore_color``, ``ignore_tolerance``, ``feather``).
 
     Returns
     -------
@@ -578,4 +741,5 @@ def transfer(
         random_state=random_state,
         **options,
     )
-    return model.fit(reference).transform(image)
+    model.fit(reference, reference_mask=reference_mask, reference_labels=reference_labels)
+    return model.transform(image, source_mask=source_mask, apply_mask=apply_mask, source_labels=source_labels)

@@ -1,0 +1,335 @@
+"""Selections, masks and regions: which pixels count, where the result goes, which region maps to which.
+
+Three ideas, each one function here, used by :class:`imgot.ColorTransfer`:
+
+- a **selection** says how much each pixel counts in an image's statistics
+  (palettes, histograms, moments, samples): a gray mask (white = counts,
+  gray = counts partly), the image's own alpha, minus the pixels of an
+  ignored "nodata" color (:func:`select`);
+- an **apply mask** says where the result replaces the source: outside it
+  (and on ignored pixels) the source is copied bit for bit, and with a
+  `feather` the change fades in over that many pixels inside the mask's edge
+  (:func:`apply_weight`, :func:`composite`);
+- **regions** are two label images whose equal labels correspond (sky to sky,
+  skin to skin): each region gets its own map, and the maps are blended by
+  feathered region weights that sum to 1 everywhere, so region borders have
+  no seams (:func:`as_labels`, :func:`region_weights`).
+
+Smooth weights are computed on a coarse grid (:mod:`imgot.grid`), so a
+feather of a hundred pixels costs no more than one of ten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from numbers import Integral, Real
+
+import numpy as np
+
+from .grid import cell_means, upsample
+from .pixels import Pixels, as_pixels, quantize
+
+__all__ = [
+    "MAX_REGIONS", "as_weight", "ignored_pixels", "select", "apply_weight", "feather_weight", "composite",
+    "as_labels", "region_weights", "default_region_feather", "check_ignore_color",
+]
+
+MAX_REGIONS = 64  # each region fits its own map: more is a mistake (a JPEG label image), not a use
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}"
+
+
+def as_weight(mask, shape: tuple[int, int], *, what: str = "mask", alpha: np.ndarray | None = None,
+              scale: float = 1.0) -> np.ndarray:
+    """A mask as per-pixel weights in [0, 1], float32 of shape `shape` (H, W).
+
+    Parameters
+    ----------
+    mask : ndarray, PIL.Image.Image, Pixels or 'alpha'
+        A gray image (white = 1, black = 0, gray = partial weight): bool,
+        uint8, uint16 or float in [0, 1], with or without an alpha channel
+        (which multiplies in). A color image counts only if it is gray
+        (R = G = B), or if it has alpha (a cut-out: its alpha is the mask).
+        ``'alpha'`` takes the image's own alpha (`alpha`, at `scale`).
+    shape : (H, W)
+        The image's height and width, which the mask must have.
+    what : str
+        How errors name the mask ("source mask").
+
+    Raises
+    ------
+    ValueError
+        For a mask of another size, a color mask, or ``'alpha'`` on an image
+        without alpha.
+
+    Examples
+    --------
+    >>> as_weight(np.array([[0, 128, 255]], np.uint8), (1, 3)).astype(float).round(3).tolist()
+    [[0.0, 0.502, 1.0]]
+    """
+    if isinstance(mask, str):
+        if mask != "alpha":
+            raise ValueError(f"{what} must be an image or 'alpha', got {mask!r}")
+        if alpha is None:
+            raise ValueError(f"{what} 'alpha': the image has no alpha channel")
+        return (alpha.astype(np.float32) / np.float32(scale)).reshape(shape)
+    if isinstance(mask, np.ndarray) and mask.dtype == bool:
+        mask = mask.astype(np.uint8) * np.uint8(255)
+    pixels = as_pixels(mask)
+    if pixels.color.shape[:2] != tuple(shape):
+        raise ValueError(f"{what} is {_size(pixels.color.shape)} pixels but the image is {_size(shape)}; "
+                         "a mask must have the image's size")
+    unit = np.float32(1.0 / pixels.scale)
+    if pixels.is_gray:
+        weight = pixels.color.astype(np.float32) * unit
+    elif pixels.alpha is not None and not _is_gray(pixels.color):
+        return pixels.alpha.astype(np.float32) * unit  # a cut-out: its alpha is the selection
+    elif _is_gray(pixels.color):
+        weight = pixels.color[..., 0].astype(np.float32) * unit
+    else:
+        raise ValueError(f"{what} must be a gray image (white = selected), not a color one")
+    if pixels.alpha is not None:
+        weight *= pixels.alpha.astype(np.float32) * unit
+    return weight
+
+
+def _is_gray(color: np.ndarray) -> bool:
+    return bool(np.array_equal(color[..., 0], color[..., 1]) and np.array_equal(color[..., 1], color[..., 2]))
+
+
+def check_ignore_color(color, tolerance=0) -> tuple[tuple[float, ...], float] | None:
+    """Validate an ignored ("nodata") color: 1 or 3 numbers >= 0, and a tolerance >= 0.
+
+    Integers are levels of the image's own depth (0..255 for 8-bit, 0..65535
+    for 16-bit); floats are fractions of full scale, in [0, 1].
+    Returns ``(color, tolerance)``, or None for no ignored color.
+    """
+    if color is None:
+        return None
+    values = (color,) if isinstance(color, Real) else tuple(color) if isinstance(color, (tuple, list)) else None
+    if not values or len(values) not in (1, 3) or not all(
+            isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"ignore_color must be one gray level or three R, G, B values >= 0, got {color!r}")
+    if any(not isinstance(v, Integral) for v in values) and max(values) > 1:
+        raise ValueError(f"ignore_color in fractions of full scale must be in [0, 1], got {color!r}")
+    if not isinstance(tolerance, Real) or isinstance(tolerance, bool) or not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"ignore_tolerance must be a number >= 0, got {tolerance!r}")
+    return values, float(tolerance)
+
+
+def ignored_pixels(pixels: Pixels, color, tolerance=0) -> np.ndarray | None:
+    """Pixels whose color is within `tolerance` of the ignored `color` in every channel, (H, W) bool.
+
+    See :func:`check_ignore_color` for the units. A gray image matches the
+    gray level, or R = G = B. Returns None without an ignored color.
+
+    Examples
+    --------
+    >>> image = as_pixels(np.array([[[0, 0, 0], [0, 0, 2], [9, 9, 9]]], np.uint8))
+    >>> ignored_pixels(image, (0, 0, 0)).tolist(), ignored_pixels(image, (0, 0, 0), 2).tolist()
+    ([[True, False, False]], [[True, True, False]])
+    """
+    checked = check_ignore_color(color, tolerance)
+    if checked is None:
+        return None
+    values, tolerance = checked
+    integers = all(isinstance(v, Integral) for v in values)
+    levels = np.array(values, np.float64) * (1.0 if integers else pixels.scale)
+    tol = tolerance * (1.0 if integers else pixels.scale)
+    if pixels.is_gray:
+        if len(levels) == 3 and not levels.min() == levels.max():
+            return np.zeros(pixels.color.shape, bool)
+        return np.abs(pixels.color.astype(np.float64) - levels[0]) <= tol
+    levels = np.broadcast_to(levels, (3,))
+    hit = np.ones(pixels.color.shape[:2], bool)
+    for channel in range(3):
+        hit &= np.abs(pixels.color[..., channel].astype(np.float32) - np.float32(levels[channel])) <= tol
+    return hit
+
+
+def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pixels:
+    """`pixels` with a selection: the weights of `mask`, with `ignore`'d pixels at 0.
+
+    Parameters
+    ----------
+    pixels : Pixels
+    mask : see :func:`as_weight`, optional
+    ignore : ndarray of bool (H, W), optional
+        Pixels to leave out (from :func:`ignored_pixels`).
+    what : str
+        How errors name the image ("source", "reference").
+
+    Raises
+    ------
+    ValueError
+        When nothing is selected: the mask is black everywhere, or covers only
+        transparent or ignored pixels.
+    """
+    if mask is None and ignore is None:
+        return pixels
+    shape = pixels.color.shape[:2]
+    weight = np.ones(shape, np.float32) if mask is None else \
+        as_weight(mask, shape, what=f"{what} mask", alpha=pixels.alpha, scale=pixels.scale)
+    if ignore is not None:
+        weight[ignore] = 0.0
+    selected = pixels.with_color(pixels.color)
+    selected.selection = weight
+    if not np.any(selected.sample_weights() > 0):
+        reasons = [name for name, on in (("mask", mask is not None), ("ignored color", ignore is not None)) if on]
+        raise ValueError(f"the {what} selection is empty: no pixel is left after the {' and '.join(reasons)}")
+    return selected
+
+
+def _smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of `plane` (float32), on a grid about sigma/3 coarser when sigma is large."""
+    from scipy.ndimage import gaussian_filter
+
+    step = max(1, int(sigma // 3))
+    if step == 1:
+        return gaussian_filter(plane.astype(np.float32), sigma, mode="nearest")
+    coarse = gaussian_filter(cell_means(plane, step), sigma / step, mode="nearest")
+    return upsample(coarse, plane.shape, step)
+
+
+def feather_weight(weight: np.ndarray, feather: float) -> np.ndarray:
+    """Fade `weight` in over `feather` pixels inside its edge; 0 stays exactly 0, the interior 1.
+
+    The fade is ``clip(2 * blur(weight > 0) - 1, 0, 1)`` with a Gaussian of
+    sigma ``feather / 2``: 0 on the edge, 0.95 at `feather` pixels inside.
+    Parts of the mask thinner than about `feather` fade out entirely.
+
+    Examples
+    --------
+    >>> mask = np.zeros((1, 40), np.float32); mask[:, 10:] = 1
+    >>> soft = feather_weight(mask, 8)
+    >>> float(soft[0, 9]), float(soft[0, 10]) < 0.2, float(soft[0, 39])
+    (0.0, True, 1.0)
+    """
+    if not feather > 0:
+        return weight
+    ramp = _smooth(weight > 0, feather / 2.0)
+    ramp *= 2.0
+    ramp -= 1.0
+    np.clip(ramp, 0.0, 1.0, out=ramp)
+    ramp[ramp > 1.0 - 1e-4] = 1.0  # the interior exactly 1: the result there bit for bit
+    ramp *= weight
+    return ramp
+
+
+def apply_weight(pixels: Pixels, mask=None, *, feather: float = 0.0, ignore=None) -> np.ndarray | None:
+    """Where the result replaces the source: `mask` (feathered), 0 on `ignore`'d pixels; None for everywhere."""
+    if mask is None and ignore is None:
+        return None
+    shape = pixels.color.shape[:2]
+    weight = np.ones(shape, np.float32) if mask is None else feather_weight(
+        as_weight(mask, shape, what="apply mask", alpha=pixels.alpha, scale=pixels.scale), float(feather or 0.0))
+    if ignore is not None:
+        weight[ignore] = 0.0
+    return weight
+
+
+def composite(source: np.ndarray, result: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """``source + weight * (result - source)``, in their dtype: exactly `source` where weight is 0, `result` where 1.
+
+    Examples
+    --------
+    >>> src = np.zeros((1, 3), np.uint8); res = np.full((1, 3), 200, np.uint8)
+    >>> composite(src, res, np.array([[0.0, 0.5, 1.0]], np.float32)).tolist()
+    [[0, 100, 200]]
+    """
+    if weight is None:
+        return result
+    inside = weight >= 1.0
+    out = np.where(inside[..., None] if source.ndim == 3 else inside, result, source)
+    partial = (weight > 0.0) & ~inside
+    if partial.any():
+        scale = 1.0 if source.dtype.kind == "f" else float(np.iinfo(source.dtype).max)
+        w = weight[partial] if source.ndim == 2 else weight[partial][:, None]
+        low = source[partial].astype(np.float32)
+        mixed = low + w * (result[partial].astype(np.float32) - low)
+        out[partial] = quantize(mixed / np.float32(scale), source.dtype)
+    return out
+
+
+def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> np.ndarray:
+    """A label image as int64 labels of shape `shape`.
+
+    Parameters
+    ----------
+    labels : ndarray or PIL.Image.Image
+        Integer labels (H, W); a color label image (H, W, 3 or 4), in which
+        each distinct color is a label (segmentation maps drawn in colors);
+        a PIL palette image (its indices); float arrays must hold whole numbers.
+
+    Raises
+    ------
+    ValueError
+        For another size, non-integer values, or more than
+        :data:`MAX_REGIONS` distinct labels (a lossy JPEG label image).
+
+    Examples
+    --------
+    >>> as_labels(np.array([[1.0, 2.0]]), (1, 2)).tolist()
+    [[1, 2]]
+    """
+    if hasattr(labels, "mode") and hasattr(labels, "getbands"):
+        labels = np.asarray(labels if labels.mode in ("P", "L", "I", "I;16", "RGB", "RGBA", "1")
+                            else labels.convert("RGB"))
+    array = np.asarray(labels)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        if array.dtype.kind not in "iub":
+            raise ValueError(f"{what}: a color label image must hold integer levels, got {array.dtype}")
+        wide = array[..., :3].astype(np.int64)
+        array = (wide[..., 0] << 32) | (wide[..., 1] << 16) | wide[..., 2]
+    elif array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be (H, W) labels or a color label image, got shape {array.shape}")
+    if array.shape != tuple(shape):
+        raise ValueError(f"{what} is {_size(array.shape)} pixels but the image is {_size(shape)}")
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all() or not np.array_equal(array, np.round(array)):
+            raise ValueError(f"{what} must hold integer labels; it holds fractional values")
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"{what} must hold integer labels, got {array.dtype}")
+    array = array.astype(np.int64)
+    count = np.unique(array).size
+    if count > MAX_REGIONS:
+        raise ValueError(f"{what} has {count} distinct labels, more than {MAX_REGIONS}; labels must be "
+                         "saved losslessly (PNG, TIFF), not as JPEG")
+    return array
+
+
+def default_region_feather(shape: tuple[int, int]) -> float:
+    """The blend width between regions when none is given: 2% of the shorter side, at least 2 pixels."""
+    return max(2.0, 0.02 * min(shape))
+
+
+def region_weights(labels: np.ndarray, groups: dict, feather: float) -> Iterator[tuple[object, np.ndarray]]:
+    """Feathered weights of groups of labels, float32 (H, W) planes that sum to 1 at every pixel.
+
+    Parameters
+    ----------
+    labels : ndarray of int64 (H, W)
+    groups : dict
+        ``key -> labels`` of each group (a region, or all labels that share
+        the global map).
+    feather : float
+        Sigma of the Gaussian blur of each group's indicator, in pixels; 0
+        gives hard regions.
+
+    Yields
+    ------
+    (key, weight)
+        Only groups whose weight is somewhere above 0.
+    """
+    for key, members in groups.items():
+        inside = np.isin(labels, list(members))
+        weight = _smooth(inside, feather) if feather > 0 else inside.astype(np.float32)
+        if feather > 0:
+            weight[inside & (weight > 1.0 - 1e-4)] = 1.0
+            weight[~inside & (weight < 1e-4)] = 0.0
+        if weight.any():
+            yield key, weight
