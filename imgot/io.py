@@ -21,7 +21,7 @@ import numpy as np
 from .atomic import atomic_write
 from .exceptions import ImageReadError
 
-__all__ = ["ImageFile", "load_image", "read_image", "write_image"]
+__all__ = ["ImageFile", "load_image", "read_image", "read_labels", "write_image"]
 
 _TIFF = (".tif", ".tiff")
 _ANIMATED = ("GIF", "PNG", "WEBP")  # multi-frame formats whose frames are an animation
@@ -121,13 +121,16 @@ def _read_tiff(path: Path) -> ImageFile:
     return ImageFile(_orient(array, orientation.value if orientation else 1), icc_bytes, None)
 
 
-def load_image(path: str | os.PathLike) -> ImageFile:
+def load_image(path: str | os.PathLike, *, palette_indices: bool = False) -> ImageFile:
     """Read an image file with its ICC profile and EXIF.
 
     Parameters
     ----------
     path : str or path-like
         Any format Pillow reads; 16-bit RGB(A) PNG and TIFF keep their 16 bits.
+    palette_indices : bool, default False
+        Return a palette ("P" mode) image's indices rather than its colors:
+        the labels of a segmentation map (:func:`read_labels`).
 
     Returns
     -------
@@ -159,6 +162,8 @@ def load_image(path: str | os.PathLike) -> ImageFile:
             image.load()
             icc = image.info.get("icc_profile")
             upright = ImageOps.exif_transpose(image)
+            if palette_indices and upright.mode == "P":
+                return ImageFile(np.asarray(upright), icc, None)
             if upright.mode == "1":  # bilevel: recolored levels need 8 bits
                 upright = upright.convert("L")
             array, _ = _pil_to_array(upright, from_file=True)
@@ -179,6 +184,19 @@ def load_image(path: str | os.PathLike) -> ImageFile:
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct.error,
             zlib.error) as error:  # decoders of damaged files raise all of these
         raise ImageReadError(f"{path}: cannot read image ({error})") from None
+
+
+def read_labels(path: str | os.PathLike) -> np.ndarray:
+    """Read a label image (region labels): gray or 16-bit levels, palette indices, or colors.
+
+    Each distinct value is a label; see :func:`imgot.regions.as_labels`.
+
+    Raises
+    ------
+    ImageReadError
+        As :func:`load_image`.
+    """
+    return load_image(path, palette_indices=True).pixels
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

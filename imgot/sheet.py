@@ -42,7 +42,7 @@ class Scores:
     grain: float
 
 
-def evaluate(source, reference, outputs) -> list[Scores]:
+def evaluate(source, reference, outputs, *, source_mask=None, reference_mask=None) -> list[Scores]:
     """Score each output of a transfer from `source` toward `reference`.
 
     Parameters
@@ -50,6 +50,10 @@ def evaluate(source, reference, outputs) -> list[Scores]:
     source, reference : ndarray or PIL.Image.Image
     outputs : iterable of ndarray or PIL.Image.Image
         Images of the source's height and width.
+    source_mask, reference_mask : optional
+        Selections (:func:`imgot.regions.as_weight`): the color distances
+        compare the source's and each output's pixels inside `source_mask`
+        with the reference's inside `reference_mask`.
 
     Returns
     -------
@@ -65,10 +69,16 @@ def evaluate(source, reference, outputs) -> list[Scores]:
     """
     from .metrics import color_distance, grain, structure_similarity
 
-    baseline = color_distance(source, reference)
+    from .regions import select
+
+    def selected(image, mask):
+        return image if mask is None else select(as_pixels(image), mask)
+
+    reference = selected(reference, reference_mask)
+    baseline = color_distance(selected(source, source_mask), reference)
     scores = []
     for output in outputs:
-        distance = color_distance(output, reference)
+        distance = color_distance(selected(output, source_mask), reference)
         ratio = distance / baseline if baseline > 0 else (0.0 if distance == 0 else float("inf"))
         scores.append(Scores(distance, ratio, structure_similarity(source, output), grain(source, output)))
     return scores
@@ -201,7 +211,9 @@ def compare(
         Tile width of the sheet.
     random_state : int, default 0
     **options
-        Other :class:`imgot.ColorTransfer` parameters, for every method.
+        Other :class:`imgot.ColorTransfer` parameters, for every method, and
+        :func:`imgot.transfer`'s masks and labels (the scores then compare
+        the selections, see :func:`evaluate`).
 
     Returns
     -------
@@ -227,7 +239,9 @@ def compare(
         start = time.perf_counter()
         outputs.append(transfer(source, reference, method=name, random_state=random_state, **options))
         seconds.append(time.perf_counter() - start)
-    scores = evaluate(source, reference, outputs)
+    judged = options.get("apply_mask")
+    scores = evaluate(source, reference, outputs, reference_mask=options.get("reference_mask"),
+                      source_mask=judged if judged is not None else options.get("source_mask"))
     sheet = contact_sheet(source, reference, list(zip(methods, outputs, scores)), width=width,
                           random_state=random_state)
     return sheet, list(zip(methods, scores, seconds))

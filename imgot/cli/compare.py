@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from .region_options import files as region_files
+from .region_options import load as load_selection
+from .region_options import region_options
 from .options import ERRORS, MAX_TILE, METHODS, detail_option, fail, guard_outputs, image_output, parse_methods, seed_option
 
 
@@ -22,7 +25,8 @@ from .options import ERRORS, MAX_TILE, METHODS, detail_option, fail, guard_outpu
 @detail_option()
 @seed_option("Seed of every method.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")
-def compare(source, reference, output, methods, width, detail, random_state, overwrite):
+@region_options
+def compare(source, reference, output, methods, width, detail, random_state, overwrite, selection, **regions):
     """Recolor SOURCE toward REFERENCE with each method and draw a contact sheet.
 
     The sheet shows the source and the reference with their palettes, then
@@ -34,18 +38,26 @@ def compare(source, reference, output, methods, width, detail, random_state, ove
     Example:
       imgot compare photo.jpg sunset.jpg -o sheet.png
       imgot compare photo.jpg sunset.jpg -o sheet.png --methods emd,histogram,sliced
+      imgot compare photo.jpg sunset.jpg -o sheet.png --source-mask sky.png --reference-mask sky2.png
+
+    With masks, the color distances compare the selected pixels: the output's
+    inside --apply-mask (or --source-mask) with the reference's inside
+    --reference-mask.
     """
     import numpy as np
 
     from .. import io
     from ..sheet import compare as run
 
-    guard_outputs([output], (source, reference), overwrite)
+    inputs = (source, reference, *region_files(selection))
+    guard_outputs([output], inputs, overwrite)
     try:
         src = io.read_image(source)
         ref = io.read_image(reference)
-        sheet, results = run(src, ref, methods=methods, width=width, random_state=random_state, detail=detail)
-        io.write_image(output, np.asarray(sheet), overwrite=overwrite, protect=(source, reference))
+        fit_data, transform_data = load_selection(selection)
+        sheet, results = run(src, ref, methods=methods, width=width, random_state=random_state, detail=detail,
+                             **fit_data, **transform_data, **regions)
+        io.write_image(output, np.asarray(sheet), overwrite=overwrite, protect=inputs)
     except ERRORS as error:
         raise fail(error) from None
     name_width = max(len(name) for name, _, _ in results)

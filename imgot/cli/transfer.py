@@ -17,6 +17,9 @@ from .options import (
     show_warning,
     transfer_options,
 )
+from .region_options import files as region_files
+from .region_options import given, region_options
+from .region_options import load as load_selection
 from .video_options import encoder_options, grading_options
 
 
@@ -45,9 +48,10 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=_cube_path,
               help="Also write the fitted color map as a 3-D LUT (.cube) to this file.")
+@region_options
 @grading_options
 @encoder_options
-def transfer(source, reference, output, quality, overwrite, save_lut, video, **options):
+def transfer(source, reference, output, quality, overwrite, save_lut, video, selection, **options):
     """Recolor SOURCE with the colors of REFERENCE.
 
     \b
@@ -57,34 +61,47 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, **o
       imgot transfer photo.jpg sunset.jpg -o out.jpg --no-detail      # the fast path
       imgot transfer clip.mp4 sunset.jpg -o graded.mp4 --save-lut clip_sunset.cube
       imgot transfer clip.mov sunset.jpg -o graded.mov --per-shot --crf 16
+      imgot transfer face.jpg tan.jpg -o out.jpg --source-mask skin.png --apply-mask skin.png --feather 8
+      imgot transfer scene.tif ref.tif -o out.tif --ignore-color 0,0,0
+      imgot transfer day.jpg dusk.jpg -o out.jpg --regions day_labels.png dusk_labels.png
 
     A video SOURCE (.mp4, .mov, .mkv, .webm, .avi, ...) gets one color map for
     the whole clip (no flicker), or one per shot with --per-shot; -o may also
     be an image sequence such as frames_%05d.png.
+
+    Masks and regions: --source-mask and --reference-mask choose which pixels
+    give each image's colors; --apply-mask chooses where the result goes
+    (elsewhere the source is kept bit for bit); --regions pairs the regions of
+    two label images by equal labels.
     """
     from .. import io
     from ..cube import write_cube
     from ..transfer import ColorTransfer, LUTTransform
 
     output = output or default_output(source)
-    inputs = (source, reference)
+    inputs = (source, reference, *region_files(selection))
     guard_outputs((output, save_lut), inputs, overwrite)
+    if save_lut and selection.get("source_labels") is not None:
+        raise click.UsageError("--save-lut writes one color map; --regions makes one per region")
     warnings.showwarning = show_warning
     import_solvers_in_background()
     from .video_options import is_video, refuse_for_images, transfer_video
 
     if is_video(source):
+        if given(selection, options):
+            raise click.UsageError(f"{', '.join(given(selection, options))}: only for an image input, not a video")
         return transfer_video(source, reference, output, save_lut, overwrite, video, options)
     refuse_for_images(video)
     try:
         src = io.load_image(source)
         ref = io.load_image(reference)
-        model = ColorTransfer(**options).fit(ref.pixels)
+        fit_data, transform_data = load_selection(selection)
+        model = ColorTransfer(**options).fit(ref.pixels, **fit_data)
         if save_lut:  # solve once, use the map twice
-            fitted = LUTTransform.from_model(model, src.pixels)
-            lut, result = fitted.lut, fitted.transform(src.pixels)
+            fitted = LUTTransform.from_model(model, src.pixels, source_mask=transform_data["source_mask"])
+            lut, result = fitted.lut, fitted.transform(src.pixels, apply_mask=transform_data["apply_mask"])
         else:
-            result = model.transform(src.pixels)
+            result = model.transform(src.pixels, **transform_data)
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
                        quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
@@ -94,8 +111,10 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, **o
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
-        if options["detail"] or options["preserve_luminance"]:
-            steps = " and ".join(name for name, on in (("detail", options["detail"]),
-                                 ("exact per-pixel L*", options["preserve_luminance"])) if on)
+        per_pixel = (("detail", options["detail"]), ("exact per-pixel L*", options["preserve_luminance"]),
+                     ("apply-mask", selection.get("apply_mask") is not None),
+                     ("ignored-color", options.get("ignore_color") is not None))
+        if any(on for _, on in per_pixel):
+            steps = " and ".join(name for name, on in per_pixel if on)
             click.echo(f"note: {save_lut.name} holds the color map only; the {steps} step is applied per "
                        "pixel and is not in the LUT (imgot apply --preserve-detail adds detail back)", err=True)
