@@ -157,7 +157,28 @@ def save(path: str | os.PathLike, model: ColorTransfer, *, overwrite: bool = Fal
         raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
     (name,) = get_method(model.method)
     arrays = METHODS[name].state_arrays(model.reference_states_[name])
+    for label, states in getattr(model, "region_states_", {}).items():  # fit(reference_labels=...)
+        arrays.update({f"{_REGION}{label}{_SEP}{key}": value
+                       for key, value in METHODS[name].state_arrays(states[name]).items()})
     _write(path, _TRANSFER, get_params(model), arrays, overwrite)
+
+
+_REGION, _SEP = "region_", "__"
+
+
+def _split_regions(path, arrays: dict) -> tuple[dict, dict]:
+    """The global arrays, and ``label -> arrays`` of each saved region."""
+    plain, regions = {}, {}
+    for key, value in arrays.items():
+        if not key.startswith(_REGION):
+            plain[key] = value
+            continue
+        label, _, name = key[len(_REGION):].partition(_SEP)
+        try:
+            regions.setdefault(int(label), {})[name] = value
+        except ValueError:
+            raise ModelFormatError(f"{path}: bad region array name {key!r}") from None
+    return plain, regions
 
 
 def load(path: str | os.PathLike) -> ColorTransfer:
@@ -198,14 +219,21 @@ def load(path: str | os.PathLike) -> ColorTransfer:
     if len(stages) != 1 or stages[0] not in SAVABLE_METHODS:
         raise ModelFormatError(f"{path}: method {model.method!r} cannot be loaded")
     method = METHODS[stages[0]]
-    try:
-        state = method.state_from_arrays(arrays)
-    except KeyError as error:
-        raise ModelFormatError(f"{path}: missing {error.args[0]}") from None
-    except ValueError as error:
-        raise ModelFormatError(f"{path}: {error}") from None
-    model.reference_states_ = {stages[0]: state}
-    model.reference_palette_ = method.reference_palette(state)
+    arrays, regions = _split_regions(path, arrays)
+
+    def state(named: dict, where: str = ""):
+        try:
+            return method.state_from_arrays(named)
+        except KeyError as error:
+            raise ModelFormatError(f"{path}: missing {where}{error.args[0]}") from None
+        except ValueError as error:
+            raise ModelFormatError(f"{path}: {where}{error}") from None
+
+    model.reference_states_ = {stages[0]: state(arrays)}
+    model.reference_palette_ = method.reference_palette(model.reference_states_[stages[0]])
+    if regions:
+        model.region_states_ = {label: {stages[0]: state(named, f"region {label}: ")}
+                                for label, named in sorted(regions.items())}
     return model
 
 

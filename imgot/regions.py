@@ -34,6 +34,7 @@ __all__ = [
     "as_labels", "region_weights", "default_region_feather", "check_ignore_color",
 ]
 
+_ERF_SQRT2 = 0.9544997361036416  # 2 * Phi(2) - 1: the blur's value at 2 sigma inside, scaled to 1
 MAX_REGIONS = 64  # each region fits its own map: more is a mistake (a JPEG label image), not a use
 
 
@@ -196,9 +197,10 @@ def _smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
 def feather_weight(weight: np.ndarray, feather: float) -> np.ndarray:
     """Fade `weight` in over `feather` pixels inside its edge; 0 stays exactly 0, the interior 1.
 
-    The fade is ``clip(2 * blur(weight > 0) - 1, 0, 1)`` with a Gaussian of
-    sigma ``feather / 2``: 0 on the edge, 0.95 at `feather` pixels inside.
-    Parts of the mask thinner than about `feather` fade out entirely.
+    The fade is ``clip((2 * blur(weight > 0) - 1) / erf(sqrt(2)), 0, 1)``
+    with a Gaussian of sigma ``feather / 2``: 0 on the edge, 1 from `feather`
+    pixels inside a straight edge on. Parts of the mask thinner than about
+    `feather` fade out entirely.
 
     Examples
     --------
@@ -210,8 +212,8 @@ def feather_weight(weight: np.ndarray, feather: float) -> np.ndarray:
     if not feather > 0:
         return weight
     ramp = _smooth(weight > 0, feather / 2.0)
-    ramp *= 2.0
-    ramp -= 1.0
+    ramp *= np.float32(2.0 / _ERF_SQRT2)
+    ramp -= np.float32(1.0 / _ERF_SQRT2)
     np.clip(ramp, 0.0, 1.0, out=ramp)
     ramp[ramp > 1.0 - 1e-4] = 1.0  # the interior exactly 1: the result there bit for bit
     ramp *= weight
