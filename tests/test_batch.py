@@ -16,6 +16,7 @@ from PIL import Image
 from imgot import ColorTransfer, read_image, write_image
 from imgot.batch import pooled_sample, transfer_many
 from imgot.cli.batch import batch
+from imgot.cube import read_cube
 from imgot.transfer import LUTTransform
 
 PARAMS = {"n_clusters": 8, "random_state": 3}
@@ -70,7 +71,7 @@ def test_fit_on_gives_one_lut_for_all(frames, tmp_path, cool, fit_on):
 
 
 def test_fit_on_outputs_stay_identical_once_workers_bake_the_lut(tmp_path, rocket, cool):
-    from imgot.batch import BAKE_AFTER
+    from imgot.scheduling import BAKE_AFTER
 
     rng = np.random.default_rng(5)
     count = 2 * BAKE_AFTER + 3  # one worker maps well past the point where it bakes
@@ -140,6 +141,52 @@ def test_user_errors_are_one_line(frames, tmp_path):
         result = run(*args, "-o", tmp_path / "out")
         assert result.exit_code in (1, 2) and "Traceback" not in result.output
         assert result.output.strip().splitlines()[-1].startswith("Error:"), result.output
+
+
+def test_save_lut_with_fit_on_is_the_map_every_output_went_through(frames, tmp_path):
+    from imgot.cli import main
+
+    folder, ref, images = frames
+    lut, out = tmp_path / "look.cube", tmp_path / "out"
+    result = run(folder, "-r", ref, "-o", out, "--fit-on", "first", "--no-detail", "--save-lut", lut,
+                 "--clusters", 8, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    assert f"lut: {lut}" in result.stderr and "note:" not in result.stderr
+    assert read_cube(lut).size == 33
+    applied = CliRunner().invoke(main, ["apply", str(lut), *(str(folder / name) for name in images),
+                                        "-o", str(tmp_path / "applied")])
+    assert applied.exit_code == 0, applied.output
+    for name in images:  # the .cube, read back and applied, gives the batch's bytes
+        theirs = tmp_path / "applied" / Path(name).name
+        assert (read_image(theirs) == read_image(out / name)).all(), name
+        assert theirs.read_bytes() == (out / name).read_bytes(), name
+    again = run(folder, "-r", ref, "-o", out, "--fit-on", "first", "--save-lut", lut, "--clusters", 8)
+    assert again.exit_code == 1 and "--overwrite" in again.output
+    detail = run(folder, "-r", ref, "-o", tmp_path / "out2", "--fit-on", "first", "--save-lut", lut,
+                 "--overwrite", "--clusters", 8)
+    assert detail.exit_code == 0, detail.output
+    notes = [line for line in detail.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "detail" in notes[0] and "not in the LUT" in notes[0]
+
+
+def test_save_lut_refuses_inputs_other_extensions_and_runs_without_fit_on(frames, tmp_path):
+    folder, ref, _ = frames
+    before = digests(folder)
+    (tmp_path / "alias.cube").symlink_to(folder / "f001.png")
+    over_input = run(folder, "-r", ref, "-o", tmp_path / "out", "--fit-on", "first", "--overwrite",
+                     "--save-lut", tmp_path / "alias.cube")
+    assert over_input.exit_code == 1 and "is an input" in over_input.output
+    not_cube = run(folder, "-r", ref, "-o", tmp_path / "out", "--fit-on", "first",
+                   "--save-lut", tmp_path / "look.png")
+    assert not_cube.exit_code == 2 and ".cube" in not_cube.output
+    per_image = run(folder, "-r", ref, "-o", tmp_path / "out", "--save-lut", tmp_path / "look.cube")
+    assert per_image.exit_code == 2 and "Traceback" not in per_image.output
+    errors = [line for line in per_image.output.splitlines() if "Error" in line]
+    assert errors == ["Error: --save-lut writes one map for all images: add --fit-on first|pooled|FILE"]
+    assert digests(folder) == before and not (tmp_path / "out").exists()
+    assert not (tmp_path / "look.cube").exists() and not (tmp_path / "look.png").exists()
+    with pytest.raises(ValueError, match="save_lut needs fit_on"):
+        transfer_many(folder, ref, tmp_path / "out", save_lut=tmp_path / "look.cube", **PARAMS)
 
 
 def test_missing_dask_is_a_clear_error(frames, tmp_path, monkeypatch):

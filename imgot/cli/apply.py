@@ -14,17 +14,14 @@ from .video_options import encoder_options
 def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
                    detail: bool = False, video: dict | None = None) -> None:
     """Map one image (or video) file through `lut` and write it, keeping its ICC profile and EXIF."""
-    from .. import io
-    from ..transfer import apply_lut_to_image
+    from ..perfile import recolor_file
+    from ..transfer import LUTTransform
     from .video_options import apply_video, is_video
 
     if is_video(source):
         return apply_video(lut, source, target, overwrite, video)
-
-    image = io.load_image(source)
-    result = apply_lut_to_image(lut, image.pixels, detail=detail)
-    io.write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
-                   quality=quality, overwrite=overwrite, protect=protect)
+    recolor_file(LUTTransform(lut, detail=detail), source, target, quality=quality, overwrite=overwrite,
+                 protect=protect)
 
 
 def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tuple[Path, Path, str | None]]:

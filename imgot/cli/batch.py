@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail, show_warning, transfer_options
+from .options import ERRORS, fail, guard_outputs, lut_note, save_lut_option, show_warning, transfer_options
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -35,7 +35,7 @@ def _format(ctx, param, value: str | None) -> str | None:
     """``--format``: an extension imgot can write, else a usage error (exit 2)."""
     if value is None:
         return None
-    from ..batch import _output_suffix
+    from ..discovery import _output_suffix
 
     try:
         _output_suffix(value)
@@ -127,8 +127,9 @@ def _run(results, total: int) -> tuple[dict, list, set]:
 @click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
+@save_lut_option("With --fit-on, also write the one fitted color map as a 3-D LUT (.cube) to this file.")
 @transfer_options
-def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, **options):
+def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, **options):
     """Recolor every image of INPUT (a folder, a glob, or files) toward --reference.
 
     Existing outputs are skipped, so a rerun resumes an interrupted batch. A file
@@ -140,24 +141,38 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, **options):
       imgot batch photos/ -r look.jpg -o photos_graded/ --jobs 4
       imgot batch 'shot01/*.png' -r grade.png -o shot01_graded/ --fit-on first
       imgot batch dataset/ -r look.jpg -o out/ --scheduler tcp://10.0.0.5:8786
+      imgot batch 'shot01/*.png' -r grade.png -o out/ --fit-on pooled --save-lut shot01.cube
     """
-    from ..batch import find_inputs, transfer_many
+    from ..batch import transfer_many
+    from ..discovery import find_inputs
 
     if scheduler and dask_local:
         raise click.UsageError("give --scheduler or --dask-local, not both")
+    if save_lut and options["fit_on"] is None:
+        raise click.UsageError("--save-lut writes one map for all images: add --fit-on first|pooled|FILE")
     source = inputs[0] if len(inputs) == 1 else list(inputs)
     warnings.showwarning = show_warning
     try:
-        total = sum(1 for _ in find_inputs(source, exclude=out_dir))
+        found = (path for path, _ in find_inputs(source, exclude=out_dir))
+        if save_lut:
+            found = list(found)
+            fit_file = options["fit_on"] if isinstance(options["fit_on"], Path) else None
+            guard_outputs((save_lut,), (options["reference"], fit_file, *found), options["overwrite"])
+        total = sum(1 for _ in found)
         with dask_client(scheduler, dask_local, jobs) as client:
             results = transfer_many(source, options.pop("reference"), out_dir, client=client, jobs=jobs,
-                                    **options)
+                                    save_lut=save_lut, **options)
             counts, failed, messages = _run(results, total)
     except ERRORS as error:
         raise fail(error) from None
     for message in sorted(messages):
         click.echo(f"warning: {message}", err=True)
     click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
+    if save_lut:
+        click.echo(f"lut: {save_lut}", err=True)
+        note = lut_note(save_lut, options["detail"], options["preserve_luminance"])
+        if note:
+            click.echo(note, err=True)
     report = failures or out_dir / FAILURES_NAME
     try:
         if failed or failures:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import warnings
 from pathlib import Path
 
@@ -23,23 +22,20 @@ from .options import (
 
 
 def expand_images(spec: str) -> list[Path]:
-    """The image files named by `spec`: a file, a folder (its images) or a glob pattern."""
-    from PIL import Image
+    """The image files named by `spec`: a file, a folder (its images, recursively) or a glob pattern.
 
-    path = Path(spec)
-    if path.is_dir():
-        known = set(Image.registered_extensions())
-        found = sorted(p for p in path.iterdir()
-                       if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in known)
-        if not found:
-            raise click.ClickException(f"{spec}: no image files in this folder")
-        return found
-    if glob.has_magic(spec):
-        found = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
-        if not found:
-            raise click.ClickException(f"{spec}: no file matches this pattern")
-        return found
-    return [path]
+    Found as every command finds its inputs (:func:`imgot.discovery.find_inputs`).
+    """
+    from ..discovery import find_inputs
+
+    try:
+        found = [path for path, _ in find_inputs(spec)]
+    except ERRORS as error:
+        raise fail(error) from None
+    if not found:  # an empty folder, or a pattern that matches no image file
+        what = "no image files in this folder" if Path(spec).is_dir() else "no file matches this pattern"
+        raise click.ClickException(f"{spec}: {what}")
+    return found
 
 
 def labels_for(paths: list[Path]) -> list[str]:
@@ -75,11 +71,12 @@ def labels_for(paths: list[Path]) -> list[str]:
 def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     """Wasserstein distance between the colors (or gray levels) of A and B.
 
-    A and B are image files, folders or quoted glob patterns; a group is
-    compared through its pooled distribution, each image weighing the same.
-    The distance is printed on stdout (Lab: in L* units; --gray: in 8-bit
-    gray levels). --method sinkhorn is the debiased Sinkhorn divergence, 0
-    for identical inputs. With --pairwise or --plot, B may be left out.
+    A and B are image files, folders (searched recursively) or quoted glob
+    patterns; a group is compared through its pooled distribution, each
+    image weighing the same. The distance is printed on stdout (Lab: in L*
+    units; --gray: in 8-bit gray levels). --method sinkhorn is the debiased
+    Sinkhorn divergence, 0 for identical inputs. With --pairwise or --plot,
+    B may be left out.
 
     \b
     Example:

@@ -17,7 +17,7 @@ REPORT_SAMPLE = 200
 
 def _fit_images(target: str, inputs, out_dir: Path, fit_sample: int | None) -> list:
     """The images the barycenter is fitted on: the inputs (or N spread over them), or a template."""
-    from ..batch import find_inputs
+    from ..discovery import find_inputs
 
     if target != "barycenter":
         return [path for path, _ in find_inputs(target)]
@@ -91,7 +91,8 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
       imgot normalize slides/ -o out/ --fit-sample 50 --save-barycenter look.npz
       imgot normalize new_slides/ -o out2/ --target look.npz --method unbalanced
     """
-    from ..batch import find_inputs, transfer_many
+    from ..batch import transfer_many
+    from ..discovery import find_inputs
     from ..exceptions import ImgotError
     from ..normalize import Normalizer, load_normalizer
 

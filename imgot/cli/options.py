@@ -137,6 +137,29 @@ def image_output(ctx, param, value):
     return value
 
 
+def cube_path(ctx, param, value: Path | None) -> Path | None:
+    """A ``.cube`` output path (``--save-lut``): any other extension is a usage error (exit 2)."""
+    if value is not None and value.suffix.lower() != ".cube":
+        raise click.BadParameter(f"{value.name!r} must end in .cube")
+    return value
+
+
+def save_lut_option(help: str = "Also write the fitted color map as a 3-D LUT (.cube) to this file."):
+    """``--save-lut PATH.cube``: where to write the fitted color map."""
+    return click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=cube_path,
+                        help=help)
+
+
+def lut_note(path: Path, detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
+    """The stderr note that the saved LUT at `path` lacks the per-pixel steps that are on, or None."""
+    steps = " and ".join(name for name, on in (("detail", detail), ("exact per-pixel L*", preserve_luminance),
+                                                ("mask", masked)) if on)
+    if not steps:
+        return None
+    return (f"note: {path.name} holds the color map only; the {steps} step is applied per pixel and is not "
+            "in the LUT (imgot apply --preserve-detail adds detail back)")
+
+
 def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
     """``--seed``: an integer in 0..2**32-1, as ``random_state``."""
     return click.option("--seed", "random_state", type=click.IntRange(0, SEED_MAX), default=0,

@@ -14,6 +14,8 @@ from .options import (
     guard_outputs,
     image_output,
     import_solvers_in_background,
+    lut_note,
+    save_lut_option,
     show_warning,
     transfer_options,
 )
@@ -28,14 +30,6 @@ def _title(reference: Path) -> str:
     return f"imgot transfer to {reference.name}".translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
 
 
-
-def _cube_path(ctx, param, value: Path | None) -> Path | None:
-    if value is not None and value.suffix.lower() != ".cube":
-        raise click.BadParameter(f"{value.name!r} must end in .cube")
-    return value
-
-
-
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
@@ -46,8 +40,7 @@ def _cube_path(ctx, param, value: Path | None) -> Path | None:
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the output.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=_cube_path,
-              help="Also write the fitted color map as a 3-D LUT (.cube) to this file.")
+@save_lut_option()
 @region_options
 @grading_options
 @encoder_options
@@ -111,10 +104,7 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
-        per_pixel = (("detail", options["detail"]), ("exact per-pixel L*", options["preserve_luminance"]),
-                     ("apply-mask", selection.get("apply_mask") is not None),
-                     ("ignored-color", options.get("ignore_color") is not None))
-        if any(on for _, on in per_pixel):
-            steps = " and ".join(name for name, on in per_pixel if on)
-            click.echo(f"note: {save_lut.name} holds the color map only; the {steps} step is applied per "
-                       "pixel and is not in the LUT (imgot apply --preserve-detail adds detail back)", err=True)
+        masked = selection.get("apply_mask") is not None or options.get("ignore_color") is not None
+        note = lut_note(save_lut, options["detail"], options["preserve_luminance"], masked)
+        if note:
+            click.echo(note, err=True)

@@ -1,0 +1,169 @@
+"""Recolor one image file: read it, map its colors, write the result atomically.
+
+The step that every worker of a batch runs (:func:`process_file`, which turns
+any failure into a :class:`BatchResult` so that the batch goes on) and that
+``imgot apply`` runs for each image (:func:`recolor_file`, which raises). The
+output keeps the input's ICC profile and EXIF, and appears under its final
+name only once complete (:func:`imgot.io.write_image`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ImgotError, OutputExistsError
+from .io import load_image, write_image
+from .mapping import ColorLUT
+from .transfer import ColorTransfer, LUTTransform, apply_lut_to_image
+
+__all__ = ["BatchResult", "process_file", "recolor_file"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What happened to one input file.
+
+    Attributes
+    ----------
+    input : Path
+    output : Path
+    status : {'done', 'skipped', 'failed'}
+        ``skipped``: the output already existed (and `overwrite` was off).
+    reason : str or None
+        Why it failed or was skipped.
+    seconds : float
+        Time spent on the file by its worker.
+    warnings : tuple of str
+        Warnings raised while processing it (e.g. 16-bit written as 8-bit).
+    """
+
+    input: Path
+    output: Path
+    status: str
+    reason: str | None = None
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+
+def _transform(mapper: ColorTransfer | LUTTransform | ColorLUT, pixels: np.ndarray) -> np.ndarray:
+    if isinstance(mapper, ColorLUT):
+        return apply_lut_to_image(mapper, pixels)
+    return mapper.transform(pixels)
+
+
+def recolor_file(
+    mapper: ColorTransfer | LUTTransform | ColorLUT,
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    *,
+    quality: int = 95,
+    overwrite: bool = False,
+    protect=(),
+) -> None:
+    """Map the colors of the image file `source` and write them to `target`.
+
+    Parameters
+    ----------
+    mapper : ColorTransfer, LUTTransform or ColorLUT
+        A fitted estimator, a LUT with its finishing steps, or a bare LUT.
+    source, target : path-like
+        Input file and output file (its folder is created if missing); the
+        output keeps the input's ICC profile and EXIF.
+    quality : int, default 95
+        JPEG/WebP quality.
+    overwrite : bool, default False
+        Replace an existing `target`; otherwise that is an error.
+    protect : iterable of path-like, optional
+        Input files that `target` must not be, whatever `overwrite` says.
+
+    Raises
+    ------
+    ImageReadError
+        If `source` is not an image imgot can read.
+    OutputExistsError
+        If `target` exists and `overwrite` is False.
+    ImageWriteError, InputOverwriteError
+        If `target` cannot be written, or is one of `protect`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from imgot import read_image, write_image
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_image(folder / "gray.png", np.full((2, 2, 3), 128, np.uint8))
+    >>> black = ColorLUT(np.zeros((2, 2, 2, 3)))
+    >>> recolor_file(black, folder / "gray.png", folder / "out" / "gray.png")
+    >>> int(read_image(folder / "out" / "gray.png").max())
+    0
+    """
+    source, target = Path(source), Path(target)
+    image = load_image(source)
+    result = _transform(mapper, image.pixels)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
+                quality=quality, overwrite=overwrite, protect=protect)
+
+
+def process_file(
+    mapper: ColorTransfer | ColorLUT,
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    *,
+    quality: int = 95,
+    overwrite: bool = False,
+) -> BatchResult:
+    """Recolor one image file into `target`: the task every worker runs.
+
+    Parameters
+    ----------
+    mapper : ColorTransfer or ColorLUT
+        A fitted estimator (own palette and plan per image) or one LUT for all.
+    source, target : path-like
+        Input file and output file (its folder is created if missing).
+    quality : int, default 95
+        JPEG/WebP quality.
+    overwrite : bool, default False
+        Redo an existing output; otherwise it is ``"skipped"``.
+
+    Returns
+    -------
+    BatchResult
+        Never raises for a bad file: the error becomes ``status="failed"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "broken.png").write_text("not an image")
+    >>> lut = ColorLUT(np.zeros((2, 2, 2, 3)))
+    >>> result = process_file(lut, folder / "broken.png", folder / "out" / "broken.png")
+    >>> result.status, result.reason.endswith("not an image file imgot can read")
+    ('failed', True)
+    """
+    source, target = Path(source), Path(target)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, reason = _process(mapper, source, target, quality, overwrite)
+    messages = tuple(dict.fromkeys(str(w.message) for w in caught))
+    return BatchResult(source, target, status, reason, time.perf_counter() - start, messages)
+
+
+def _process(mapper, source: Path, target: Path, quality: int, overwrite: bool) -> tuple[str, str | None]:
+    if target.exists() and not overwrite:
+        return "skipped", "output exists"
+    try:
+        recolor_file(mapper, source, target, quality=quality, overwrite=overwrite)
+    except OutputExistsError:
+        return "skipped", "output exists"
+    except (ImgotError, ValueError, TypeError) as error:
+        return "failed", str(error).splitlines()[0] if str(error) else type(error).__name__
+    except Exception as error:  # a batch reports every other failure too, and goes on
+        return "failed", f"{type(error).__name__}: {error}"
+    return "done", None
