@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import same_file
-from .discovery import IMAGE_EXTENSIONS, _output_suffix, find_inputs
+from .discovery import IMAGE_EXTENSIONS, _output_suffix, companion, find_inputs, is_companion_pattern
 from .exceptions import ImageReadError, ImgotError
 from .io import load_image
-from .methods import sample_rgb
-from .perfile import BatchResult, process_file
+from .palette import sample_rgb
+from .perfile import BatchResult, process_file, read_selection
 from .scheduling import _mp_context, run_tasks
 from .transfer import ColorTransfer, LUTTransform
 
@@ -154,6 +154,11 @@ def transfer_many(
     quality: int = 95,
     format: str | None = None,
     save_lut: str | os.PathLike | None = None,
+    source_mask=None,
+    reference_mask=None,
+    apply_mask=None,
+    source_labels=None,
+    reference_labels=None,
     **transfer_params,
 ) -> Iterator[BatchResult]:
     """Recolor many image files toward `reference`, in parallel, as a stream of results.
@@ -201,9 +206,21 @@ def transfer_many(
         the file reproduces every output exactly. The LUT holds the color map
         only, not the model's per-pixel `detail` and `preserve_luminance`
         steps.
+    source_mask, apply_mask, source_labels : optional
+        Each image's selection, apply mask and region labels (see
+        :meth:`imgot.ColorTransfer.transform`): one file or array for all
+        images, or a pattern naming a file next to each image, such as
+        ``"{stem}_mask.png"`` or ``"masks/{stem}.png"`` (``{stem}``,
+        ``{name}``, ``{parent}``; :func:`imgot.discovery.companion`). Files
+        that are some input's companion are not inputs themselves; an image
+        whose mask is missing fails, and the batch goes on. With `fit_on`,
+        only `apply_mask`.
+    reference_mask, reference_labels : optional
+        The reference's selection and region labels (a file or an array).
     **transfer_params
         :class:`~imgot.transfer.ColorTransfer` parameters (``method``,
-        ``n_clusters``, ``strength``, ``random_state``, ...).
+        ``n_clusters``, ``strength``, ``random_state``, ``ignore_color``,
+        ``feather``, ...).
 
     Yields
     ------
@@ -253,10 +270,22 @@ def transfer_many(
     if save_lut is not None and fit_on is None:
         raise ValueError("save_lut needs fit_on ('first', 'pooled' or an image file): without it every "
                          "image gets its own color map")
+    per_image = {"source_mask": source_mask, "apply_mask": apply_mask, "source_labels": source_labels}
+    per_image = {key: value for key, value in per_image.items() if value is not None}
+    if fit_on is not None and set(per_image) - {"apply_mask"}:
+        raise ValueError(f"{' and '.join(sorted(set(per_image) - {'apply_mask'}))}: each image's own "
+                         "statistics, but fit_on fits one map for all (only apply_mask goes with it)")
+    if (source_labels is None) != (reference_labels is None):
+        raise ValueError("regions need both source_labels and reference_labels")
     suffix = _output_suffix(format)
     if fit_on == "pooled" and not isinstance(inputs, (str, os.PathLike)):
         inputs = list(inputs)  # read twice: once for the sample, once for the work
     pairs = find_inputs(inputs, exclude=out_dir)
+    patterns = [value for value in per_image.values() if is_companion_pattern(value)]
+    if patterns:  # a folder holding photos and their masks: the masks are not photos
+        found = list(pairs)
+        companions = {Path(companion(pattern, path)).resolve() for pattern in patterns for path, _ in found}
+        pairs = iter([pair for pair in found if pair[0].resolve() not in companions])
     first = next(pairs, None)
     if first is None:
         raise ImageReadError(f"{inputs}: no input images found")
@@ -268,10 +297,12 @@ def transfer_many(
         model = reference
     else:
         ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
-        model = ColorTransfer(**transfer_params).fit(ref)
+        fit_data = read_selection({"reference_mask": reference_mask, "reference_labels": reference_labels})
+        model = ColorTransfer(**transfer_params).fit(ref, **fit_data)
     mapper = model if fit_on is None else _fit_lut(model, fit_on, inputs, out_dir, first[0])
-    protect = tuple(p for p in (reference, fit_on) if isinstance(p, (str, os.PathLike)) and
-                    p not in FIT_ON_MODES)
+    files = (reference, fit_on, reference_mask, reference_labels, *per_image.values())
+    protect = tuple(p for p in files if isinstance(p, (str, os.PathLike)) and p not in (*FIT_ON_MODES, "alpha")
+                    and not is_companion_pattern(p))
     if save_lut is not None:
         from .cube import read_cube, write_cube
 
@@ -283,6 +314,8 @@ def transfer_many(
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = _plan(chain([first], pairs), out_dir, suffix, overwrite, protect)
     options = {"quality": quality, "overwrite": overwrite}
+    if per_image:
+        options["selection"] = per_image
     return run_tasks(tasks, mapper, options, jobs=jobs, client=client, context=context)
 
 

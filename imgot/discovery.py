@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .exceptions import ImageReadError
 
-__all__ = ["IMAGE_EXTENSIONS", "find_inputs"]
+__all__ = ["IMAGE_EXTENSIONS", "find_inputs", "companion", "is_companion_pattern"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 _GLOB_CHARS = frozenset("*?[")
@@ -111,3 +111,35 @@ def _output_suffix(format: str | None) -> str | None:
         raise ValueError(f"format must be an image file extension imgot can write, such as png, jpg or tif, "
                          f"got {format!r}") from None
     return suffix
+
+
+COMPANION_FIELDS = ("{stem}", "{name}", "{parent}")
+
+
+def is_companion_pattern(value) -> bool:
+    """Whether `value` names a per-image file by a pattern such as ``{stem}_mask.png``."""
+    return isinstance(value, (str, os.PathLike)) and any(field in str(value) for field in COMPANION_FIELDS)
+
+
+def companion(value, image: Path):
+    """The file that goes with `image` (its mask, its labels) by the pattern `value`.
+
+    ``{stem}``, ``{name}`` and ``{parent}`` are filled in from `image`, and a
+    relative result is taken from the image's folder; anything that is not a
+    pattern (a plain file, an array, ``'alpha'``) is the same for every image.
+
+    Examples
+    --------
+    >>> companion("{stem}_mask.png", Path("shoot/a.jpg")).as_posix()
+    'shoot/a_mask.png'
+    >>> companion("masks/all.png", Path("shoot/a.jpg"))
+    'masks/all.png'
+    """
+    if not is_companion_pattern(value):
+        return value
+    try:
+        filled = str(value).format(stem=image.stem, name=image.name, parent=image.parent.name)
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"bad file pattern {str(value)!r} ({error}); use {{stem}}, {{name}} or {{parent}}") from None
+    path = Path(filled)
+    return path if path.is_absolute() else image.parent / path

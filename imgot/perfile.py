@@ -22,7 +22,7 @@ from .io import load_image, write_image
 from .mapping import ColorLUT
 from .transfer import ColorTransfer, LUTTransform, apply_lut_to_image
 
-__all__ = ["BatchResult", "process_file", "recolor_file"]
+__all__ = ["BatchResult", "process_file", "recolor_file", "read_selection"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,52 @@ class BatchResult:
     warnings: tuple[str, ...] = ()
 
 
-def _transform(mapper: ColorTransfer | LUTTransform | ColorLUT, pixels: np.ndarray) -> np.ndarray:
+def read_selection(selection: dict | None, image: Path | None = None) -> dict:
+    """The masks and label images of `selection` for the image file `image`, read.
+
+    Parameters
+    ----------
+    selection : dict, optional
+        ``source_mask``, ``apply_mask``, ``source_labels`` (and the
+        reference's) -> a file, a per-image pattern such as
+        ``{stem}_mask.png`` (:func:`imgot.discovery.companion`), an array,
+        ``'alpha'`` or None.
+    image : Path, optional
+        The image the patterns are filled in for.
+
+    Returns
+    -------
+    dict
+        The same keys with arrays (``'alpha'`` and None kept); masks are read
+        as images, ``*_labels`` by :func:`imgot.io.read_labels`.
+
+    Raises
+    ------
+    ImageReadError
+        If a file is missing or unreadable; the message names it.
+    """
+    from .discovery import companion
+    from .io import read_labels
+
+    read = {}
+    for key, value in (selection or {}).items():
+        if image is not None:
+            value = companion(value, image)
+        if isinstance(value, (str, os.PathLike)) and value != "alpha":
+            value = read_labels(value) if key.endswith("_labels") else load_image(value).pixels
+        read[key] = value
+    return read
+
+
+def _transform(mapper: ColorTransfer | LUTTransform | ColorLUT, pixels: np.ndarray, selection: dict) -> np.ndarray:
+    selected = {key: value for key, value in selection.items() if value is not None}
+    if isinstance(mapper, ColorTransfer):
+        return mapper.transform(pixels, **selected)
+    if set(selected) - {"apply_mask"}:  # one LUT for all: no image's own statistics to select
+        raise ValueError(f"{', '.join(sorted(set(selected) - {'apply_mask'}))}: not with one map for all images")
     if isinstance(mapper, ColorLUT):
-        return apply_lut_to_image(mapper, pixels)
-    return mapper.transform(pixels)
+        return apply_lut_to_image(mapper, pixels, **selected)
+    return mapper.transform(pixels, **selected)
 
 
 def recolor_file(
@@ -65,6 +107,7 @@ def recolor_file(
     quality: int = 95,
     overwrite: bool = False,
     protect=(),
+    selection: dict | None = None,
 ) -> None:
     """Map the colors of the image file `source` and write them to `target`.
 
@@ -81,6 +124,10 @@ def recolor_file(
         Replace an existing `target`; otherwise that is an error.
     protect : iterable of path-like, optional
         Input files that `target` must not be, whatever `overwrite` says.
+    selection : dict, optional
+        This image's ``source_mask``, ``apply_mask`` and ``source_labels``
+        (files, per-image patterns or arrays; see :func:`read_selection`),
+        passed to ``mapper.transform``; one LUT takes only ``apply_mask``.
 
     Raises
     ------
@@ -104,7 +151,7 @@ def recolor_file(
     """
     source, target = Path(source), Path(target)
     image = load_image(source)
-    result = _transform(mapper, image.pixels)
+    result = _transform(mapper, image.pixels, read_selection(selection, source))
     target.parent.mkdir(parents=True, exist_ok=True)
     write_image(target, result, icc_profile=image.icc_profile, exif=image.exif,
                 quality=quality, overwrite=overwrite, protect=protect)
@@ -117,6 +164,7 @@ def process_file(
     *,
     quality: int = 95,
     overwrite: bool = False,
+    selection: dict | None = None,
 ) -> BatchResult:
     """Recolor one image file into `target`: the task every worker runs.
 
@@ -130,6 +178,9 @@ def process_file(
         JPEG/WebP quality.
     overwrite : bool, default False
         Redo an existing output; otherwise it is ``"skipped"``.
+    selection : dict, optional
+        Masks and labels of each image (see :func:`recolor_file`); a missing
+        mask fails this file only.
 
     Returns
     -------
@@ -150,16 +201,17 @@ def process_file(
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        status, reason = _process(mapper, source, target, quality, overwrite)
+        status, reason = _process(mapper, source, target, quality, overwrite, selection)
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
     return BatchResult(source, target, status, reason, time.perf_counter() - start, messages)
 
 
-def _process(mapper, source: Path, target: Path, quality: int, overwrite: bool) -> tuple[str, str | None]:
+def _process(mapper, source: Path, target: Path, quality: int, overwrite: bool,
+             selection: dict | None) -> tuple[str, str | None]:
     if target.exists() and not overwrite:
         return "skipped", "output exists"
     try:
-        recolor_file(mapper, source, target, quality=quality, overwrite=overwrite)
+        recolor_file(mapper, source, target, quality=quality, overwrite=overwrite, selection=selection)
     except OutputExistsError:
         return "skipped", "output exists"
     except (ImgotError, ValueError, TypeError) as error:

@@ -313,3 +313,60 @@ def test_cli_bad_selections_one_line(tmp_path, warm, cool, case, code, message):
     assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o.png").exists()
+
+
+# -- batch --------------------------------------------------------------------------------
+
+
+def test_batch_masks_by_pattern_match_the_api(tmp_path, warm, cool, rocket):
+    """Per-image masks found by a pattern: the same bytes as imgot.transfer with those masks; the masks
+    are not recolored themselves; an image without its mask fails alone."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    mask = top_mask(warm.shape, 20)
+    write(folder / "a.png", warm)
+    write(folder / "a_mask.png", mask)
+    write(folder / "b.png", rocket)  # no b_mask.png
+    ref = write(tmp_path / "ref.png", cool)
+    result = run("batch", folder, "-r", ref, "-o", tmp_path / "out", "--mask-pattern", "{stem}_mask.png",
+                 "--feather", "3", "--ignore-color", "0,0,0", "-j", "1")
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "imgot_failures.csv"]
+    assert "b_mask.png: no such file" in (tmp_path / "out" / "imgot_failures.csv").read_text()
+    api = imgot.transfer(warm, cool, source_mask=mask, apply_mask=mask, feather=3, ignore_color=(0, 0, 0))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "a.png")), api)
+
+
+def test_batch_regions_by_pattern_and_fit_on_refusal(tmp_path, warm, cool):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a.png", warm)
+    (tmp_path / "labels").mkdir()
+    write(tmp_path / "labels" / "a.png", halves(warm.shape).astype(np.uint8))
+    ref = write(tmp_path / "ref.png", cool)
+    ref_labels = write(tmp_path / "ref_labels.png", halves(cool.shape).astype(np.uint8))
+    result = run("batch", folder, "-r", ref, "-o", tmp_path / "out", "-j", "1",
+                 "--regions", tmp_path / "labels" / "{name}", ref_labels)
+    assert result.exit_code == 0, result.output
+    api = imgot.transfer(warm, cool, source_labels=halves(warm.shape), reference_labels=halves(cool.shape))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "a.png")), api)
+    refused = run("batch", folder, "-r", ref, "-o", tmp_path / "out2", "--fit-on", "first",
+                  "--source-mask", "{stem}_mask.png")
+    assert refused.exit_code == 2 and "--fit-on" in refused.output and "Traceback" not in refused.output
+
+
+def test_apply_a_lut_through_per_image_masks(tmp_path, warm, cool):
+    from imgot.cube import read_cube
+    from imgot.transfer import apply_lut_to_image
+
+    src, ref = write(tmp_path / "a.png", warm), write(tmp_path / "r.png", cool)
+    mask = top_mask(warm.shape, 20)
+    write(tmp_path / "a_sky.png", mask)
+    made = run("transfer", src, ref, "-o", tmp_path / "t.png", "--save-lut", tmp_path / "look.cube", "--no-detail")
+    assert made.exit_code == 0, made.output
+    done = run("apply", tmp_path / "look.cube", src, "-o", tmp_path / "out", "--apply-mask", "{stem}_sky.png",
+               "--feather", "2")
+    assert done.exit_code == 0, done.output
+    truth = apply_lut_to_image(read_cube(tmp_path / "look.cube"), warm, apply_mask=mask, feather=2)
+    out = np.asarray(Image.open(tmp_path / "out" / "a.png"))
+    assert np.array_equal(out, truth) and np.array_equal(out[20:], warm[20:])

@@ -8,20 +8,27 @@ from pathlib import Path
 import click
 
 from .options import ERRORS, fail, show_warning
+from .region_options import apply_mask_options
 from .video_options import encoder_options
 
 
 def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
-                   detail: bool = False, video: dict | None = None) -> None:
+                   detail: bool = False, video: dict | None = None, masking: dict | None = None) -> None:
     """Map one image (or video) file through `lut` and write it, keeping its ICC profile and EXIF."""
     from ..perfile import recolor_file
     from ..transfer import LUTTransform
     from .video_options import apply_video, is_video
 
+    masking = masking or {}
     if is_video(source):
+        if masking.get("apply_mask") is not None or masking.get("ignore_color") is not None:
+            raise ValueError(f"{source}: --apply-mask and --ignore-color are for images, not videos")
         return apply_video(lut, source, target, overwrite, video)
-    recolor_file(LUTTransform(lut, detail=detail), source, target, quality=quality, overwrite=overwrite,
-                 protect=protect)
+    mapper = LUTTransform(lut, detail=detail, ignore_color=masking.get("ignore_color"),
+                          ignore_tolerance=masking.get("ignore_tolerance", 0), feather=masking.get("feather"))
+    apply_mask = masking.get("apply_mask")
+    recolor_file(mapper, source, target, quality=quality, overwrite=overwrite, protect=protect,
+                 selection=None if apply_mask is None else {"apply_mask": apply_mask})
 
 
 def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tuple[Path, Path, str | None]]:
@@ -57,8 +64,9 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
               help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
                    "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
                    "LUT as any editor applies it.")
+@apply_mask_options
 @encoder_options
-def apply(lut_file, images, out_dir, quality, overwrite, detail, video):
+def apply(lut_file, images, out_dir, quality, overwrite, detail, video, **masking):
     """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
 
     A file that fails is reported on stderr and the others are still done;
@@ -67,6 +75,7 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, video):
     \b
     Example:
       imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
+      imgot apply sunset.cube shoot/*.jpg -o out/ --apply-mask '{stem}_sky.png' --feather 10
       imgot apply sunset.cube clip.mp4 -o clip_sunset.mp4 --crf 16
     """
     from ..cube import read_cube
@@ -86,7 +95,9 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, video):
         try:
             if reason:
                 raise ValueError(reason)
-            _apply_to_file(lut, image, target, quality, overwrite, (*images, lut_file), detail, video)
+            protect = (*images, lut_file, *([masking["apply_mask"]] if masking.get("apply_mask") not in
+                                            (None, "alpha") and "{" not in masking["apply_mask"] else []))
+            _apply_to_file(lut, image, target, quality, overwrite, protect, detail, video, masking)
         except (*ERRORS, ImportError) as error:
             failed += 1
             click.echo(f"Error: {fail(error).message}", err=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from .options import ERRORS, fail, guard_outputs, lut_note, save_lut_option, show_warning, transfer_options
+from .region_options import files as region_files
+from .region_options import region_options
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -129,7 +131,12 @@ def _run(results, total: int) -> tuple[dict, list, set]:
               help="JPEG/WebP quality of the outputs.")
 @save_lut_option("With --fit-on, also write the one fitted color map as a 3-D LUT (.cube) to this file.")
 @transfer_options
-def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, **options):
+@click.option("--mask-pattern", metavar="PATTERN", default=None,
+              help="Each image's own mask, found by a pattern such as '{stem}_mask.png' or 'masks/{name}' "
+                   "(relative to the image's folder): its colors come from inside the mask and only the "
+                   "inside is recolored (--source-mask and --apply-mask in one).")
+@region_options
+def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask_pattern, selection, **options):
     """Recolor every image of INPUT (a folder, a glob, or files) toward --reference.
 
     Existing outputs are skipped, so a rerun resumes an interrupted batch. A file
@@ -142,6 +149,12 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, **op
       imgot batch 'shot01/*.png' -r grade.png -o shot01_graded/ --fit-on first
       imgot batch dataset/ -r look.jpg -o out/ --scheduler tcp://10.0.0.5:8786
       imgot batch 'shot01/*.png' -r grade.png -o out/ --fit-on pooled --save-lut shot01.cube
+      imgot batch products/ -r look.jpg -o out/ --mask-pattern '{stem}_mask.png' --feather 4
+      imgot batch scenes/ -r ref.tif -o out/ --ignore-color 0,0,0
+
+    --source-mask, --apply-mask and the first file of --regions may be one
+    file for all images or a pattern ({stem}, {name}, {parent}) naming each
+    image's own; files that are some image's mask are not recolored.
     """
     from ..batch import transfer_many
     from ..discovery import find_inputs
@@ -150,6 +163,13 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, **op
         raise click.UsageError("give --scheduler or --dask-local, not both")
     if save_lut and options["fit_on"] is None:
         raise click.UsageError("--save-lut writes one map for all images: add --fit-on first|pooled|FILE")
+    if mask_pattern is not None:
+        if selection["source_mask"] is not None or selection["apply_mask"] is not None:
+            raise click.UsageError("--mask-pattern is --source-mask and --apply-mask in one: give one or the others")
+        selection.update(source_mask=mask_pattern, apply_mask=mask_pattern)
+    if options["fit_on"] is not None and (selection["source_mask"] or selection.get("source_labels")):
+        raise click.UsageError("--fit-on fits one map for all images: --source-mask, --mask-pattern and "
+                               "--regions select each image's own colors (use --apply-mask)")
     source = inputs[0] if len(inputs) == 1 else list(inputs)
     warnings.showwarning = show_warning
     try:
@@ -157,11 +177,12 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, **op
         if save_lut:
             found = list(found)
             fit_file = options["fit_on"] if isinstance(options["fit_on"], Path) else None
-            guard_outputs((save_lut,), (options["reference"], fit_file, *found), options["overwrite"])
+            guard_outputs((save_lut,), (options["reference"], fit_file, *found, *region_files(selection)),
+                          options["overwrite"])
         total = sum(1 for _ in found)
         with dask_client(scheduler, dask_local, jobs) as client:
             results = transfer_many(source, options.pop("reference"), out_dir, client=client, jobs=jobs,
-                                    save_lut=save_lut, **options)
+                                    save_lut=save_lut, **selection, **options)
             counts, failed, messages = _run(results, total)
     except ERRORS as error:
         raise fail(error) from None
@@ -170,7 +191,8 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, **op
     click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
     if save_lut:
         click.echo(f"lut: {save_lut}", err=True)
-        note = lut_note(save_lut, options["detail"], options["preserve_luminance"])
+        note = lut_note(save_lut, options["detail"], options["preserve_luminance"],
+                        selection["apply_mask"] is not None or options["ignore_color"] is not None)
         if note:
             click.echo(note, err=True)
     report = failures or out_dir / FAILURES_NAME

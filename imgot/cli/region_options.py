@@ -5,7 +5,7 @@ name files (data, passed to ``fit`` and ``transform``); ``--ignore-color``,
 ``--ignore-tolerance`` and ``--feather`` are :class:`imgot.ColorTransfer`
 parameters under the same names. Commands that recolor one image
 (``transfer``, ``compare``) take all of them; ``imgot batch`` takes them with
-per-image patterns (:func:`resolve`).
+per-image patterns (:func:`imgot.discovery.companion`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import click
 from .options import FiniteFloat
 
 SELECTION_KEYS = ("source_mask", "reference_mask", "apply_mask", "regions")
-PATTERN_FIELDS = ("{stem}", "{name}", "{parent}")
 
 
 def parse_ignore_color(ctx, param, value: str | None):
@@ -69,6 +68,15 @@ REGION_OPTIONS = [
 ]
 
 
+def apply_mask_options(command):
+    """The options of :data:`REGION_OPTIONS` that one LUT can serve: --apply-mask, --feather, --ignore-*."""
+    for option in reversed(REGION_OPTIONS):
+        name = option(lambda: None).__click_params__[0].name
+        if name in ("apply_mask", "feather", "ignore_color", "ignore_tolerance"):
+            command = option(command)
+    return command
+
+
 def region_options(command):
     """Add :data:`REGION_OPTIONS`; the file options reach the command as one ``selection`` dict."""
 
@@ -86,8 +94,11 @@ def region_options(command):
 
 
 def files(selection: dict) -> list[Path]:
-    """The files `selection` reads (never to be written over)."""
-    return [Path(value) for value in selection.values() if value is not None and value != "alpha"]
+    """The files `selection` reads (never to be written over); per-image patterns are not files."""
+    from ..discovery import is_companion_pattern
+
+    return [Path(value) for value in selection.values()
+            if value is not None and value != "alpha" and not is_companion_pattern(value)]
 
 
 def given(selection: dict, options: dict) -> list[str]:
@@ -99,41 +110,15 @@ def given(selection: dict, options: dict) -> list[str]:
                               for key in names if renamed.get(key, key) is not None))
 
 
-def is_pattern(value) -> bool:
-    return isinstance(value, (str, Path)) and any(field in str(value) for field in PATTERN_FIELDS)
-
-
-def resolve(value, image: Path):
-    """A per-image file option for `image`: a pattern such as ``{stem}_mask.png`` is filled in
-    (``{stem}``, ``{name}``, ``{parent}``) and taken relative to the image's folder; a plain file or
-    ``'alpha'`` is the same for every image."""
-    if value is None or value == "alpha" or not is_pattern(value):
-        return value
-    try:
-        filled = str(value).format(stem=image.stem, name=image.name, parent=image.parent.name)
-    except (KeyError, IndexError, ValueError) as error:
-        raise ValueError(f"bad file pattern {str(value)!r} ({error}); use {{stem}}, {{name}} or {{parent}}") from None
-    path = Path(filled)
-    return path if path.is_absolute() else image.parent / path
-
-
 def load(selection: dict) -> tuple[dict, dict]:
     """Read the files of `selection`: ``(fit keywords, transform keywords)``.
 
     Masks are read as images (``'alpha'`` passes through), label images by
-    :func:`imgot.io.read_labels`.
+    :func:`imgot.io.read_labels` (:func:`imgot.perfile.read_selection`).
     """
-    from .. import io
+    from ..perfile import read_selection
 
-    def mask(value):
-        return value if value is None or value == "alpha" else io.load_image(value).pixels
-
-    def labels(value):
-        return None if value is None else io.read_labels(value)
-
-    fit = {"reference_mask": mask(selection.get("reference_mask")),
-           "reference_labels": labels(selection.get("reference_labels"))}
-    transform = {"source_mask": mask(selection.get("source_mask")),
-                 "apply_mask": mask(selection.get("apply_mask")),
-                 "source_labels": labels(selection.get("source_labels"))}
+    read = read_selection(selection)
+    fit = {key: read.get(key) for key in ("reference_mask", "reference_labels")}
+    transform = {key: read.get(key) for key in ("source_mask", "apply_mask", "source_labels")}
     return fit, transform
