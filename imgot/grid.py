@@ -23,9 +23,12 @@ def cell_means(plane: np.ndarray, step: int) -> np.ndarray:
     """
     height, width = plane.shape
     rows, cols = -(-height // step), -(-width // step)
-    padded = np.pad(plane.astype(np.float32, copy=False),
-                    ((0, rows * step - height), (0, cols * step - width)), mode="edge")
-    return padded.reshape(rows, step, cols, step).mean(axis=(1, 3), dtype=np.float32)
+    if (rows * step, cols * step) != (height, width):
+        plane = np.pad(plane, ((0, rows * step - height), (0, cols * step - width)), mode="edge")
+    exact = np.int64 if plane.dtype.kind in "bui" else np.float32  # masks and labels: integer sums
+    sums = plane.reshape(rows * step, cols, step).sum(axis=2, dtype=exact)
+    sums = sums.reshape(rows, step, cols).sum(axis=1, dtype=exact)
+    return (sums * (1.0 / (step * step))).astype(np.float32)
 
 
 def upsample_columns(coarse: np.ndarray, width: int, step: int) -> np.ndarray:

@@ -31,7 +31,7 @@ from .pixels import Pixels, as_pixels, quantize
 
 __all__ = [
     "MAX_REGIONS", "as_weight", "ignored_pixels", "select", "apply_weight", "feather_weight", "composite",
-    "as_labels", "region_weights", "default_region_feather", "check_ignore_color",
+    "as_labels", "label_values", "region_weights", "default_region_feather", "check_ignore_color",
 ]
 
 _ERF_SQRT2 = 0.9544997361036416  # 2 * Phi(2) - 1: the blur's value at 2 sigma inside, scaled to 1
@@ -255,8 +255,15 @@ def composite(source: np.ndarray, result: np.ndarray, weight: np.ndarray | None)
     return out
 
 
+def label_values(labels: np.ndarray) -> list[int]:
+    """The distinct labels of a label image, sorted (by counting, for 8- and 16-bit labels)."""
+    if labels.dtype in (np.uint8, np.uint16):
+        return np.flatnonzero(np.bincount(labels.reshape(-1), minlength=1)).tolist()
+    return [int(value) for value in np.unique(labels)]
+
+
 def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> np.ndarray:
-    """A label image as int64 labels of shape `shape`.
+    """A label image as integer labels of shape `shape` (uint8, uint16 or int64).
 
     Parameters
     ----------
@@ -296,8 +303,11 @@ def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> n
             raise ValueError(f"{what} must hold integer labels; it holds fractional values")
     elif array.dtype.kind not in "iub":
         raise ValueError(f"{what} must hold integer labels, got {array.dtype}")
-    array = array.astype(np.int64)
-    count = np.unique(array).size
+    if array.dtype.kind == "b":
+        array = array.astype(np.uint8)
+    elif array.dtype.kind == "f" or array.dtype.itemsize > 2 or array.dtype.kind == "i":
+        array = array.astype(np.int64)
+    count = len(label_values(array))
     if count > MAX_REGIONS:
         raise ValueError(f"{what} has {count} distinct labels, more than {MAX_REGIONS}; labels must be "
                          "saved losslessly (PNG, TIFF), not as JPEG")
@@ -328,7 +338,7 @@ def region_weights(labels: np.ndarray, groups: dict, feather: float) -> Iterator
         Only groups whose weight is somewhere above 0.
     """
     for key, members in groups.items():
-        inside = np.isin(labels, list(members))
+        inside = labels == members[0] if len(members) == 1 else np.isin(labels, list(members))
         weight = _smooth(inside, feather) if feather > 0 else inside.astype(np.float32)
         if feather > 0:
             weight[inside & (weight > 1.0 - 1e-4)] = 1.0

@@ -25,6 +25,7 @@ from .regions import (
     composite,
     default_region_feather,
     ignored_pixels,
+    label_values,
     region_weights,
     select,
 )
@@ -316,8 +317,8 @@ class ColorTransfer(ParamsMixin):
         if reference_labels is not None:
             labels = as_labels(reference_labels, pixels.color.shape[:2], what="reference label image")
             self.region_states_ = {
-                int(label): self._fit_states(region, stages, seed)
-                for label in np.unique(labels)
+                label: self._fit_states(region, stages, seed)
+                for label in label_values(labels)
                 if (region := _region(pixels, labels == label)) is not None
             }
         self.reference_states_ = states
@@ -392,11 +393,12 @@ class ColorTransfer(ParamsMixin):
         return METHODS[name].map(self, self._state(name), pixels, self._seed(),
                                  float(self.strength), bool(self.preserve_luminance))
 
-    def _mapped(self, pixels: Pixels, states: dict | None = None) -> np.ndarray:
+    def _mapped(self, pixels: Pixels, states: dict | None = None, rows: slice = slice(None)) -> np.ndarray:
         """The color map alone (no finishing step) applied to `pixels`, in their dtype.
 
         `states` are the reference states to map toward (a region's); None
-        takes the fitted reference's.
+        takes the fitted reference's. Only `rows` of the result are returned
+        (the map is still fitted on the whole image's selection).
         """
         stages = self._check_fitted()
         seed = self._seed()
@@ -406,19 +408,19 @@ class ColorTransfer(ParamsMixin):
             # in): 8-bit images go through Pillow's C LUT without a float
             # copy; lightness is then finished per pixel.
             lut = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, strength, luminance)
-            return apply_lut(lut, pixels)
+            return apply_lut(lut, pixels if rows == slice(None) else pixels.with_color(pixels.color[rows]))
         if len(stages) == 1 and strength == 1.0:
             mapper = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, 1.0, False)
-            return quantize(mapper(pixels), pixels.dtype)
+            return quantize(mapper(pixels)[rows], pixels.dtype)
         source = _as_float(pixels)
         current = source
         for name in stages:
             mapper = METHODS[name].map(self, self._state(name, states), current, seed, 1.0, False)
             color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
             current = current.with_color(color.astype(source.color.dtype, copy=False))
-        out = current.color
+        out = current.color[rows]
         if strength != 1.0:
-            out = source.color + np.asarray(strength, out.dtype) * (out - source.color)
+            out = source.color[rows] + np.asarray(strength, out.dtype) * (out - source.color[rows])
         return quantize(out, pixels.dtype)
 
     def _mapped_regions(self, pixels: Pixels, source_labels) -> np.ndarray:
@@ -432,7 +434,7 @@ class ColorTransfer(ParamsMixin):
             raise ValueError("source_labels need a model fitted with reference_labels")
         shape = pixels.color.shape[:2]
         labels = as_labels(source_labels, shape, what="source label image")
-        present = [int(label) for label in np.unique(labels)]
+        present = label_values(labels)
         matched = [label for label in present if label in regions]
         if not matched:
             raise ValueError(f"no label of the source label image ({_listed(present)}) is in the reference "
@@ -445,13 +447,14 @@ class ColorTransfer(ParamsMixin):
         total = np.zeros(shape, np.float32)
         blended = np.zeros(pixels.color.shape, np.float32)
         for key, weight in region_weights(labels, groups, feather / 2.0):
+            used = np.flatnonzero(weight.any(axis=1))  # the band of rows this group reaches
+            rows = slice(int(used[0]), int(used[-1]) + 1)
             region = None if key is None else _region(pixels, labels == key)
-            mapped = self._mapped(pixels, None) if region is None else self._mapped(region, regions[key])
-            total += weight
-            if pixels.is_gray:
-                blended += weight * mapped
-            else:
-                blended += weight[..., None] * mapped
+            mapped = self._mapped(pixels, None, rows) if region is None else \
+                self._mapped(region, regions[key], rows)
+            total[rows] += weight[rows]
+            blended[rows] += (weight[rows] if pixels.is_gray else weight[rows, :, None]) * mapped
+        np.maximum(total, np.float32(1e-12), out=total)  # every pixel is inside its own group: total > 0
         blended /= total if pixels.is_gray else total[..., None]
         if pixels.dtype.kind == "f":
             return blended.astype(pixels.dtype)
