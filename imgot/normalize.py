@@ -186,8 +186,8 @@ class Normalizer(ParamsMixin):
             palettes.append(self._new_transfer().fit(image).reference_palette_)
             if isinstance(self.weights, str) and self.weights == "pixels":
                 pixels = as_pixels(image)
-                mask = pixels.opaque_mask()
-                counts.append(float(mask.sum()) if mask is not None else float(np.prod(pixels.shape[:2])))
+                weights = pixels.sample_weights()
+                counts.append(float(weights.sum()) if weights is not None else float(np.prod(pixels.shape[:2])))
         if not palettes:
             raise ValueError("fit needs at least one image")
         weights = self._image_weights(len(palettes), counts)
