@@ -66,11 +66,13 @@ def sample_colors(
     """
     candidates = None
     weights = None
-    if mask is not None and mask.any():
+    if mask is not None:
         candidates = np.flatnonzero(mask)
-        if mask.dtype != bool:
-            weights = mask[candidates].astype(np.float64)
-            if weights.min() == weights.max():
+        if not candidates.size:
+            candidates = None
+        elif mask.dtype != bool:
+            weights = mask[candidates]
+            if weights.min() == weights.max():  # a 0/1 selection: uniform over the candidates
                 weights = None
     count = pixels.shape[0] if candidates is None else candidates.size
     if weights is not None:
@@ -87,13 +89,13 @@ def sample_colors(
 def _weighted_draw(weights: np.ndarray, n_samples: int, rng: np.random.Generator, replace: bool) -> np.ndarray:
     """Indices drawn with probability proportional to `weights` (all > 0)."""
     if replace:
-        cumulative = np.cumsum(weights)
+        cumulative = np.cumsum(weights, dtype=np.float64)
         return np.minimum(np.searchsorted(cumulative, rng.random(n_samples) * cumulative[-1], side="right"),
                           weights.size - 1)
     if weights.size <= n_samples:
         return np.arange(weights.size)
     # Efraimidis-Spirakis: the n largest u^(1/w) are a weighted sample without replacement.
-    keys = np.log(rng.random(weights.size)) / weights
+    keys = np.log(rng.random(weights.size)) / weights.astype(np.float64)
     return np.sort(np.argpartition(keys, -n_samples)[-n_samples:])
 
 

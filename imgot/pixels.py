@@ -32,7 +32,7 @@ class Pixels:
         The caller's array shape, restored on output.
     pil_mode : str or None
         The PIL mode to return, when the input was a PIL image.
-    selection : ndarray of shape (H, W), float32 in [0, 1], or None
+    selection : ndarray of shape (H, W), float32 in [0, 1] or bool, or None
         How much each pixel counts in the image's statistics (palettes,
         histograms, moments, samples): a mask or the pixels left after an
         ignored color (:mod:`imgot.regions`). None counts every pixel.
@@ -65,7 +65,8 @@ class Pixels:
         """How much each pixel counts in the statistics, shape (N,), or None if all count the same.
 
         Fully transparent pixels count 0; a `selection` multiplies in. Bool
-        when every weight is 0 or 1 (alpha only), float32 with a selection.
+        when every weight is 0 or 1 (alpha, an ignored color), float32 with a
+        gray selection.
         When nothing would count (a fully transparent image without a
         selection), every pixel counts.
         """
@@ -73,7 +74,9 @@ class Pixels:
         if self.selection is None:
             return opaque if opaque is not None and opaque.any() else None
         weights = self.selection.reshape(-1)
-        return weights * opaque if opaque is not None else weights
+        if opaque is None:
+            return weights
+        return weights & opaque if weights.dtype == bool else weights * opaque
 
 
 def _pil_to_array(image, *, from_file: bool = False) -> tuple[np.ndarray, str]:

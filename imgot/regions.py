@@ -146,7 +146,16 @@ def ignored_pixels(pixels: Pixels, color, tolerance=0) -> np.ndarray | None:
     levels = np.broadcast_to(levels, (3,))
     hit = np.ones(pixels.color.shape[:2], bool)
     for channel in range(3):
-        hit &= np.abs(pixels.color[..., channel].astype(np.float32) - np.float32(levels[channel])) <= tol
+        plane = pixels.color[..., channel]
+        low, high = levels[channel] - tol, levels[channel] + tol
+        if plane.dtype.kind == "u":  # compare the integer levels themselves: no float copy
+            top = np.iinfo(plane.dtype).max
+            low, high = int(np.ceil(max(low, 0))), int(np.floor(min(high, top)))
+            if low > high:
+                return np.zeros(hit.shape, bool)
+            low, high = plane.dtype.type(low), plane.dtype.type(high)
+        hit &= plane >= low
+        hit &= plane <= high
     return hit
 
 
@@ -171,10 +180,12 @@ def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pi
     if mask is None and ignore is None:
         return pixels
     shape = pixels.color.shape[:2]
-    weight = np.ones(shape, np.float32) if mask is None else \
-        as_weight(mask, shape, what=f"{what} mask", alpha=pixels.alpha, scale=pixels.scale)
-    if ignore is not None:
-        weight[ignore] = 0.0
+    if mask is None:  # only the ignored color: a 0/1 selection, kept as bool (the fast sampling path)
+        weight = ~ignore
+    else:
+        weight = as_weight(mask, shape, what=f"{what} mask", alpha=pixels.alpha, scale=pixels.scale)
+        if ignore is not None:
+            weight[ignore] = 0.0
     selected = pixels.with_color(pixels.color)
     selected.selection = weight
     if not np.any(selected.sample_weights() > 0):

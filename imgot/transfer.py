@@ -453,12 +453,18 @@ class ColorTransfer(ParamsMixin):
             mapped = self._mapped(pixels, None, rows) if region is None else \
                 self._mapped(region, regions[key], rows)
             total[rows] += weight[rows]
-            blended[rows] += (weight[rows] if pixels.is_gray else weight[rows, :, None]) * mapped
+            for block in _row_blocks(rows):  # no image-sized temporaries
+                part = weight[block] if pixels.is_gray else weight[block, :, None]
+                blended[block] += part * mapped[block.start - rows.start: block.stop - rows.start]
         np.maximum(total, np.float32(1e-12), out=total)  # every pixel is inside its own group: total > 0
-        blended /= total if pixels.is_gray else total[..., None]
-        if pixels.dtype.kind == "f":
-            return blended.astype(pixels.dtype)
-        return quantize(blended * np.float32(1.0 / pixels.scale), pixels.dtype)
+        if pixels.dtype.kind != "f":
+            total *= np.float32(pixels.scale)
+        out = np.empty(pixels.color.shape, pixels.dtype)
+        for block in _row_blocks(slice(0, shape[0])):
+            part = blended[block]
+            part /= total[block] if pixels.is_gray else total[block, :, None]
+            out[block] = quantize(part, pixels.dtype)
+        return out
 
     def transform(self, image, *, source_mask=None, apply_mask=None, source_labels=None):
         """Recolor `image` toward the fitted reference.
@@ -533,10 +539,18 @@ class ColorTransfer(ParamsMixin):
 
 def _region(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
     """`pixels` whose selection is restricted to `inside`; None if nothing there is selected."""
-    weight = inside.astype(np.float32) if pixels.selection is None else pixels.selection * inside
+    if pixels.selection is None:
+        weight = inside
+    else:
+        weight = pixels.selection & inside if pixels.selection.dtype == bool else pixels.selection * inside
     region = pixels.with_color(pixels.color)
     region.selection = weight
     return region if np.any(region.sample_weights() > 0) else None
+
+
+def _row_blocks(rows: slice, size: int = 256):
+    """`rows` in blocks of `size` rows."""
+    return (slice(start, min(start + size, rows.stop)) for start in range(rows.start, rows.stop, size))
 
 
 def _listed(labels) -> str:
