@@ -266,6 +266,17 @@ def composite(source: np.ndarray, result: np.ndarray, weight: np.ndarray | None)
     return out
 
 
+def _narrow(array: np.ndarray) -> np.ndarray:
+    """Integer labels in the narrowest of uint8, uint16 and int64 that holds them (fast to compare and count)."""
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8)
+    low, high = (array.min(), array.max()) if array.size else (0, 0)
+    for dtype in (np.uint8, np.uint16):
+        if low >= 0 and high <= np.iinfo(dtype).max:
+            return array.astype(dtype, copy=False)
+    return array.astype(np.int64, copy=False)
+
+
 def label_values(labels: np.ndarray) -> list[int]:
     """The distinct labels of a label image, sorted (by counting, for 8- and 16-bit labels)."""
     if labels.dtype in (np.uint8, np.uint16):
@@ -314,10 +325,7 @@ def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> n
             raise ValueError(f"{what} must hold integer labels; it holds fractional values")
     elif array.dtype.kind not in "iub":
         raise ValueError(f"{what} must hold integer labels, got {array.dtype}")
-    if array.dtype.kind == "b":
-        array = array.astype(np.uint8)
-    elif array.dtype.kind == "f" or array.dtype.itemsize > 2 or array.dtype.kind == "i":
-        array = array.astype(np.int64)
+    array = _narrow(array)
     count = len(label_values(array))
     if count > MAX_REGIONS:
         raise ValueError(f"{what} has {count} distinct labels, more than {MAX_REGIONS}; labels must be "
