@@ -21,7 +21,7 @@ feather of a hundred pixels costs no more than one of ten.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from numbers import Integral, Real
 
 import numpy as np
@@ -31,7 +31,7 @@ from .pixels import Pixels, as_pixels, quantize
 
 __all__ = [
     "MAX_REGIONS", "as_weight", "ignored_pixels", "select", "apply_weight", "feather_weight", "composite",
-    "as_labels", "label_values", "region_weights", "default_region_feather", "check_ignore_color",
+    "as_labels", "label_values", "region_weights", "restrict", "blend_regions", "default_region_feather", "check_ignore_color",
 ]
 
 _ERF_SQRT2 = 0.9544997361036416  # 2 * Phi(2) - 1: the blur's value at 2 sigma inside, scaled to 1
@@ -364,3 +364,87 @@ def region_weights(labels: np.ndarray, groups: dict, feather: float) -> Iterator
             weight[~inside & (weight < 1e-4)] = 0.0
         if weight.any():
             yield key, weight
+
+
+def restrict(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
+    """`pixels` whose selection is restricted to `inside`; None if nothing there is selected."""
+    if pixels.selection is None:
+        weight = inside
+    else:
+        weight = pixels.selection & inside if pixels.selection.dtype == bool else pixels.selection * inside
+    region = pixels.with_color(pixels.color)
+    region.selection = weight
+    return region if np.any(region.sample_weights() > 0) else None
+
+
+def _row_blocks(rows: slice, size: int = 256) -> Iterator[slice]:
+    return (slice(start, min(start + size, rows.stop)) for start in range(rows.start, rows.stop, size))
+
+
+def _listed(labels) -> str:
+    labels = sorted(labels)
+    return ", ".join(map(str, labels[:8])) + (", ..." if len(labels) > 8 else "")
+
+
+def blend_regions(pixels: Pixels, labels: np.ndarray, fitted, map_rows: Callable[..., np.ndarray], *,
+                  feather: float | None = None) -> np.ndarray:
+    """Map each region of `pixels` by its own map and blend the results by feathered region weights.
+
+    Parameters
+    ----------
+    pixels : Pixels
+        The source, with its selection.
+    labels : ndarray (H, W)
+        Its region labels (:func:`as_labels`).
+    fitted : container of labels
+        The labels that have a reference region (a fitted map).
+    map_rows : callable
+        ``map_rows(region_pixels, label, rows) -> colors`` of `rows`, in the
+        dtype of `pixels`: the color map of `label` (None: the global map,
+        for the source labels with no counterpart) fitted on `region_pixels`'
+        selection.
+    feather : float, optional
+        Width of the blend in pixels (default :func:`default_region_feather`).
+
+    Returns
+    -------
+    ndarray
+        Blended colors in the dtype of `pixels`; a pixel whose weights all
+        belong to one region has that region's color exactly.
+
+    Raises
+    ------
+    ValueError
+        If no label of `labels` is in `fitted`.
+    """
+    shape = pixels.color.shape[:2]
+    present = label_values(labels)
+    matched = [label for label in present if label in fitted]
+    if not matched:
+        raise ValueError(f"no label of the source label image ({_listed(present)}) is in the reference "
+                         f"label image ({_listed(fitted)}): regions pair by equal labels")
+    groups: dict = {label: (label,) for label in matched}
+    unmatched = tuple(label for label in present if label not in fitted)
+    if unmatched:
+        groups[None] = unmatched
+    feather = default_region_feather(shape) if feather is None else float(feather)
+    total = np.zeros(shape, np.float32)
+    blended = np.zeros(pixels.color.shape, np.float32)
+    for key, weight in region_weights(labels, groups, feather / 2.0):
+        used = np.flatnonzero(weight.any(axis=1))  # the band of rows this group reaches
+        rows = slice(int(used[0]), int(used[-1]) + 1)
+        region = None if key is None else restrict(pixels, labels == key)
+        mapped = map_rows(pixels, None, rows) if region is None else map_rows(region, key, rows)
+        total[rows] += weight[rows]
+        for block in _row_blocks(rows):  # no image-sized temporaries
+            part = weight[block] if pixels.is_gray else weight[block, :, None]
+            blended[block] += part * mapped[block.start - rows.start: block.stop - rows.start]
+    np.maximum(total, np.float32(1e-12), out=total)  # every pixel is inside its own group: total > 0
+    if pixels.dtype.kind != "f":
+        total *= np.float32(pixels.scale)
+    out = np.empty(pixels.color.shape, pixels.dtype)
+    for block in _row_blocks(slice(0, shape[0])):
+        part = blended[block]
+        part /= total[block] if pixels.is_gray else total[block, :, None]
+        out[block] = quantize(part, pixels.dtype)
+    return out

@@ -21,12 +21,12 @@ from .pixels import Pixels, as_pixels, quantize, to_output
 from .regions import (
     apply_weight,
     as_labels,
+    blend_regions,
     check_ignore_color,
     composite,
-    default_region_feather,
     ignored_pixels,
     label_values,
-    region_weights,
+    restrict,
     select,
 )
 
@@ -319,7 +319,7 @@ class ColorTransfer(ParamsMixin):
             self.region_states_ = {
                 label: self._fit_states(region, stages, seed)
                 for label in label_values(labels)
-                if (region := _region(pixels, labels == label)) is not None
+                if (region := restrict(pixels, labels == label)) is not None
             }
         self.reference_states_ = states
         return self
@@ -432,39 +432,12 @@ class ColorTransfer(ParamsMixin):
         regions = getattr(self, "region_states_", None)
         if regions is None:
             raise ValueError("source_labels need a model fitted with reference_labels")
-        shape = pixels.color.shape[:2]
-        labels = as_labels(source_labels, shape, what="source label image")
-        present = label_values(labels)
-        matched = [label for label in present if label in regions]
-        if not matched:
-            raise ValueError(f"no label of the source label image ({_listed(present)}) is in the reference "
-                             f"label image ({_listed(regions)}): regions pair by equal labels")
-        groups: dict = {label: (label,) for label in matched}
-        unmatched = [label for label in present if label not in regions]
-        if unmatched:
-            groups[None] = tuple(unmatched)
-        feather = default_region_feather(shape) if self.feather is None else float(self.feather)
-        total = np.zeros(shape, np.float32)
-        blended = np.zeros(pixels.color.shape, np.float32)
-        for key, weight in region_weights(labels, groups, feather / 2.0):
-            used = np.flatnonzero(weight.any(axis=1))  # the band of rows this group reaches
-            rows = slice(int(used[0]), int(used[-1]) + 1)
-            region = None if key is None else _region(pixels, labels == key)
-            mapped = self._mapped(pixels, None, rows) if region is None else \
-                self._mapped(region, regions[key], rows)
-            total[rows] += weight[rows]
-            for block in _row_blocks(rows):  # no image-sized temporaries
-                part = weight[block] if pixels.is_gray else weight[block, :, None]
-                blended[block] += part * mapped[block.start - rows.start: block.stop - rows.start]
-        np.maximum(total, np.float32(1e-12), out=total)  # every pixel is inside its own group: total > 0
-        if pixels.dtype.kind != "f":
-            total *= np.float32(pixels.scale)
-        out = np.empty(pixels.color.shape, pixels.dtype)
-        for block in _row_blocks(slice(0, shape[0])):
-            part = blended[block]
-            part /= total[block] if pixels.is_gray else total[block, :, None]
-            out[block] = quantize(part, pixels.dtype)
-        return out
+        labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
+
+        def map_rows(region: Pixels, label, rows: slice) -> np.ndarray:
+            return self._mapped(region, None if label is None else regions[label], rows)
+
+        return blend_regions(pixels, labels, regions, map_rows, feather=self.feather)
 
     def transform(self, image, *, source_mask=None, apply_mask=None, source_labels=None):
         """Recolor `image` toward the fitted reference.
@@ -535,27 +508,6 @@ class ColorTransfer(ParamsMixin):
                 f"not for {self.method!r}; save its LUT instead (color_lut, imgot.cube.write_cube)"
             )
         save(path, self, overwrite=overwrite)
-
-
-def _region(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
-    """`pixels` whose selection is restricted to `inside`; None if nothing there is selected."""
-    if pixels.selection is None:
-        weight = inside
-    else:
-        weight = pixels.selection & inside if pixels.selection.dtype == bool else pixels.selection * inside
-    region = pixels.with_color(pixels.color)
-    region.selection = weight
-    return region if np.any(region.sample_weights() > 0) else None
-
-
-def _row_blocks(rows: slice, size: int = 256):
-    """`rows` in blocks of `size` rows."""
-    return (slice(start, min(start + size, rows.stop)) for start in range(rows.start, rows.stop, size))
-
-
-def _listed(labels) -> str:
-    labels = sorted(labels)
-    return ", ".join(map(str, labels[:8])) + (", ..." if len(labels) > 8 else "")
 
 
 def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool) -> np.ndarray:
