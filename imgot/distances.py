@@ -34,7 +34,14 @@ import numpy as np
 from .colorspace import get_color_space
 from .palette import fit_palette, sample_rgb
 from .pixels import Pixels, as_pixels
-from .transport import emd_plan, sinkhorn_plan, sinkhorn_symmetric_plan
+from .transport import (
+    emd_plan,
+    random_directions,
+    sinkhorn_plan,
+    sinkhorn_symmetric_plan,
+    sliced_wasserstein,
+    wasserstein_1d,
+)
 
 __all__ = [
     "DISTANCE_METHODS", "distance", "pairwise_distances", "sinkhorn_divergence",
@@ -47,71 +54,6 @@ DISTANCE_METHODS = ("emd", "sinkhorn", "sliced")
 _LUMA_FIXED = (19595, 38470, 7471)
 
 _SINKHORN_TOL = 1e-9
-
-
-def wasserstein_1d(
-    u_values: np.ndarray,
-    v_values: np.ndarray,
-    u_weights: np.ndarray | None = None,
-    v_weights: np.ndarray | None = None,
-    *,
-    p: float = 1,
-) -> float:
-    """Exact p-Wasserstein distance between two weighted 1-D distributions.
-
-    Through the quantile functions: ``W_p = (integral_0^1 |F^-1(t) -
-    G^-1(t)|^p dt)^(1/p)``, computed exactly on the merged breakpoints of the
-    two cumulative distributions (no sampling, no binning).
-
-    Parameters
-    ----------
-    u_values, v_values : ndarray of shape (n,) and (m,)
-        Support points, in any order.
-    u_weights, v_weights : ndarray, optional
-        Non-negative masses (uniform when omitted); each is normalized to 1.
-    p : float, default 1
-        Order, >= 1.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> round(wasserstein_1d([1, 2, 3], [1, 2, 3], [0.2, 0.3, 0.5], [0.1, 0.6, 0.3]), 12)
-    0.3
-    >>> round(wasserstein_1d([0.0], [3.0], p=2), 12)
-    3.0
-    """
-    if not isinstance(p, Real) or isinstance(p, bool) or not p >= 1:
-        raise ValueError(f"p must be a number >= 1, got {p!r}")
-    u, uw = _sorted_distribution(u_values, u_weights, "u")
-    v, vw = _sorted_distribution(v_values, v_weights, "v")
-    cu, cv = np.cumsum(uw), np.cumsum(vw)
-    cu[-1] = cv[-1] = 1.0
-    breaks = np.union1d(cu, cv)
-    mass = np.diff(breaks, prepend=0.0)
-    # On (t_{k-1}, t_k] each quantile function is constant: the first support
-    # point whose cumulative mass reaches t_k.
-    qu = u[np.minimum(np.searchsorted(cu, breaks, side="left"), u.size - 1)]
-    qv = v[np.minimum(np.searchsorted(cv, breaks, side="left"), v.size - 1)]
-    gap = np.abs(qu - qv)
-    if p == 1:
-        return float(np.sum(mass * gap))
-    return float(np.sum(mass * gap**p) ** (1.0 / p))
-
-
-def _sorted_distribution(values, weights, name: str) -> tuple[np.ndarray, np.ndarray]:
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    weights = np.ones(values.size) if weights is None else np.asarray(weights, np.float64).reshape(-1)
-    if values.size == 0 or weights.shape != values.shape:
-        raise ValueError(f"{name}_values must be non-empty, with as many weights, got "
-                         f"{values.size} values and {weights.size} weights")
-    if not (np.all(np.isfinite(values)) and np.all(weights >= 0) and weights.sum() > 0):
-        raise ValueError(f"{name}_values must be finite and {name}_weights non-negative with a positive sum")
-    keep = weights > 0
-    order = np.argsort(values[keep], kind="stable")
-    return values[keep][order], weights[keep][order] / weights[keep].sum()
 
 
 def gray_levels(image) -> tuple[np.ndarray, float]:
@@ -179,7 +121,10 @@ def _gray_distribution(group: list) -> _Distribution:
 def _color_distribution(group: list, *, method, color_space, n_clusters, n_samples, seed) -> _Distribution:
     """Pooled capped samples (each image gives the same share), as a palette or as is."""
     per_image = max(1, int(n_samples) // len(group))
-    rgb = np.concatenate([sample_rgb(as_pixels(image), per_image, seed) for image in group])
+    # One image: a sample without replacement (every pixel of a small image), as imgot.metrics.color_distance
+    # takes; a group: the same number from each image, so that each image weighs the same.
+    rgb = np.concatenate([sample_rgb(as_pixels(image), per_image, seed, replace=len(group) > 1 or method != "sliced")
+                          for image in group])
     colors = get_color_space(color_space).from_rgb(rgb)
     if method == "sliced":
         return _Distribution(colors, np.full(colors.shape[0], 1.0 / colors.shape[0]))
@@ -192,7 +137,7 @@ def _compare(a: _Distribution, b: _Distribution, *, method, p, gray, reg, n_proj
     if gray:
         return wasserstein_1d(a.points, b.points, a.weights, b.weights, p=p)
     if method == "sliced":
-        return _sliced(a.points, b.points, random_directions(a.points.shape[1], n_projections, seed), p)
+        return sliced_wasserstein(a.points, b.points, random_directions(a.points.shape[1], n_projections, seed), p=p)
     cost = _cost(a.points, b.points, p)
     if method == "sinkhorn":
         return sinkhorn_divergence(a.points, a.weights, b.points, b.weights, p=p, reg=reg, max_iter=max_iter,
@@ -260,33 +205,6 @@ def sinkhorn_divergence(
         return 0.0  # S(a, b) is then a self-term too: the divergence is 0 by construction
     value = loss(a, b, cost_ab) - 0.5 * (self_loss(a, x) + self_loss(b, y))
     return float(max(value, 0.0) ** (1.0 / p))
-
-
-def random_directions(dimension: int, n_projections: int, seed: int) -> np.ndarray:
-    """Unit vectors drawn uniformly on the sphere, shape (dimension, n_projections).
-
-    Examples
-    --------
-    >>> directions = random_directions(3, 5, 0)
-    >>> directions.shape, bool(np.allclose((directions**2).sum(axis=0), 1))
-    ((3, 5), True)
-    """
-    directions = np.random.default_rng(seed).normal(size=(dimension, int(n_projections)))
-    return directions / np.linalg.norm(directions, axis=0, keepdims=True)
-
-
-def _sliced(x: np.ndarray, y: np.ndarray, directions: np.ndarray, p: int) -> float:
-    """``(mean over directions of W_p^p of the projections)^(1/p)``, for uniform samples.
-
-    Equal sample sizes pair the sorted projections; otherwise each direction
-    goes through :func:`wasserstein_1d`.
-    """
-    px, py = np.sort(x @ directions, axis=0), np.sort(y @ directions, axis=0)
-    if px.shape[0] == py.shape[0]:
-        per_direction = np.mean(np.abs(px - py) ** p, axis=0)
-    else:
-        per_direction = np.array([wasserstein_1d(px[:, k], py[:, k], p=p) ** p for k in range(px.shape[1])])
-    return float(np.mean(per_direction) ** (1.0 / p))
 
 
 def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:

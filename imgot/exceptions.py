@@ -44,3 +44,7 @@ class VideoReadError(ImgotError, OSError):
 
 class VideoWriteError(ImageWriteError):
     """An output video cannot be encoded or written."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before its ``fit``."""

@@ -72,8 +72,8 @@ class ColorMap:
                               preserve_luminance=preserve_luminance)
 
     def apply(self, image):
-        """Recolor `image` through this map's LUT; see :func:`imgot.transfer.apply_lut_to_image`."""
-        from .transfer import apply_lut_to_image
+        """Recolor `image` through this map's LUT; see :func:`imgot.recolor.apply_lut_to_image`."""
+        from .recolor import apply_lut_to_image
 
         return apply_lut_to_image(self.lut, image)
 

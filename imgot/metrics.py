@@ -33,9 +33,6 @@ __all__ = ["color_distance", "structure_similarity", "grain", "lightness"]
 # 0.001 L*), an image counts as flat; see `grain`.
 _FLAT_ENERGY = 1e-6
 
-# Samples x directions handed to POT at once in `color_distance` (about 32 MB).
-_PROJECTION_BATCH = 320_000
-
 
 def _check_integer(name: str, value, low: int) -> None:
     if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
@@ -155,24 +152,14 @@ def color_distance(
     >>> bool(color_distance(image, image * 0.5) > 10)
     True
     """
-    import ot
+    from .transport import random_directions, sliced_wasserstein
 
     _check_integer("n_samples", n_samples, 1)
     _check_integer("n_projections", n_projections, 1)
     _check_integer("random_state", random_state, 0)
     lab_a = _lab_sample(a, int(n_samples), int(random_state))
     lab_b = _lab_sample(b, int(n_samples), int(random_state))
-    # The directions POT would draw for seed=random_state, fed to it a few at a
-    # time: POT holds about 100 bytes per sample and direction, 0.5 GB for all
-    # 128 at once on two 20000-pixel samples; the result is the same.
-    directions = ot.sliced.get_random_projections(3, int(n_projections), int(random_state))
-    step = max(1, _PROJECTION_BATCH // (lab_a.shape[0] + lab_b.shape[0]))
-    squared = []  # the one-dimensional W_2^2 of each direction
-    for start in range(0, directions.shape[1], step):
-        batch = directions[:, start : start + step]
-        _, log = ot.sliced_wasserstein_distance(lab_a, lab_b, projections=batch, p=2, log=True)
-        squared.append(log["projected_emds"])
-    return float(np.sqrt(np.mean(np.concatenate(squared))))
+    return sliced_wasserstein(lab_a, lab_b, random_directions(3, int(n_projections), int(random_state)))
 
 
 def _paired_lightness(source, output) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,24 @@ def _check_frames(frames) -> int:
     return int(frames)
 
 
+def _like(source, frames: Iterator[np.ndarray]) -> Iterator:
+    """uint8 RGB frames in the kind and depth of `source` (PIL stays PIL; 16-bit and float keep theirs).
+
+    They stay RGB even for a gray source: the spatial morph's frames carry the
+    reference's colors.
+    """
+    pixels = as_pixels(source)
+    for frame in frames:
+        if pixels.pil_mode is not None:
+            from PIL import Image
+
+            yield Image.fromarray(frame)
+        elif pixels.dtype == np.uint8:
+            yield frame
+        else:
+            yield quantize(frame.astype(np.float32) / np.float32(255.0), pixels.dtype)
+
+
 def morph(
     source,
     reference,
@@ -61,8 +79,9 @@ def morph(
         Number of frames, >= 2; frame k is at time ``t = k / (frames - 1)``.
     spatial : bool, default False
         Color morph (False) or spatial morph (True); see the module notes.
-    method : {'emd', 'sinkhorn', 'unbalanced'}, default 'emd'
-        Transport of the color morph's palettes (the spatial morph is exact).
+    method : {'emd-sliced', 'emd', 'sinkhorn', 'unbalanced'}, default 'emd-sliced'
+        The color morph's map: one of the methods with a palette plan
+        (:data:`imgot.methods.PLAN_METHODS`); the spatial morph is exact.
     n_clusters : int, optional
         Palette size of the color morph (default 64), or number of joint
         superpixels of the spatial morph's coarse plan (default 300).
@@ -83,8 +102,9 @@ def morph(
     Yields
     ------
     frame
-        Color morph: the source's kind, shape and dtype. Spatial morph: uint8
-        RGB arrays of shape (height, width, 3). Either way frame 0 is the
+        Color morph: the source's kind, shape and dtype. Spatial morph: the
+        source's kind and dtype, RGB of shape (height, width, 3) (also for a
+        gray source: the frames carry the reference's colors). Either way frame 0 is the
         source exactly (the spatial morph's, resized to `size`) and the
         spatial morph's last frame is the reference.
 
@@ -112,8 +132,9 @@ def morph(
         from .spatial_morph import spatial_frames
 
         size = _parse_size(size, as_pixels(source).color.shape)
-        return spatial_frames(source, reference, times, size=size, n_clusters=n_clusters or 300,
-                              reach=float(reach), seed=int(random_state))
+        frames_rgb = spatial_frames(source, reference, times, size=size, n_clusters=n_clusters or 300,
+                                    reach=float(reach), seed=int(random_state))
+        return _like(source, frames_rgb)
     if size is not None:
         raise ValueError("size applies to the spatial morph only; the color morph keeps the source's size")
     return _color_morph(source, reference, times, method=method, n_clusters=n_clusters or 64,

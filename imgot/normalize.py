@@ -215,7 +215,7 @@ class Normalizer(ParamsMixin):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "transfer_"):
-            from .transfer import NotFittedError
+            from .exceptions import NotFittedError
 
             raise NotFittedError("this Normalizer is not fitted yet; call fit(images) first")
 

@@ -17,14 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .exceptions import ImageReadError, ModelFormatError
+from .exceptions import ImageReadError, ModelFormatError, NotFittedError
 from .mapping import ColorLUT
 from .palette import Palette
-from .methods import METHODS, SAVABLE_METHODS, get_method
-from .transfer import ColorMap, ColorTransfer, NotFittedError
+from .methods import METHODS, SAVABLE_METHODS, ColorMap, get_method
 
 __all__ = [
-    "FORMAT_VERSION", "get_params", "load", "load_color_map", "read_archive", "save", "save_color_map",
+    "FORMAT_VERSION", "get_params", "load_model", "load_color_map", "read_archive", "save", "save_color_map",
     "write_archive",
 ]
 
@@ -35,15 +34,16 @@ _USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map",
         "imgot.Normalizer": "imgot.normalize.load_normalizer"}
 
 
-def get_params(model: ColorTransfer) -> dict:
-    """The constructor parameters of `model`, as plain Python values.
+def get_params(model) -> dict:
+    """The constructor parameters of `model` (a :class:`imgot.ColorTransfer`), as plain Python values.
 
     Examples
     --------
+    >>> from imgot import ColorTransfer
     >>> get_params(ColorTransfer(n_clusters=8))["n_clusters"]
     8
     """
-    names = inspect.signature(ColorTransfer.__init__).parameters
+    names = inspect.signature(type(model).__init__).parameters
     return {name: _plain(getattr(model, name)) for name in names if name != "self"}
 
 
@@ -124,7 +124,7 @@ def _palette(path, arrays: dict, prefix: str) -> Palette:
     return Palette(colors, weights)
 
 
-def save(path: str | os.PathLike, model: ColorTransfer, *, overwrite: bool = False) -> None:
+def save(path: str | os.PathLike, model, *, overwrite: bool = False) -> None:
     """Save a fitted :class:`ColorTransfer`: its parameters and reference palette.
 
     Parameters
@@ -146,6 +146,7 @@ def save(path: str | os.PathLike, model: ColorTransfer, *, overwrite: bool = Fal
     Examples
     --------
     >>> import os, tempfile
+    >>> from imgot import ColorTransfer, load
     >>> rng = np.random.default_rng(0)
     >>> model = ColorTransfer(n_clusters=4).fit(rng.random((8, 8, 3)))
     >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
@@ -181,16 +182,20 @@ def _split_regions(path, arrays: dict) -> tuple[dict, dict]:
     return plain, regions
 
 
-def load(path: str | os.PathLike) -> ColorTransfer:
-    """Load a :class:`ColorTransfer` saved by :func:`save` (or ``ColorTransfer.save``).
+def load_model(path: str | os.PathLike, estimator):
+    """Read a transfer saved by :func:`save` into a new ``estimator(**params)``, fitted.
+
+    :func:`imgot.load` is ``load_model(path, ColorTransfer)``.
 
     Parameters
     ----------
     path : str or path-like
+    estimator : class
+        :class:`imgot.ColorTransfer`.
 
     Returns
     -------
-    ColorTransfer
+    estimator
         Fitted, with the saved parameters; it transforms images to the same
         bytes as the model that was saved.
 
@@ -204,15 +209,16 @@ def load(path: str | os.PathLike) -> ColorTransfer:
     Examples
     --------
     >>> import os, tempfile
+    >>> from imgot import ColorTransfer
     >>> model = ColorTransfer(n_clusters=2, strength=0.5).fit(np.eye(3)[None])
     >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
     >>> model.save(path)
-    >>> load(path).strength
+    >>> load_model(path, ColorTransfer).strength
     0.5
     """
     params, arrays = _read(path, _TRANSFER, None)
     try:
-        model = ColorTransfer(**params)
+        model = estimator(**params)
         stages = model._validate_params()
     except (TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: bad parameters ({error})") from None
@@ -257,6 +263,7 @@ def save_color_map(
     Examples
     --------
     >>> import os, tempfile
+    >>> from imgot import ColorTransfer
     >>> model = ColorTransfer(n_clusters=2).fit(np.eye(3)[None])
     >>> color_map = model.color_map(np.eye(3)[::-1][None])
     >>> path = os.path.join(tempfile.mkdtemp(), "map.npz")

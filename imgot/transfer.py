@@ -17,7 +17,9 @@ from .colorspace import get_color_space
 from .estimator import ParamsMixin
 from .mapping import ColorLUT
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
+from .exceptions import NotFittedError
 from .pixels import Pixels, as_pixels, quantize, to_output
+from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
 from .regions import (
     apply_weight,
     as_labels,
@@ -31,15 +33,11 @@ from .regions import (
 )
 
 __all__ = [
-    "ColorTransfer", "ColorMap", "LUTTransform", "transfer", "apply_lut_to_image", "finish", "NotFittedError",
+    "ColorTransfer", "ColorMap", "LUTTransform", "transfer", "apply_lut_to_image", "finish", "NotFittedError", "load",
 ]
 
 
 MAX_SEED = 2**32 - 1  # the largest seed scikit-learn's k-means takes
-
-
-class NotFittedError(ValueError, AttributeError):
-    """The estimator was used before :meth:`ColorTransfer.fit`."""
 
 
 def _as_float(pixels: Pixels) -> Pixels:
@@ -53,10 +51,10 @@ class ColorTransfer(ParamsMixin):
 
     Parameters
     ----------
-    method : str, default 'emd'
+    method : str, default 'emd-sliced'
         One of :data:`imgot.methods.METHOD_NAMES`:
 
-        - ``'emd'``: exact OT between k-means palettes, smooth LUT (default);
+        - ``'emd'``: exact OT between k-means palettes, smooth LUT;
         - ``'sinkhorn'``: entropic OT between palettes (`reg`);
         - ``'unbalanced'``: unbalanced Sinkhorn between palettes, shares of
           colors may differ (`reg`, `reg_m`): a reference that is mostly sky
@@ -72,7 +70,7 @@ class ColorTransfer(ParamsMixin):
         - ``'emd-sliced'``: ``'emd'``, then ``'sliced'`` from its result,
           in one LUT: the palette map places the colors, sliced transport
           refines their spread. The closest colors; with ``detail=True``,
-          the best all-round result (see the benchmarks);
+          the best all-round result (see the benchmarks). The default;
         - ``'histogram-linear-histogram'``: those three in turn
           (color-matcher's ``hm-mkl-hm``).
     n_clusters : int, default 64
@@ -103,7 +101,7 @@ class ColorTransfer(ParamsMixin):
         sRGB for ``'histogram'`` and composites); 0 returns the source exactly.
     preserve_luminance : bool, default False
         Keep the source's CIELAB L* and transfer only chroma and hue.
-    detail : bool, default False
+    detail : bool, default True
         Preserve the source's fine detail: the change of L* is smoothed by a
         guided filter on the source's L* and each pixel keeps the map's
         chromaticity (:func:`imgot.detail.preserve_detail`), so that a
@@ -510,109 +508,30 @@ class ColorTransfer(ParamsMixin):
         save(path, self, overwrite=overwrite)
 
 
-def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool) -> np.ndarray:
-    """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
-
-    ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
-    where sRGB cannot hold it at that lightness); otherwise ``detail`` gives
-    the output the source's fine lightness detail. Neither fits in a LUT: they
-    depend on each pixel's neighbourhood or on its exact source lightness.
-    """
-    if preserve_luminance:
-        from .relight import keep_lightness
-
-        return keep_lightness(pixels.color, mapped, pixels.scale)
-    if detail:
-        from .detail import preserve_detail
-
-        return preserve_detail(pixels.color, mapped, out=mapped if mapped.flags.writeable else None)
-    return mapped
-
-
-@dataclass(frozen=True)
-class LUTTransform:
-    """A color map fitted once, as a LUT, with the finishing steps to apply after it.
-
-    What ``imgot batch --fit-on`` applies to every image: ``transform`` equals
-    ``ColorTransfer.transform`` of the model whose ``color_lut`` gave `lut`.
-
-    Attributes
-    ----------
-    lut : ColorLUT
-    detail, preserve_luminance : bool
-        See :func:`finish`.
-    """
-
-    lut: ColorLUT
-    detail: bool = False
-    preserve_luminance: bool = False
-    ignore_color: tuple | None = None
-    ignore_tolerance: float = 0
-    feather: float | None = None
-
-    @classmethod
-    def from_model(cls, model: "ColorTransfer", image, *, source_mask=None) -> "LUTTransform":
-        """The LUT that `model` fits for `image` (its `source_mask` selection), with the model's finishing steps."""
-        return cls(model.color_lut(image, source_mask=source_mask), bool(model.detail),
-                   bool(model.preserve_luminance), model.ignore_color, model.ignore_tolerance, model.feather)
-
-    def transform(self, image, *, apply_mask=None):
-        """Recolor `image`: the LUT, then the finishing steps, through `apply_mask` if given."""
-        return apply_lut_to_image(self.lut, image, detail=self.detail, preserve_luminance=self.preserve_luminance,
-                                  apply_mask=apply_mask, feather=self.feather, ignore_color=self.ignore_color,
-                                  ignore_tolerance=self.ignore_tolerance)
-
-
-def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_luminance: bool = False,
-                       apply_mask=None, feather: float | None = None, ignore_color=None, ignore_tolerance=0):
-    """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
+def load(path: str | os.PathLike) -> ColorTransfer:
+    """Load a :class:`ColorTransfer` saved by :meth:`ColorTransfer.save`.
 
     Parameters
     ----------
-    lut : ColorLUT
-    image : ndarray or PIL.Image.Image
-    detail, preserve_luminance : bool, default False
-        The per-pixel finishing steps of :class:`ColorTransfer` (see
-        :func:`finish`), which a LUT cannot hold: with the LUT of
-        ``model.color_lut(image)`` and the model's own `detail` and
-        `preserve_luminance`, the result equals ``model.transform(image)``.
-    apply_mask, feather, ignore_color, ignore_tolerance : optional
-        Where the result replaces the source, as in
-        :meth:`ColorTransfer.transform`: elsewhere, and on pixels of the
-        ignored color, the source is copied unchanged.
+    path : str or path-like
 
     Returns
     -------
-    ndarray or PIL.Image.Image
+    ColorTransfer
+        Fitted, with the saved parameters (and region fits); it transforms
+        images to the same bytes as the model that was saved.
 
-    Examples
-    --------
-    >>> from imgot.mapping import ColorLUT, _lattice
-    >>> identity = ColorLUT(_lattice(5).reshape(5, 5, 5, 3))
-    >>> image = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
-    >>> bool((apply_lut_to_image(identity, image) == image).all())
-    True
+    Raises
+    ------
+    ImageReadError
+        If the file is missing.
+    ModelFormatError
+        If the file is not a saved transfer, is damaged, or is of another
+        format version (:mod:`imgot.persist`).
     """
-    pixels = as_pixels(image)
-    mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance)
-    ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
-    weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
-    return to_output(pixels, composite(pixels.color, mapped, weight))
+    from .persist import load_model
 
-
-def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:
-    """Map the color of `pixels` through `lut`, keeping their dtype."""
-    color = pixels.color
-    if pixels.is_gray:
-        levels = 256 if color.dtype == np.uint8 else 65536
-        curve = quantize(lut.apply_gray(np.linspace(0.0, 1.0, levels)), color.dtype)
-        if color.dtype.kind == "f":
-            grid = np.linspace(0.0, 1.0, levels)
-            return np.interp(color, grid, curve).astype(color.dtype)
-        return curve[color]
-    if color.dtype == np.uint8:
-        return lut.apply_uint8(color)
-    return quantize(lut.apply_float(color, pixels.scale), color.dtype)
+    return load_model(path, ColorTransfer)
 
 
 def _check_options(options: dict) -> None:
@@ -649,10 +568,11 @@ def transfer(
 ):
     """Recolor `image` so that its colors follow `reference`'s, by optimal transport.
 
-    By default (``method='emd'``) both images are reduced to weighted k-means
-    palettes; the source palette is transported onto the reference palette,
-    and every pixel follows a smooth blend of the palette displacements
-    through a 3-D LUT. The other methods (histogram matching, the linear
+    By default (``method='emd-sliced'``, ``detail=True``) both images are
+    reduced to weighted k-means palettes; the source palette is transported
+    onto the reference palette, refined by sliced transport, and every pixel
+    follows the resulting map through a 3-D LUT, then the detail step keeps
+    the source's fine texture. The other methods (histogram matching, the linear
     Gaussian map, Reinhard, sliced and unbalanced transport, composites) are
     listed in :class:`ColorTransfer`.
 

@@ -8,6 +8,7 @@ are registered in :data:`TRANSPORT_METHODS`: exact (``emd``), entropic
 from __future__ import annotations
 
 import warnings
+from numbers import Real
 from typing import Callable
 
 import numpy as np
@@ -363,3 +364,124 @@ def sinkhorn_symmetric_plan(a: np.ndarray, cost: np.ndarray, reg: float, *,
             stacklevel=2,
         )
     return plan
+
+
+def random_directions(dimension: int, n_projections: int, seed: int) -> np.ndarray:
+    """Unit vectors drawn uniformly on the sphere, shape (dimension, n_projections).
+
+    POT's own draw (``ot.sliced.get_random_projections``): the directions
+    ``ot.sliced_wasserstein_distance(..., seed=seed)`` uses.
+
+    Examples
+    --------
+    >>> directions = random_directions(3, 5, 0)
+    >>> directions.shape, bool(np.allclose((directions**2).sum(axis=0), 1))
+    ((3, 5), True)
+    """
+    import ot
+
+    return ot.sliced.get_random_projections(int(dimension), int(n_projections), int(seed))
+
+
+_PROJECTION_BATCH = 4_000_000  # projected values held at once (32 MB of float64)
+
+
+def sliced_wasserstein(x: np.ndarray, y: np.ndarray, directions: np.ndarray, *, p: int = 2) -> float:
+    """The sliced p-Wasserstein distance of two uniform samples along `directions`.
+
+    ``(mean over directions of W_p^p of the two projections)^(1/p)``: the one
+    sliced distance of imgot (:func:`imgot.distance` with ``method='sliced'``,
+    :func:`imgot.metrics.color_distance`). Equal sample sizes pair the sorted
+    projections; otherwise each direction goes through the exact 1-D
+    distance :func:`wasserstein_1d`. Directions are taken a
+    batch at a time, so memory stays bounded on large samples.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n, d) and (m, d)
+    directions : ndarray of shape (d, k)
+        Unit vectors (:func:`random_directions`).
+    p : int, default 2
+
+    Examples
+    --------
+    >>> x = np.zeros((4, 3)); y = np.ones((4, 3))
+    >>> directions = np.eye(3)
+    >>> sliced_wasserstein(x, y, directions)
+    1.0
+    """
+    step = max(1, _PROJECTION_BATCH // (x.shape[0] + y.shape[0]))
+    powers = []
+    for start in range(0, directions.shape[1], step):
+        batch = directions[:, start: start + step]
+        px, py = np.sort(x @ batch, axis=0), np.sort(y @ batch, axis=0)
+        if px.shape[0] == py.shape[0]:
+            powers.append(np.mean(np.abs(px - py) ** p, axis=0))
+        else:
+            powers.append(np.array([wasserstein_1d(px[:, k], py[:, k], p=p) ** p for k in range(px.shape[1])]))
+    return float(np.mean(np.concatenate(powers)) ** (1.0 / p))
+
+
+def wasserstein_1d(
+    u_values: np.ndarray,
+    v_values: np.ndarray,
+    u_weights: np.ndarray | None = None,
+    v_weights: np.ndarray | None = None,
+    *,
+    p: float = 1,
+) -> float:
+    """Exact p-Wasserstein distance between two weighted 1-D distributions.
+
+    Through the quantile functions: ``W_p = (integral_0^1 |F^-1(t) -
+    G^-1(t)|^p dt)^(1/p)``, computed exactly on the merged breakpoints of the
+    two cumulative distributions (no sampling, no binning).
+
+    Parameters
+    ----------
+    u_values, v_values : ndarray of shape (n,) and (m,)
+        Support points, in any order.
+    u_weights, v_weights : ndarray, optional
+        Non-negative masses (uniform when omitted); each is normalized to 1.
+    p : float, default 1
+        Order, >= 1.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(wasserstein_1d([1, 2, 3], [1, 2, 3], [0.2, 0.3, 0.5], [0.1, 0.6, 0.3]), 12)
+    0.3
+    >>> round(wasserstein_1d([0.0], [3.0], p=2), 12)
+    3.0
+    """
+    if not isinstance(p, Real) or isinstance(p, bool) or not p >= 1:
+        raise ValueError(f"p must be a number >= 1, got {p!r}")
+    u, uw = _sorted_distribution(u_values, u_weights, "u")
+    v, vw = _sorted_distribution(v_values, v_weights, "v")
+    cu, cv = np.cumsum(uw), np.cumsum(vw)
+    cu[-1] = cv[-1] = 1.0
+    breaks = np.union1d(cu, cv)
+    mass = np.diff(breaks, prepend=0.0)
+    # On (t_{k-1}, t_k] each quantile function is constant: the first support
+    # point whose cumulative mass reaches t_k.
+    qu = u[np.minimum(np.searchsorted(cu, breaks, side="left"), u.size - 1)]
+    qv = v[np.minimum(np.searchsorted(cv, breaks, side="left"), v.size - 1)]
+    gap = np.abs(qu - qv)
+    if p == 1:
+        return float(np.sum(mass * gap))
+    return float(np.sum(mass * gap**p) ** (1.0 / p))
+
+
+def _sorted_distribution(values, weights, name: str) -> tuple[np.ndarray, np.ndarray]:
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    weights = np.ones(values.size) if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    if values.size == 0 or weights.shape != values.shape:
+        raise ValueError(f"{name}_values must be non-empty, with as many weights, got "
+                         f"{values.size} values and {weights.size} weights")
+    if not (np.all(np.isfinite(values)) and np.all(weights >= 0) and weights.sum() > 0):
+        raise ValueError(f"{name}_values must be finite and {name}_weights non-negative with a positive sum")
+    keep = weights > 0
+    order = np.argsort(values[keep], kind="stable")
+    return values[keep][order], weights[keep][order] / weights[keep].sum()

@@ -1,0 +1,127 @@
+"""Recolor pixels through a 3-D LUT, then the per-pixel finishing steps a LUT cannot hold.
+
+A color map is a LUT (:class:`imgot.mapping.ColorLUT`); what follows it
+depends on each pixel itself or on its neighbourhood, so it runs per pixel:
+the exact source lightness (``preserve_luminance``), the detail step
+(``detail``), and the apply mask and ignored color (:mod:`imgot.regions`).
+:class:`imgot.ColorTransfer`, ``imgot batch --fit-on``, ``imgot apply`` and
+``--save-lut`` all finish their maps here, so the same options give the same
+bytes everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mapping import ColorLUT
+from .pixels import Pixels, as_pixels, quantize, to_output
+from .regions import apply_weight, composite, ignored_pixels
+
+__all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
+
+
+def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool) -> np.ndarray:
+    """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
+
+    ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
+    where sRGB cannot hold it at that lightness); otherwise ``detail`` gives
+    the output the source's fine lightness detail. Neither fits in a LUT: they
+    depend on each pixel's neighbourhood or on its exact source lightness.
+    """
+    if preserve_luminance:
+        from .relight import keep_lightness
+
+        return keep_lightness(pixels.color, mapped, pixels.scale)
+    if detail:
+        from .detail import preserve_detail
+
+        return preserve_detail(pixels.color, mapped, out=mapped if mapped.flags.writeable else None)
+    return mapped
+
+
+@dataclass(frozen=True)
+class LUTTransform:
+    """A color map fitted once, as a LUT, with the finishing steps to apply after it.
+
+    What ``imgot batch --fit-on`` applies to every image: ``transform`` equals
+    ``ColorTransfer.transform`` of the model whose ``color_lut`` gave `lut`.
+
+    Attributes
+    ----------
+    lut : ColorLUT
+    detail, preserve_luminance : bool
+        See :func:`finish`.
+    """
+
+    lut: ColorLUT
+    detail: bool = False
+    preserve_luminance: bool = False
+    ignore_color: tuple | None = None
+    ignore_tolerance: float = 0
+    feather: float | None = None
+
+    @classmethod
+    def from_model(cls, model, image, *, source_mask=None) -> "LUTTransform":
+        """The LUT that `model` fits for `image` (its `source_mask` selection), with the model's finishing steps."""
+        return cls(model.color_lut(image, source_mask=source_mask), bool(model.detail),
+                   bool(model.preserve_luminance), model.ignore_color, model.ignore_tolerance, model.feather)
+
+    def transform(self, image, *, apply_mask=None):
+        """Recolor `image`: the LUT, then the finishing steps, through `apply_mask` if given."""
+        return apply_lut_to_image(self.lut, image, detail=self.detail, preserve_luminance=self.preserve_luminance,
+                                  apply_mask=apply_mask, feather=self.feather, ignore_color=self.ignore_color,
+                                  ignore_tolerance=self.ignore_tolerance)
+
+
+def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_luminance: bool = False,
+                       apply_mask=None, feather: float | None = None, ignore_color=None, ignore_tolerance=0):
+    """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
+
+    Parameters
+    ----------
+    lut : ColorLUT
+    image : ndarray or PIL.Image.Image
+    detail, preserve_luminance : bool, default False
+        The per-pixel finishing steps of :class:`ColorTransfer` (see
+        :func:`finish`), which a LUT cannot hold: with the LUT of
+        ``model.color_lut(image)`` and the model's own `detail` and
+        `preserve_luminance`, the result equals ``model.transform(image)``.
+    apply_mask, feather, ignore_color, ignore_tolerance : optional
+        Where the result replaces the source, as in
+        :meth:`ColorTransfer.transform`: elsewhere, and on pixels of the
+        ignored color, the source is copied unchanged.
+
+    Returns
+    -------
+    ndarray or PIL.Image.Image
+
+    Examples
+    --------
+    >>> from imgot.mapping import ColorLUT, _lattice
+    >>> identity = ColorLUT(_lattice(5).reshape(5, 5, 5, 3))
+    >>> image = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    >>> bool((apply_lut_to_image(identity, image) == image).all())
+    True
+    """
+    pixels = as_pixels(image)
+    mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance)
+    ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
+    weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
+    return to_output(pixels, composite(pixels.color, mapped, weight))
+
+
+def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:
+    """Map the color of `pixels` through `lut`, keeping their dtype."""
+    color = pixels.color
+    if pixels.is_gray:
+        levels = 256 if color.dtype == np.uint8 else 65536
+        curve = quantize(lut.apply_gray(np.linspace(0.0, 1.0, levels)), color.dtype)
+        if color.dtype.kind == "f":
+            grid = np.linspace(0.0, 1.0, levels)
+            return np.interp(color, grid, curve).astype(color.dtype)
+        return curve[color]
+    if color.dtype == np.uint8:
+        return lut.apply_uint8(color)
+    return quantize(lut.apply_float(color, pixels.scale), color.dtype)
