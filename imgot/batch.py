@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import same_file
+from .atomic import refuse_inputs
 from .discovery import IMAGE_EXTENSIONS, _output_suffix, companion, find_inputs, is_companion_pattern
-from .exceptions import ImageReadError, ImgotError
+from .exceptions import ImageReadError, ImgotError, InputOverwriteError
 from .io import load_image
 from .palette import sample_rgb
 from .perfile import BatchResult, process_file, read_selection
@@ -125,6 +125,14 @@ def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -
     return LUTTransform.from_model(model, image)
 
 
+def _is_an_input(target: Path, inputs: tuple) -> bool:
+    try:
+        refuse_inputs([target], inputs)
+    except InputOverwriteError:
+        return True
+    return False
+
+
 def _plan(pairs: Iterator[tuple[Path, Path]], out_dir: Path, suffix: str | None,
           overwrite: bool, protect: tuple) -> Iterator[tuple[Path, Path, BatchResult | None]]:
     """(input, output, result decided without a worker or None) for each input."""
@@ -132,7 +140,7 @@ def _plan(pairs: Iterator[tuple[Path, Path]], out_dir: Path, suffix: str | None,
     for path, relative in pairs:
         target = out_dir / (relative.with_suffix(suffix) if suffix else relative)
         result = None
-        if same_file(target, path) or any(same_file(target, other) for other in protect):
+        if _is_an_input(target, (path, *protect)):
             result = BatchResult(path, target, "failed", "refusing to write over an input")
         elif target in seen:
             result = BatchResult(path, target, "failed", f"another input also maps to {target}")

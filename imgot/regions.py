@@ -109,6 +109,8 @@ def check_ignore_color(color, tolerance=0) -> tuple[tuple[float, ...], float] | 
     """
     if color is None:
         return None
+    if isinstance(color, np.ndarray):  # np.array([0, 0, 0]): its values as Python numbers
+        color = color.tolist() if color.ndim == 1 else color.item() if color.ndim == 0 else color
     values = (color,) if isinstance(color, Real) else tuple(color) if isinstance(color, (tuple, list)) else None
     if not values or len(values) not in (1, 3) or not all(
             isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in values):

@@ -200,12 +200,6 @@ class ColorTransfer(ParamsMixin):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "reference_states_") or hasattr(self, "reference_palette_")
 
-    def __repr__(self) -> str:
-        defaults = type(self)().get_params()
-        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
-                   if not (value is defaults[name] or (type(value) is type(defaults[name]) and value == defaults[name]))]
-        return f"ColorTransfer({', '.join(changed)})"
-
     def fit_transform(self, image, y=None):
         """``fit(image).transform(image)``: an image recolored toward its own colors (near identity)."""
         return self.fit(image, y).transform(image)
