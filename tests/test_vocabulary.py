@@ -555,7 +555,7 @@ def test_readme_transfer_table_matches_the_command():
         name = re.findall(r"--[a-z-]+", flags)[0]
         if name in ("--version", "--help", "--output", "--color-space", "--save-lut"):
             continue
-        value = {"off": False, "on": True}.get(default.strip(), default.strip().strip("`"))
+        value = {"off": False, "on": True, "": None}.get(default.strip(), default.strip().strip("`"))
         actual = default_of("transfer", params[name])
         same = str(actual) == value if isinstance(value, str) else actual == value
         assert same, (name, default, actual)
