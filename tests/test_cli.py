@@ -157,3 +157,87 @@ def test_apply_refuses_inputs_existing_outputs_and_bad_luts(pair, tmp_path):
         result = run("apply", lut, src, "-o", tmp_path / "o2")
         assert result.exit_code == 1 and message in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def lightness(path):
+    from skimage.color import rgb2lab
+
+    return rgb2lab(read_image(path) / 255.0)[..., 0]
+
+
+def test_apply_preserve_luminance_redoes_the_transfer(pair, tmp_path):
+    src, ref = pair
+    common = ("--method", "linear", "--preserve-luminance", "--no-detail")
+    # batch --fit-on maps through the table as the .cube holds it: applying that file gives the same bytes.
+    result = run("batch", src, "-r", ref, "-o", tmp_path / "batch", "-j", 1, "--fit-on", "first",
+                 "--save-lut", tmp_path / "b.cube", *common)
+    assert result.exit_code == 0, result.output
+    assert "--preserve-luminance" in result.stderr  # the note names the flag that adds the step back
+    applied = run("apply", tmp_path / "b.cube", src, "-o", tmp_path / "applied", "--preserve-luminance")
+    assert applied.exit_code == 0, applied.output
+    np.testing.assert_array_equal(read_image(tmp_path / "applied" / "src.png"),
+                                  read_image(tmp_path / "batch" / "src.png"))
+    # transfer --save-lut maps through the unrounded table (its output is the API's): a .cube's 6 decimals
+    # away from the file's, so applying the file may move a level by one.
+    assert run("transfer", src, ref, "-o", tmp_path / "t.png", "--save-lut", tmp_path / "t.cube",
+               *common).exit_code == 0
+    again = run("apply", tmp_path / "t.cube", src, "-o", tmp_path / "again", "--preserve-luminance")
+    assert again.exit_code == 0, again.output
+    difference = read_image(tmp_path / "again" / "src.png").astype(int) - read_image(tmp_path / "t.png")
+    assert np.abs(difference).max() <= 1
+    # The step itself, against scikit-image's L*: kept with the flag, moved without it.
+    plain = run("apply", tmp_path / "b.cube", src, "-o", tmp_path / "plain")
+    assert plain.exit_code == 0, plain.output
+    source_l = lightness(src)
+    assert np.abs(lightness(tmp_path / "applied" / "src.png") - source_l).max() < 0.3  # 8-bit rounding
+    assert np.abs(lightness(tmp_path / "plain" / "src.png") - source_l).max() > 1.0  # the LUT alone
+
+
+def test_warnings_are_one_line_each_and_the_hook_is_restored(pair, tmp_path):
+    import warnings
+
+    src, ref = pair
+    deep = tmp_path / "deep.png"
+    Image.fromarray(read_image(src)[..., 0].astype(np.uint16) * 257).save(deep)  # 16-bit gray
+    assert read_image(deep).dtype == np.uint16
+    original = warnings.showwarning
+    cases = [
+        ("transfer", deep, ref, "-o", tmp_path / "deep.jpg", "--method", "linear"),
+        ("compare", src, ref, "-o", tmp_path / "sheet.png", "--methods", "sinkhorn", "--max-iter", 1,
+         "--clusters", 8, "--width", 64),
+    ]
+    for args, expected in zip(cases, ("16-bit output rounded to 8 bits", "did not converge in max_iter=1")):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert warnings.showwarning is original, args[0]
+        lines = [line for line in result.stderr.splitlines() if expected in line]
+        assert len(lines) == 1 and lines[0].startswith("warning: "), result.stderr
+        assert "Warning" not in result.stderr and ".py:" not in result.stderr  # no file:line, no class name
+    # Called from Python, not through a runner: the same.
+    main.main(["transfer", str(deep), str(ref), "-o", str(tmp_path / "py.jpg"), "--method", "linear"],
+              standalone_mode=False)
+    assert warnings.showwarning is original
+
+
+def test_apply_refuses_per_pixel_steps_for_a_video(pair, tmp_path):
+    pytest.importorskip("av")
+    from imgot.videoio import is_video_path
+
+    src, _ = pair
+    write_cube(tmp_path / "id.cube", identity_lut(5))
+    clip = tmp_path / "clip.mp4"
+    assert is_video_path(clip)
+    frames = np.repeat(read_image(src)[None], 3, axis=0)
+    import av
+
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    for flag in ("--preserve-luminance", "--preserve-detail"):
+        result = run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / f"out{flag}.mp4", flag)
+        assert result.exit_code == 1 and flag in result.stderr and "not videos" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / "plain.mp4").exit_code == 0

@@ -42,3 +42,33 @@ def test_commands_have_help_with_an_example():
     for command in (evaluate, compare):
         result = CliRunner().invoke(command, ["--help"])
         assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_compare_passes_every_transfer_option_to_each_method(tmp_path, warm, cool):
+    from imgot import transfer
+    from imgot.sheet import evaluate as score
+
+    src, ref = _pair(tmp_path, warm, cool)
+    params = {"n_clusters": 8, "color_space": "rgb", "reg": 0.05, "reg_m": 0.5, "max_iter": 300, "n_iter": 5,
+              "strength": 0.6, "preserve_luminance": True, "detail": False, "random_state": 4}
+    flags = ["--clusters", 8, "--color-space", "rgb", "--reg", 0.05, "--reg-m", 0.5, "--max-iter", 300,
+             "--n-iter", 5, "--strength", 0.6, "--preserve-luminance", "--no-detail", "--seed", 4]
+    methods = ("emd", "unbalanced", "sliced", "linear")
+
+    def run(output, *extra):
+        args = [src, ref, "-o", tmp_path / output, "--width", 64, "--methods", ",".join(methods), *extra]
+        return CliRunner().invoke(compare, [str(arg) for arg in args])
+
+    result = run("sheet.png", *flags)
+    assert result.exit_code == 0, result.output
+    source, reference = read_image(src), read_image(ref)
+    outputs = [transfer(source, reference, method=method, **params) for method in methods]
+    printed = [line.split() for line in result.output.splitlines()[:len(methods)]]
+    for row, method, scores in zip(printed, methods, score(source, reference, outputs)):
+        assert row[0] == method and row[2] == f"{scores.color_distance:.2f}", (row, scores)
+        assert row[3] == f"({scores.ratio:.3f})"
+    # And they change the outputs: at strength 0 every method gives the source back.
+    still = run("still.png", "--strength", 0, "--no-detail")
+    assert still.exit_code == 0, still.output
+    ratios = [line.split()[3] for line in still.output.splitlines()[:len(methods)]]
+    assert ratios == ["(1.000)"] * len(methods)

@@ -161,3 +161,29 @@ def test_cli_morph(tmp_path):
         result = run(morph_command, [str(tmp_path / "a.png"), str(tmp_path / "b.png"), *extra])
         assert result.exit_code == code and message in result.output, (extra, result.output)
         assert "Traceback" not in result.output
+
+
+@pytest.mark.filterwarnings("ignore:Sinkhorn did not converge")  # max_iter=2, on purpose
+def test_cli_morph_passes_the_shared_transfer_options(tmp_path, warm, cool):
+    from imgot import transfer
+
+    a, b = warm, cool
+    Image.fromarray(a).save(tmp_path / "a.png")
+    Image.fromarray(b).save(tmp_path / "b.png")
+    params = {"method": "sinkhorn", "n_clusters": 6, "color_space": "rgb", "max_iter": 2, "random_state": 3}
+    flags = ["--method", "sinkhorn", "--clusters", 6, "--color-space", "rgb", "--max-iter", 2, "--seed", 3]
+
+    def run(output, *extra):
+        args = [tmp_path / "a.png", tmp_path / "b.png", "--frames", 2, "-o", tmp_path / output, *extra]
+        return CliRunner().invoke(morph_command, [str(arg) for arg in args])
+
+    result = run("f_%d.png", *flags)
+    assert result.exit_code == 0, result.output
+    last = read_image(tmp_path / "f_1.png")
+    np.testing.assert_array_equal(last, transfer(a, b, **params))  # the last frame is that transfer
+    for changed in ({"color_space": "lab"}, {"max_iter": 1000}):  # and each of them counts
+        assert not np.array_equal(last, transfer(a, b, **{**params, **changed})), changed
+    # Left out, --color-space is the API's default: lab for the palette methods.
+    default = run("d_%d.png", "--clusters", 6)
+    assert default.exit_code == 0, default.output
+    np.testing.assert_array_equal(read_image(tmp_path / "d_1.png"), transfer(a, b, n_clusters=6))

@@ -5,20 +5,64 @@ import inspect
 import click
 import pytest
 
+import imgot
 from imgot import ColorTransfer
 from imgot.cli import main
 from imgot.cli import options as cli_options
-from imgot.methods import DEFAULT_METHOD, METHOD_NAMES, PLAN_METHODS
+from imgot.methods import DEFAULT_METHOD, METHOD_NAMES, METHODS, PLAN_METHODS
 
 API_DEFAULTS = {name: p.default for name, p in inspect.signature(ColorTransfer.__init__).parameters.items()
                 if name != "self"}
 RECOLORING_COMMANDS = ("transfer", "batch")
+SHARED = {cli_options.option_name(option): option(lambda: None).__click_params__[0]
+          for option in cli_options.TRANSFER_OPTIONS}
+
+
+def params_of(command: str) -> dict:
+    return {p.name: p for p in main.commands[command].params if isinstance(p, click.Option)}
 
 
 def test_cli_method_lists_are_the_registry():
     assert cli_options.METHODS == METHOD_NAMES
     assert cli_options.PLAN_METHODS == PLAN_METHODS
     assert cli_options.DEFAULT_METHOD == DEFAULT_METHOD
+    assert list(cli_options.LUT_METHODS) == [name for name, spec in METHODS.items() if spec.is_lut]
+
+
+def same_option(ours: click.Option, shared: click.Option) -> bool:
+    return (ours.opts, ours.secondary_opts, ours.help, ours.default, repr(ours.type)) == \
+        (shared.opts, shared.secondary_opts, shared.help, shared.default, repr(shared.type))
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("transfer", set(SHARED)),
+    ("batch", set(SHARED)),
+    ("compare", set(SHARED) - {"method"}),  # its --methods list instead
+    # imgot.morph()'s own transfer parameters (its --method and --clusters are its own, see below)
+    ("morph", set(SHARED) & set(inspect.signature(imgot.morph).parameters) - {"method", "n_clusters"}),
+    ("apply", {"preserve_luminance"}),  # a LUT's finishing step (--preserve-detail has its own default)
+])
+def test_commands_take_the_shared_transfer_options_themselves(command, expected):
+    params = params_of(command)
+    shared_here = {name for name in SHARED if name in params and same_option(params[name], SHARED[name])}
+    assert shared_here == expected, command
+
+
+def test_morph_offers_what_imgot_morph_takes_and_nothing_else():
+    takes = set(inspect.signature(imgot.morph).parameters)
+    offered = {name for name in params_of("morph") if name in SHARED}
+    assert offered <= takes  # nothing the library would refuse, nothing silently dropped
+    # Every transfer option morph() can take is offered; strength is the morph's own time axis.
+    assert (set(SHARED) & takes) - {"strength"} == offered
+    method = params_of("morph")["method"]
+    assert tuple(method.type.choices) == PLAN_METHODS and method.help == cli_options.PLAN_METHOD_HELP
+
+
+def test_transfer_options_picks_by_name_and_refuses_unknown_names():
+    command = click.command()(cli_options.transfer_options(only=("strength", "n_clusters"))(lambda **kw: kw))
+    assert [p.name for p in command.params] == ["n_clusters", "strength"]  # in TRANSFER_OPTIONS order
+    with pytest.raises(ValueError, match="clusters"):
+        cli_options.transfer_options(exclude=("clusters",))
 
 
 @pytest.mark.parametrize("command", RECOLORING_COMMANDS)
@@ -36,6 +80,8 @@ def test_commands_offer_only_the_methods_that_can_serve_them():
         method = next(p for p in main.commands[command].params if p.name == "method")
         assert tuple(method.type.choices) == PLAN_METHODS
         assert method.default == DEFAULT_METHOD
+    batch_method = params_of("batch")["method"]
+    assert set(cli_options.LUT_METHODS) < set(batch_method.type.choices)  # --fit-on refuses the others
 
 
 def test_every_command_has_help_with_an_example():

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail, show_warning
+from .options import ERRORS, fail, transfer_options, warning_lines
 from .region_options import apply_mask_options
 from .video_options import encoder_options
 
 
 def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
-                   detail: bool = False, video: dict | None = None, masking: dict | None = None) -> None:
+                   detail: bool = False, video: dict | None = None, masking: dict | None = None,
+                   preserve_luminance: bool = False) -> None:
     """Map one image (or video) file through `lut` and write it, keeping its ICC profile and EXIF."""
     from ..perfile import recolor_file
     from ..transfer import LUTTransform
@@ -21,10 +21,16 @@ def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: boo
 
     masking = masking or {}
     if is_video(source):
-        if masking.get("apply_mask") is not None or masking.get("ignore_color") is not None:
-            raise ValueError(f"{source}: --apply-mask and --ignore-color are for images, not videos")
+        per_pixel = [flag for flag, on in (("--apply-mask", masking.get("apply_mask") is not None),
+                                           ("--ignore-color", masking.get("ignore_color") is not None),
+                                           ("--preserve-detail", detail),
+                                           ("--preserve-luminance", preserve_luminance)) if on]
+        if per_pixel:
+            raise ValueError(f"{source}: {', '.join(per_pixel)}: for images, not videos "
+                             "(a video gets the LUT only)")
         return apply_video(lut, source, target, overwrite, video)
-    mapper = LUTTransform(lut, detail=detail, ignore_color=masking.get("ignore_color"),
+    mapper = LUTTransform(lut, detail=detail, preserve_luminance=preserve_luminance,
+                          ignore_color=masking.get("ignore_color"),
                           ignore_tolerance=masking.get("ignore_tolerance", 0), feather=masking.get("feather"))
     apply_mask = masking.get("apply_mask")
     recolor_file(mapper, source, target, quality=quality, overwrite=overwrite, protect=protect,
@@ -64,9 +70,11 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
               help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
                    "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
                    "LUT as any editor applies it.")
+@transfer_options(only=("preserve_luminance",))
 @apply_mask_options
 @encoder_options
-def apply(lut_file, images, out_dir, quality, overwrite, detail, video, **masking):
+@warning_lines()
+def apply(lut_file, images, out_dir, quality, overwrite, detail, preserve_luminance, video, **masking):
     """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
 
     A file that fails is reported on stderr and the others are still done;
@@ -77,6 +85,10 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, video, **maskin
       imgot apply sunset.cube holiday/*.jpg -o holiday_sunset/
       imgot apply sunset.cube shoot/*.jpg -o out/ --apply-mask '{stem}_sky.png' --feather 10
       imgot apply sunset.cube clip.mp4 -o clip_sunset.mp4 --crf 16
+
+    The .cube of `imgot transfer --save-lut` holds its color map only: add the
+    transfer's --preserve-detail and --preserve-luminance to redo its per-pixel
+    steps.
     """
     from ..cube import read_cube
     from ..videoio import is_video_path
@@ -88,7 +100,6 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, video, **maskin
             out_dir.mkdir(parents=True, exist_ok=True)
     except ERRORS as error:
         raise fail(error) from None
-    warnings.showwarning = show_warning
     failed = 0
     plan = [(images[0], out_dir, None)] if one_video else _targets(images, out_dir, lut_file)
     for image, target, reason in plan:
@@ -97,7 +108,8 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, video, **maskin
                 raise ValueError(reason)
             protect = (*images, lut_file, *([masking["apply_mask"]] if masking.get("apply_mask") not in
                                             (None, "alpha") and "{" not in masking["apply_mask"] else []))
-            _apply_to_file(lut, image, target, quality, overwrite, protect, detail, video, masking)
+            _apply_to_file(lut, image, target, quality, overwrite, protect, detail, video, masking,
+                           preserve_luminance)
         except (*ERRORS, ImportError) as error:
             failed += 1
             click.echo(f"Error: {fail(error).message}", err=True)

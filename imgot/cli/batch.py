@@ -5,13 +5,21 @@ from __future__ import annotations
 import csv
 import json
 import time
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail, guard_outputs, lut_note, save_lut_option, show_warning, transfer_options
+from .options import (
+    ERRORS,
+    LUT_METHODS,
+    fail,
+    guard_outputs,
+    lut_note,
+    save_lut_option,
+    transfer_options,
+    warning_lines,
+)
 from .region_options import files as region_files
 from .region_options import region_options
 
@@ -130,12 +138,13 @@ def _run(results, total: int) -> tuple[dict, list, set]:
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
 @save_lut_option("With --fit-on, also write the one fitted color map as a 3-D LUT (.cube) to this file.")
-@transfer_options
+@transfer_options()
 @click.option("--mask-pattern", metavar="PATTERN", default=None,
               help="Each image's own mask, found by a pattern such as '{stem}_mask.png' or 'masks/{name}' "
                    "(relative to the image's folder): its colors come from inside the mask and only the "
                    "inside is recolored (--source-mask and --apply-mask in one).")
 @region_options
+@warning_lines()
 def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask_pattern, selection, **options):
     """Recolor every image of INPUT (a folder, a glob, or files) toward --reference.
 
@@ -161,6 +170,10 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
 
     if scheduler and dask_local:
         raise click.UsageError("give --scheduler or --dask-local, not both")
+    if options["fit_on"] is not None and options["method"] not in LUT_METHODS:
+        method = options["method"]
+        raise click.UsageError(f"--fit-on fits one color map for all images, and --method {method} is not a "
+                               f"single 3-D LUT; LUT methods: {', '.join(LUT_METHODS)}")
     if save_lut and options["fit_on"] is None:
         raise click.UsageError("--save-lut writes one map for all images: add --fit-on first|pooled|FILE")
     if mask_pattern is not None:
@@ -171,7 +184,6 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
         raise click.UsageError("--fit-on fits one map for all images: --source-mask, --mask-pattern and "
                                "--regions select each image's own colors (use --apply-mask)")
     source = inputs[0] if len(inputs) == 1 else list(inputs)
-    warnings.showwarning = show_warning
     try:
         found = (path for path, _ in find_inputs(source, exclude=out_dir))
         if save_lut:

@@ -6,10 +6,20 @@ from pathlib import Path
 
 import click
 
+from .options import (
+    ERRORS,
+    MAX_TILE,
+    METHODS,
+    fail,
+    guard_outputs,
+    image_output,
+    parse_methods,
+    transfer_options,
+    warning_lines,
+)
 from .region_options import files as region_files
 from .region_options import load as load_selection
 from .region_options import region_options
-from .options import ERRORS, MAX_TILE, METHODS, detail_option, fail, guard_outputs, image_output, parse_methods, seed_option
 
 
 @click.command()
@@ -22,11 +32,11 @@ from .options import ERRORS, MAX_TILE, METHODS, detail_option, fail, guard_outpu
               help=f"Comma-separated methods to run. [default: all: {','.join(METHODS)}]")
 @click.option("--width", type=click.IntRange(64, MAX_TILE), default=320, show_default=True,
               help="Width of each tile in pixels.")
-@detail_option()
-@seed_option("Seed of every method.")
+@transfer_options(exclude=("method",))
 @click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")
 @region_options
-def compare(source, reference, output, methods, width, detail, random_state, overwrite, selection, **regions):
+@warning_lines()
+def compare(source, reference, output, methods, width, overwrite, selection, **options):
     """Recolor SOURCE toward REFERENCE with each method and draw a contact sheet.
 
     The sheet shows the source and the reference with their palettes, then
@@ -38,7 +48,11 @@ def compare(source, reference, output, methods, width, detail, random_state, ove
     Example:
       imgot compare photo.jpg sunset.jpg -o sheet.png
       imgot compare photo.jpg sunset.jpg -o sheet.png --methods emd,histogram,sliced
+      imgot compare photo.jpg sunset.jpg -o sheet.png --clusters 16 --strength 0.8 --no-detail
       imgot compare photo.jpg sunset.jpg -o sheet.png --source-mask sky.png --reference-mask sky2.png
+
+    The transfer options (--clusters, --strength, ...) apply to every method
+    that reads them.
 
     With masks, the color distances compare the selected pixels: the output's
     inside --apply-mask (or --source-mask) with the reference's inside
@@ -55,8 +69,7 @@ def compare(source, reference, output, methods, width, detail, random_state, ove
         src = io.read_image(source)
         ref = io.read_image(reference)
         fit_data, transform_data = load_selection(selection)
-        sheet, results = run(src, ref, methods=methods, width=width, random_state=random_state, detail=detail,
-                             **fit_data, **transform_data, **regions)
+        sheet, results = run(src, ref, methods=methods, width=width, **fit_data, **transform_data, **options)
         io.write_image(output, np.asarray(sheet), overwrite=overwrite, protect=inputs)
     except ERRORS as error:
         raise fail(error) from None

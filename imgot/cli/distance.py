@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -13,11 +12,11 @@ from .options import (
     ERRORS,
     FiniteFloat,
     fail,
-    max_iter_option,
     guard_outputs,
     image_output,
+    max_iter_option,
     seed_option,
-    show_warning,
+    warning_lines,
 )
 
 
@@ -68,6 +67,7 @@ def labels_for(paths: list[Path]) -> list[str]:
               callback=image_output,
               help="Draw that matrix as a heat map (PNG, ...); needs matplotlib.")
 @click.option("--overwrite", is_flag=True, help="Replace existing --pairwise/--plot files.")
+@warning_lines()
 def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     """Wasserstein distance between the colors (or gray levels) of A and B.
 
@@ -96,7 +96,6 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     paths_a = expand_images(group_a)
     paths_b = expand_images(group_b) if group_b is not None else []
     guard_outputs((pairwise, plot), paths_a + paths_b, overwrite)
-    warnings.showwarning = show_warning
     options["p"] = int(p)
     try:
         cache = {path: io.read_image(path) for path in dict.fromkeys(paths_a + paths_b)}

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail
+from .options import ERRORS, fail, warning_lines
 
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("outputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@warning_lines()
 def evaluate(source, reference, outputs):
     """Print the quality metrics of each OUTPUT of a transfer SOURCE -> REFERENCE.
 

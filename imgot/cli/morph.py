@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
-from .options import COLOR_SPACES, ERRORS, DEFAULT_METHOD, PLAN_METHODS, fail, guard_outputs, seed_option, show_warning
-from .options import max_iter_option
+from .options import (
+    ERRORS,
+    PLAN_METHOD_HELP,
+    PLAN_METHODS,
+    fail,
+    guard_outputs,
+    method_option,
+    transfer_options,
+    warning_lines,
+)
 from .plan import parse_size
+
+# The transfer options imgot.morph() takes (tested against its signature); the
+# others (--reg, --reg-m, --n-iter, --preserve-detail, ...) it cannot take yet.
+MORPH_TRANSFER_OPTIONS = ("color_space", "max_iter", "random_state")
 
 
 @click.command()
@@ -21,17 +32,14 @@ from .plan import parse_size
 @click.option("--spatial", is_flag=True,
               help="Move mass in position and color (joint k-means + OT), not only recolor.")
 @click.option("--size", help="Spatial morph frame size WIDTHxHEIGHT. [default: source fitted in 160x160]")
-@click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
-              help="A method with a palette plan (emd-sliced: its emd stage's plan).")
-@max_iter_option()
+@method_option(choices=PLAN_METHODS, help=PLAN_METHOD_HELP)
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
               help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
-@click.option("--color-space", type=click.Choice(COLOR_SPACES), default="lab", show_default=True,
-              help="Working space of the color morph.")
+@transfer_options(only=MORPH_TRANSFER_OPTIONS)
 @click.option("--duration", type=click.IntRange(min=1), default=80, show_default=True,
               help="Milliseconds per frame of an animation.")
-@seed_option("Seed of sampling and k-means.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@warning_lines()
 def morph(source, reference, output, size, duration, overwrite, **options):
     """Morph SOURCE into REFERENCE: recolor it step by step, or (--spatial) move its mass.
 
@@ -49,7 +57,6 @@ def morph(source, reference, output, size, duration, overwrite, **options):
         raise click.UsageError("--size applies to --spatial only; the color morph keeps the source's size")
     if size is not None:
         options["size"] = parse_size(size, minimum=(2, 2), maximum=1000)
-    warnings.showwarning = show_warning
     try:
         targets = output_paths(output, options["frames"], overwrite=True)
     except ERRORS as error:
@@ -57,7 +64,8 @@ def morph(source, reference, output, size, duration, overwrite, **options):
     guard_outputs(targets, (source, reference), overwrite)
     try:
         src, ref = io.read_image(source), io.read_image(reference)
-        frames = make_frames(src, ref, **options)
+        # An option left unset (None) takes imgot.morph's own default.
+        frames = make_frames(src, ref, **{key: value for key, value in options.items() if value is not None})
         if not options["spatial"]:  # 8-bit RGB frames for the animation or the PNGs
             frames = (_to_rgb8(frame) for frame in frames)
         written = save_frames(output, frames, duration=duration, overwrite=overwrite)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import click
 
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
-from .options import detail_option, COLOR_SPACES, fail, max_iter_option, show_warning
+from .options import COLOR_SPACES, detail_option, fail, max_iter_option, warning_lines
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
 REPORT_SAMPLE = 200
@@ -76,6 +75,7 @@ def _spread_indices(total: int, count: int):
 @click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the outputs.")
+@warning_lines()
 def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, sheet, save_luts, scheduler,
               dask_local, jobs, overwrite, quality, **options):
     """Recolor every image of INPUT toward one common look: the barycenter of their palettes.
@@ -102,7 +102,6 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
     for path in (save_barycenter, report, sheet):
         if path is not None and path.exists() and not overwrite:
             raise click.ClickException(f"{path}: exists; pass --overwrite to replace it")
-    warnings.showwarning = show_warning
     try:
         if target.lower().endswith(".npz"):
             model = load_normalizer(target)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Collection
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +18,9 @@ METHODS = (
 # The methods with a palette plan (imgot.methods.PLAN_METHODS, checked by a test):
 # the only ones `imgot plan` and the color morph can serve.
 PLAN_METHODS = ("emd", "sinkhorn", "unbalanced", "emd-sliced")
+# The methods whose color map is one 3-D LUT (imgot.methods.METHODS[name].is_lut,
+# checked by a test): the only ones `imgot batch --fit-on` can fit once for all.
+LUT_METHODS = ("emd", "sinkhorn", "unbalanced", "linear", "reinhard", "sliced", "emd-sliced")
 COLOR_SPACES = ("lab", "rgb")
 
 DEFAULT_METHOD = "emd-sliced"  # kept equal to imgot.methods.DEFAULT_METHOD by a test
@@ -25,6 +31,7 @@ METHOD_HELP = (
     "linear: Gaussian OT map (MKL); reinhard: per-channel mean/std; sliced: iterative sliced OT; "
     "histogram-linear-histogram: the three in turn."
 )
+PLAN_METHOD_HELP = "A method with a palette plan (emd-sliced: its emd stage's plan)."
 
 
 def max_iter_option(default: int = 1000):
@@ -152,12 +159,16 @@ def save_lut_option(help: str = "Also write the fitted color map as a 3-D LUT (.
 
 def lut_note(path: Path, detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
     """The stderr note that the saved LUT at `path` lacks the per-pixel steps that are on, or None."""
-    steps = " and ".join(name for name, on in (("detail", detail), ("exact per-pixel L*", preserve_luminance),
-                                                ("mask", masked)) if on)
+    steps = [(name, flag) for name, flag, on in (
+        ("detail", "--preserve-detail", detail),
+        ("exact per-pixel L*", "--preserve-luminance", preserve_luminance),
+        ("mask", "--apply-mask/--ignore-color", masked),
+    ) if on]
     if not steps:
         return None
-    return (f"note: {path.name} holds the color map only; the {steps} step is applied per pixel and is not "
-            "in the LUT (imgot apply --preserve-detail adds detail back)")
+    names, flags = " and ".join(name for name, _ in steps), " ".join(flag for _, flag in steps)
+    return (f"note: {path.name} holds the color map only; the {names} step is applied per pixel and is not "
+            f"in the LUT (imgot apply {flags} adds it back)")
 
 
 def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
@@ -190,13 +201,32 @@ def guard_outputs(outputs, inputs, overwrite: bool) -> None:
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one ``warning: ...`` line on stderr (a ``warnings.showwarning`` hook)."""
     click.echo(f"warning: {message}", err=True)
 
 
-def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METHODS):
+@contextmanager
+def warning_lines():
+    """Show the warnings raised inside as one ``warning: ...`` line each, on stderr.
+
+    The hook is set inside :func:`warnings.catch_warnings`, so the global
+    ``warnings.showwarning`` (and the filters) are the caller's again on exit,
+    also when a command is called from Python or under click's CliRunner.
+    Use it as a ``with`` block or as a decorator of a command's function.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        yield
+
+
+def lut_title(reference: Path) -> str:
+    """A .cube TITLE naming the reference: no double quotes or line breaks."""
+    return f"imgot transfer to {reference.name}".translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
+
+
+def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METHODS, help: str = METHOD_HELP):
     """``--method``, offering `choices` (every registered method by default)."""
-    return click.option("--method", type=click.Choice(choices), default=default, show_default=True,
-                        help=METHOD_HELP)
+    return click.option("--method", type=click.Choice(choices), default=default, show_default=True, help=help)
 
 
 def detail_option():
@@ -222,8 +252,7 @@ TRANSFER_OPTIONS = (
     click.option("--reg-m", type=FiniteFloat(0, low_open=True, allow_inf=True), default=1.0, show_default=True,
                  help="Mass relaxation of --method unbalanced, relative to the median palette cost "
                       "(inf: balanced Sinkhorn)."),
-    click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True,
-                 help="Iteration cap of the Sinkhorn solvers."),
+    max_iter_option(),
     click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
                  help="Random rotations of the sliced methods."),
     click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
@@ -235,8 +264,32 @@ TRANSFER_OPTIONS = (
 )
 
 
-def transfer_options(command):
-    """Decorate a command with :data:`TRANSFER_OPTIONS`, in their order."""
-    for option in reversed(TRANSFER_OPTIONS):
-        command = option(command)
-    return command
+def option_name(option) -> str:
+    """The parameter name a ``click.option(...)`` decorator declares (``--clusters``: ``n_clusters``)."""
+    return option(lambda: None).__click_params__[0].name
+
+
+def transfer_options(*, only: Collection[str] | None = None, exclude: Collection[str] = ()):
+    """A decorator adding :data:`TRANSFER_OPTIONS`, in their order, to a command.
+
+    Parameters
+    ----------
+    only : collection of str, optional
+        Parameter names (``n_clusters``, ``preserve_luminance``, ...) to add;
+        default all.
+    exclude : collection of str
+        Parameter names to leave out (a command that defines its own).
+    """
+    names = [option_name(option) for option in TRANSFER_OPTIONS]
+    unknown = set(only or ()).union(exclude).difference(names)
+    if unknown:
+        raise ValueError(f"not transfer options: {', '.join(sorted(unknown))}")
+    chosen = [option for option, name in zip(TRANSFER_OPTIONS, names)
+              if (only is None or name in only) and name not in exclude]
+
+    def decorate(command):
+        for option in reversed(chosen):
+            command = option(command)
+        return command
+
+    return decorate

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -11,15 +10,16 @@ from .options import (
     COLOR_SPACES,
     ERRORS,
     MAX_SIDE,
-    DEFAULT_METHOD,
+    PLAN_METHOD_HELP,
     PLAN_METHODS,
     fail,
     guard_outputs,
     image_output,
+    max_iter_option,
+    method_option,
     seed_option,
-    show_warning,
+    warning_lines,
 )
-from .options import max_iter_option
 
 
 @click.command()
@@ -30,8 +30,7 @@ from .options import max_iter_option
               help="Picture of the plan; its extension picks the format (.png, .jpg, ...).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan matrix, with the palette colors as hex labels.")
-@click.option("--method", type=click.Choice(PLAN_METHODS), default=DEFAULT_METHOD, show_default=True,
-              help="A method with a palette plan (emd-sliced: its emd stage's plan).")
+@method_option(choices=PLAN_METHODS, help=PLAN_METHOD_HELP)
 @max_iter_option()
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=16, show_default=True,
               help="Palette size (k-means clusters) of each image.")
@@ -40,6 +39,7 @@ from .options import max_iter_option
 @click.option("--size", default="900x600", show_default=True, help="Picture size, WIDTHxHEIGHT.")
 @seed_option("Seed of sampling and k-means.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@warning_lines()
 def plan(source, reference, output, csv_path, size, overwrite, **options):
     """Draw the transport plan from SOURCE's palette to REFERENCE's.
 
@@ -60,7 +60,6 @@ def plan(source, reference, output, csv_path, size, overwrite, **options):
     if csv_path and csv_path.resolve() == output.resolve():
         raise click.UsageError("-o and --csv must be different files")
     guard_outputs((output, csv_path), (source, reference), overwrite)
-    warnings.showwarning = show_warning
     try:
         src, ref = io.read_image(source), io.read_image(reference)
         color_map = ColorTransfer(**options).fit(ref).color_map(src)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -15,19 +14,15 @@ from .options import (
     image_output,
     import_solvers_in_background,
     lut_note,
+    lut_title,
     save_lut_option,
-    show_warning,
     transfer_options,
+    warning_lines,
 )
 from .region_options import files as region_files
 from .region_options import given, region_options
 from .region_options import load as load_selection
 from .video_options import encoder_options, grading_options
-
-
-def _title(reference: Path) -> str:
-    """A .cube TITLE naming the reference: no double quotes or line breaks."""
-    return f"imgot transfer to {reference.name}".translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
 
 
 @click.command()
@@ -36,7 +31,7 @@ def _title(reference: Path) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               callback=image_output,
               help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
-@transfer_options
+@transfer_options()
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
               help="JPEG/WebP quality of the output.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -44,6 +39,7 @@ def _title(reference: Path) -> str:
 @region_options
 @grading_options
 @encoder_options
+@warning_lines()
 def transfer(source, reference, output, quality, overwrite, save_lut, video, selection, **options):
     """Recolor SOURCE with the colors of REFERENCE.
 
@@ -76,7 +72,6 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     guard_outputs((output, save_lut), inputs, overwrite)
     if save_lut and selection.get("source_labels") is not None:
         raise click.UsageError("--save-lut writes one color map; --regions makes one per region")
-    warnings.showwarning = show_warning
     import_solvers_in_background()
     from .video_options import is_video, refuse_for_images, transfer_video
 
@@ -98,7 +93,7 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
                        quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
-            write_cube(save_lut, lut, title=_title(reference), overwrite=overwrite, protect=inputs)
+            write_cube(save_lut, lut, title=lut_title(reference), overwrite=overwrite, protect=inputs)
     except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))

@@ -152,7 +152,7 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     from ..cube import write_cube
     from ..exceptions import ImgotError
     from ..video import transfer_video as run
-    from .options import fail
+    from .options import fail, lut_title
 
     if save_lut and (video["per_shot"] or video["smooth"]):
         raise click.UsageError("--save-lut writes one map: not with --per-shot or --smooth")
@@ -161,9 +161,7 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     try:
         result = run(source, reference, output, overwrite=overwrite, progress=progress, **video, **options)
         if save_lut:
-            from .transfer import _title
-
-            write_cube(save_lut, result.grade.luts[0], title=_title(reference), overwrite=overwrite)
+            write_cube(save_lut, result.grade.luts[0], title=lut_title(reference), overwrite=overwrite)
     except (ImgotError, ValueError, TypeError, ImportError) as error:
         raise fail(error) from None
     finally:
