@@ -208,12 +208,11 @@ def transfer_many(
         With `fit_on`, also write the one fitted color map as a 3-D LUT
         (``.cube``, :func:`imgot.cube.write_cube`) to this file, once it is
         fitted and before any image is processed; an existing file is
-        replaced only with `overwrite`. The workers then apply the LUT as
-        read back from the file (its values have 6 decimals, so a rare pixel
-        may differ by one level from a run without `save_lut`), and applying
-        the file reproduces every output exactly. The LUT holds the color map
-        only, not the model's per-pixel `detail` and `preserve_luminance`
-        steps.
+        replaced only with `overwrite`. The file holds the float32 table
+        exactly, so applying it (``imgot apply`` with the same `detail` and
+        `preserve_luminance`) reproduces every output. The LUT holds the
+        color map only, not the model's per-pixel `detail` and
+        `preserve_luminance` steps.
     source_mask, apply_mask, source_labels : optional
         Each image's selection, apply mask and region labels (see
         :meth:`imgot.ColorTransfer.transform`): one file or array for all
@@ -316,8 +315,8 @@ def transfer_many(
 
         write_cube(save_lut, mapper.lut, title=_title(reference), overwrite=overwrite,
                    protect=(first[0], *protect))
-        # The workers apply the table as the file holds it (6 decimals): the .cube is then exactly
-        # the map every output went through, not one a rounding away from it.
+        # The workers apply the table as the file holds it: the .cube is, by construction, the map
+        # every output went through.
         mapper = replace(mapper, lut=read_cube(save_lut))
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = _plan(chain([first], pairs), out_dir, suffix, overwrite, protect)

@@ -52,7 +52,8 @@ def write_cube(
         Output file (conventionally ``*.cube``; ffmpeg and most editors
         recognise the format by that extension).
     lut : ColorLUT
-        The table to export; values are written with 6 decimals.
+        The table to export; values are written with 9 significant digits,
+        so a float32 table reads back exactly.
     title : str, optional
         Written as ``TITLE "title"``; no double quotes or line breaks.
     overwrite : bool, default False
@@ -84,7 +85,7 @@ def write_cube(
     with atomic_write(path, overwrite=overwrite, what="LUT", protect=protect) as temp:
         with open(temp, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(header)
-            np.savetxt(stream, _data_rows(lut), fmt="%.6f")
+            np.savetxt(stream, _data_rows(lut), fmt="%.9g")  # 9 digits: float32 read back exactly
 
 
 def _floats(path: Path, number: int, words: list[str], count: int) -> list[float]:
