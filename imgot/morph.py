@@ -68,6 +68,11 @@ def morph(
     reach: float = 1.0,
     max_iter: int = 1000,
     random_state: int = 0,
+    reg: float = 0.01,
+    reg_m: float = 1.0,
+    n_iter: int = 20,
+    detail: bool = True,
+    preserve_luminance: bool = False,
 ) -> Iterator:
     """Yield the frames of a morph from `source` to `reference`.
 
@@ -98,6 +103,10 @@ def morph(
     max_iter : int, default 1000
         Sinkhorn iteration cap of the color morph.
     random_state : int, default 0
+    reg, reg_m, n_iter, detail, preserve_luminance
+        The color morph's :class:`imgot.ColorTransfer` parameters (the same
+        defaults): frame t is ``transfer(source, reference, strength=t, ...)``
+        with them. The spatial morph takes none of them.
 
     Yields
     ------
@@ -131,6 +140,12 @@ def morph(
     if spatial:
         from .spatial_morph import spatial_frames
 
+        color_options = {"reg": (reg, 0.01), "reg_m": (reg_m, 1.0), "n_iter": (n_iter, 20),
+                         "detail": (detail, True), "preserve_luminance": (preserve_luminance, False)}
+        given = [name for name, (value, default) in color_options.items() if value != default]
+        if given:
+            raise ValueError(f"{', '.join(given)}: color morph parameters; the spatial morph takes none of them")
+
         size = _parse_size(size, as_pixels(source).color.shape)
         frames_rgb = spatial_frames(source, reference, times, size=size, n_clusters=n_clusters or 300,
                                     reach=float(reach), seed=int(random_state))
@@ -138,12 +153,14 @@ def morph(
     if size is not None:
         raise ValueError("size applies to the spatial morph only; the color morph keeps the source's size")
     return _color_morph(source, reference, times, method=method, n_clusters=n_clusters or 64,
-                        color_space=color_space, max_iter=max_iter, random_state=random_state)
+                        color_space=color_space, max_iter=max_iter, random_state=random_state, reg=reg,
+                        reg_m=reg_m, n_iter=n_iter, detail=detail, preserve_luminance=preserve_luminance)
 
 
 def _color_morph(source, reference, times, **options) -> Iterator:
     """Frames at each time t: the transfer at strength t, through the same finishing steps."""
-    from .transfer import ColorTransfer, apply_lut, finish
+    from .recolor import apply_lut, finish
+    from .transfer import ColorTransfer
 
     model = ColorTransfer(**options).fit(reference)
     pixels = as_pixels(source)
@@ -154,8 +171,9 @@ def _color_morph(source, reference, times, **options) -> Iterator:
             if t == 0:
                 yield to_output(pixels, pixels.color.copy())
                 continue
-            mapped = apply_lut(color_map.lut_at(float(t)), pixels)
-            yield to_output(pixels, finish(pixels, mapped, detail=bool(model.detail), preserve_luminance=False))
+            luminance = bool(model.preserve_luminance)
+            mapped = apply_lut(color_map.lut_at(float(t), preserve_luminance=luminance), pixels)
+            yield to_output(pixels, finish(pixels, mapped, detail=bool(model.detail), preserve_luminance=luminance))
 
     return frames()
 

@@ -4,6 +4,7 @@ from click.testing import CliRunner
 from PIL import Image
 from scipy.ndimage import label, sobel
 
+import imgot
 from imgot import ColorTransfer, read_image
 from imgot.cli.morph import morph as morph_command
 from imgot.colorspace import srgb_to_lab
@@ -187,3 +188,13 @@ def test_cli_morph_passes_the_shared_transfer_options(tmp_path, warm, cool):
     default = run("d_%d.png", "--clusters", 6)
     assert default.exit_code == 0, default.output
     np.testing.assert_array_equal(read_image(tmp_path / "d_1.png"), transfer(a, b, n_clusters=6))
+
+
+def test_color_morph_takes_the_transfer_parameters(warm, cool):
+    """Frame t is the transfer at strength t with the same parameters, the finishing steps included."""
+    params = dict(method="emd", n_clusters=8, n_iter=5, detail=False, preserve_luminance=True)
+    frames = list(imgot.morph(warm, cool, frames=3, **params))
+    assert np.array_equal(frames[-1], imgot.transfer(warm, cool, **params))
+    assert np.array_equal(frames[1], imgot.transfer(warm, cool, strength=0.5, **params))
+    with pytest.raises(ValueError, match="spatial morph takes none"):
+        list(imgot.morph(warm, cool, frames=2, spatial=True, preserve_luminance=True))

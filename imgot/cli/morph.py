@@ -18,9 +18,10 @@ from .options import (
 )
 from .plan import parse_size
 
-# The transfer options imgot.morph() takes (tested against its signature); the
-# others (--reg, --reg-m, --n-iter, --preserve-detail, ...) it cannot take yet.
-MORPH_TRANSFER_OPTIONS = ("color_space", "max_iter", "random_state")
+# The transfer options imgot.morph() takes (tested against its signature);
+# --strength is the morph's own time axis.
+MORPH_TRANSFER_OPTIONS = ("color_space", "reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "detail",
+                          "random_state")
 
 
 @click.command()
