@@ -311,9 +311,9 @@ def transfer_many(
     protect = tuple(p for p in files if isinstance(p, (str, os.PathLike)) and p not in (*FIT_ON_MODES, "alpha")
                     and not is_companion_pattern(p))
     if save_lut is not None:
-        from .cube import read_cube, write_cube
+        from .cube import cube_title, read_cube, write_cube
 
-        write_cube(save_lut, mapper.lut, title=_title(reference), overwrite=overwrite,
+        write_cube(save_lut, mapper.lut, title=cube_title("batch", reference), overwrite=overwrite,
                    protect=(first[0], *protect))
         # The workers apply the table as the file holds it: the .cube is, by construction, the map
         # every output went through.
@@ -324,12 +324,3 @@ def transfer_many(
     if per_image:
         options["selection"] = per_image
     return run_tasks(tasks, mapper, options, jobs=jobs, client=client, context=context)
-
-
-def _title(reference) -> str:
-    """A .cube TITLE naming the reference file, if it is one: no double quotes or line breaks."""
-    if not isinstance(reference, (str, os.PathLike)):
-        return "imgot batch"
-    return f"imgot batch to {Path(reference).name}".translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
-
-

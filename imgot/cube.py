@@ -19,7 +19,7 @@ from .atomic import atomic_write
 from .exceptions import ImageReadError, LUTFormatError
 from .mapping import ColorLUT
 
-__all__ = ["read_cube", "write_cube"]
+__all__ = ["read_cube", "write_cube", "cube_title"]
 
 _MAX_SIZE = 256  # the format's limit on LUT_3D_SIZE
 _TOLERANCE = 1e-6  # slack on the domain bounds and on output values
@@ -38,6 +38,19 @@ def _header(lut: ColorLUT, title: str | None) -> str:
         lines.append(f'TITLE "{title}"')
     lines += [f"LUT_3D_SIZE {lut.size}", "DOMAIN_MIN 0.0 0.0 0.0", "DOMAIN_MAX 1.0 1.0 1.0", ""]
     return "\n".join(lines) + "\n"
+
+
+def cube_title(command: str, reference=None) -> str:
+    """A ``TITLE`` for a LUT that `command` fitted toward the file `reference`: no quotes or line breaks.
+
+    Examples
+    --------
+    >>> cube_title("transfer", 'my "look".jpg')
+    "imgot transfer to my 'look'.jpg"
+    """
+    text = f"imgot {command}" if not isinstance(reference, (str, os.PathLike)) else \
+        f"imgot {command} to {Path(reference).name}"
+    return text.translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
 
 
 def write_cube(

@@ -219,11 +219,6 @@ def warning_lines():
         yield
 
 
-def lut_title(reference: Path) -> str:
-    """A .cube TITLE naming the reference: no double quotes or line breaks."""
-    return f"imgot transfer to {reference.name}".translate({ord('"'): "'", ord("\n"): " ", ord("\r"): " "})
-
-
 def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METHODS, help: str = METHOD_HELP):
     """``--method``, offering `choices` (every registered method by default)."""
     return click.option("--method", type=click.Choice(choices), default=default, show_default=True, help=help)

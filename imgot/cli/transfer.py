@@ -14,7 +14,6 @@ from .options import (
     image_output,
     import_solvers_in_background,
     lut_note,
-    lut_title,
     save_lut_option,
     transfer_options,
     warning_lines,
@@ -64,7 +63,7 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     two label images by equal labels.
     """
     from .. import io
-    from ..cube import write_cube
+    from ..cube import cube_title, write_cube
     from ..transfer import ColorTransfer, LUTTransform
 
     output = output or default_output(source)
@@ -93,7 +92,8 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
         io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
                        quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
-            write_cube(save_lut, lut, title=lut_title(reference), overwrite=overwrite, protect=inputs)
+            write_cube(save_lut, lut, title=cube_title("transfer", reference), overwrite=overwrite,
+                       protect=inputs)
     except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))

@@ -149,10 +149,10 @@ def _report(result) -> None:
 def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path | None, overwrite: bool,
                    video: dict, options: dict) -> None:
     """``imgot transfer CLIP REF``: grade the clip; also write its .cube with --save-lut."""
-    from ..cube import write_cube
+    from ..cube import cube_title, write_cube
     from ..exceptions import ImgotError
     from ..video import transfer_video as run
-    from .options import fail, lut_title
+    from .options import fail
 
     if save_lut and (video["per_shot"] or video["smooth"]):
         raise click.UsageError("--save-lut writes one map: not with --per-shot or --smooth")
@@ -161,7 +161,8 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     try:
         result = run(source, reference, output, overwrite=overwrite, progress=progress, **video, **options)
         if save_lut:
-            write_cube(save_lut, result.grade.luts[0], title=lut_title(reference), overwrite=overwrite)
+            write_cube(save_lut, result.grade.luts[0], title=cube_title("transfer", reference),
+                       overwrite=overwrite, protect=(source, reference))
     except (ImgotError, ValueError, TypeError, ImportError) as error:
         raise fail(error) from None
     finally:
