@@ -41,6 +41,8 @@ def same_option(ours: click.Option, shared: click.Option) -> bool:
     # imgot.morph()'s own transfer parameters (its --method and --clusters are its own, see below)
     ("morph", set(SHARED) & set(inspect.signature(imgot.morph).parameters) - {"method", "n_clusters"}),
     ("apply", {"preserve_luminance"}),  # a LUT's finishing step (--preserve-detail has its own default)
+    # Normalizer's transfer parameters; its --method lists the barycenter's methods, default emd
+    ("normalize", set(SHARED) - {"method", "n_iter"}),
 ])
 def test_commands_take_the_shared_transfer_options_themselves(command, expected):
     params = params_of(command)

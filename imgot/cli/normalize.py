@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
-from .options import COLOR_SPACES, detail_option, fail, max_iter_option, warning_lines
+from .options import fail, transfer_options, warning_lines
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
 REPORT_SAMPLE = 200
@@ -56,21 +56,8 @@ def _spread_indices(total: int, count: int):
 @click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
 @click.option("--method", type=click.Choice(NORMALIZE_METHODS), default="emd", show_default=True,
               help="Transport onto the barycenter palette; unbalanced lets images keep their color shares.")
-@click.option("--reg", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
-              help="Sinkhorn regularization, relative to the median palette cost.")
-@click.option("--reg-m", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Mass relaxation of --method unbalanced, relative to the median palette cost.")
-@max_iter_option()
-@click.option("--clusters", "n_clusters", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Palette size of every image and of the barycenter.")
-@click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
-              help="Working space. [default: lab]")
-@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="How far each color moves toward the barycenter (0 = unchanged).")
-@click.option("--preserve-luminance", is_flag=True, help="Keep each image's lightness (L*); move only color.")
-@detail_option()
-@click.option("--seed", "random_state", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of sampling and k-means; same seed, same output bytes.")
+@transfer_options(only=("n_clusters", "color_space", "reg", "reg_m", "max_iter", "strength", "preserve_luminance",
+                        "detail", "random_state"))
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
 @click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
