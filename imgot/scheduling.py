@@ -8,7 +8,8 @@ finishes; each task is :func:`imgot.perfile.process_file` with the one mapper
 
 Local workers start from a fork server (forking a parent whose OpenMP
 threads have run can deadlock), receive the mapper once, and die with the
-batch process (Linux ``PR_SET_PDEATHSIG``, and a check between images).
+batch process: a watch thread in each worker checks it five times a second,
+and each task checks it before writing.
 """
 
 from __future__ import annotations
@@ -104,25 +105,22 @@ def _collect(backend, pending: dict) -> Iterator[BatchResult]:
             yield replace(result, input=source, output=target)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG).
+def _watch_parent(pid: int, every: float = 0.2) -> None:
+    """Exit this worker within `every` seconds of the batch process `pid` being gone, even while idle.
 
-    A worker's parent is the fork server, which exits as soon as the batch
-    process is gone (killed or not), so the workers go too; elsewhere the
-    check between images (:func:`_parent_gone`) does it.
+    Nothing else would end it: a worker's parent is the fork server, which
+    exits only once every worker has (each holds its "alive" pipe), and an idle
+    worker blocks reading a task queue whose write end it holds itself.
     """
-    import signal
-    import sys
+    import threading
+    import time
 
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+    def watch() -> None:
+        while not _parent_gone(pid):
+            time.sleep(every)
+        os._exit(1)
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
+    threading.Thread(target=watch, name="imgot-parent-watch", daemon=True).start()
 
 
 def _parent_gone(pid: int) -> bool:
@@ -137,10 +135,9 @@ def _parent_gone(pid: int) -> bool:
 
 
 def _init_worker(mapper, limit_threads: bool, parent: int | None = None) -> None:
-    _die_with_parent()
     _WORKER.update(mapper=mapper, done=0, parent=parent)
-    if parent is not None and _parent_gone(parent):  # the parent died before prctl took effect
-        os._exit(1)
+    if parent is not None:
+        _watch_parent(parent)
     if limit_threads:  # one process per core: no OpenMP/BLAS oversubscription
         from threadpoolctl import threadpool_limits
 

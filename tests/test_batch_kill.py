@@ -180,3 +180,42 @@ def test_real_dask_scheduler_survives_a_killed_worker(tmp_path, rocket):
     for path in (tmp_path / "dask").glob("frame*.png"):
         with Image.open(path) as image:
             image.load()
+
+
+def test_an_idle_worker_exits_when_the_batch_is_gone(tmp_path):
+    """An idle worker blocks on a task queue whose write end it holds itself, and its parent (the fork
+    server) outlives it: only its own watch ends it. Here a "batch" process starts a watching child that
+    then blocks forever, and is killed."""
+    pid_file = tmp_path / "child.pid"
+    script = f"""
+import multiprocessing, time
+from imgot.scheduling import _watch_parent
+
+def child(parent):
+    _watch_parent(parent)
+    open({str(pid_file)!r}, "w").write(str(multiprocessing.current_process().pid))
+    time.sleep(3600)
+
+if __name__ == "__main__":
+    import os
+    multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),)).start()
+    time.sleep(3600)
+"""
+    (tmp_path / "fake_batch.py").write_text(script)
+    batch = subprocess.Popen([sys.executable, str(tmp_path / "fake_batch.py")], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert time.monotonic() < deadline and batch.poll() is None, "the child did not start"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert _alive(child)
+        os.kill(batch.pid, signal.SIGKILL)
+        batch.wait()
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child), "the idle worker outlived the killed batch"
+    finally:
+        if batch.poll() is None:
+            batch.kill()
