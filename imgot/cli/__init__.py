@@ -43,6 +43,8 @@ class _Group(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
+            click.echo("\ninterrupted: no output is left half-written; rerun the command to resume a batch",
+                       err=True)
             raise click.exceptions.Exit(130) from None
         except Exception as error:  # the CLI's promise: one line, no traceback
             if os.environ.get("IMGOT_DEBUG"):
