@@ -22,6 +22,7 @@ feather of a hundred pixels costs no more than one of ten.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -188,8 +189,7 @@ def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pi
         weight = as_weight(mask, shape, what=f"{what} mask", alpha=pixels.alpha, scale=pixels.scale)
         if ignore is not None:
             weight[ignore] = 0.0
-    selected = pixels.with_color(pixels.color)
-    selected.selection = weight
+    selected = replace(pixels, selection=weight)
     if not np.any(selected.sample_weights() > 0):
         reasons = [name for name, on in (("mask", mask is not None), ("ignored color", ignore is not None)) if on]
         raise ValueError(f"the {what} selection is empty: no pixel is left after the {' and '.join(reasons)}")
@@ -374,8 +374,7 @@ def restrict(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
         weight = inside
     else:
         weight = pixels.selection & inside if pixels.selection.dtype == bool else pixels.selection * inside
-    region = pixels.with_color(pixels.color)
-    region.selection = weight
+    region = replace(pixels, selection=weight)
     return region if np.any(region.sample_weights() > 0) else None
 
 

@@ -101,13 +101,14 @@ def files(selection: dict) -> list[Path]:
             if value is not None and value != "alpha" and not is_companion_pattern(value)]
 
 
+_FLAGS = {"source_mask": "--source-mask", "reference_mask": "--reference-mask", "apply_mask": "--apply-mask",
+          "source_labels": "--regions"}
+
+
 def given(selection: dict, options: dict) -> list[str]:
     """The region options that were given, as ``--names``."""
-    names = [key for key, value in selection.items() if value is not None]
-    names += [key for key in ("ignore_color", "feather") if options.get(key) is not None]
-    renamed = {"source_labels": "regions", "reference_labels": None}
-    return list(dict.fromkeys("--" + renamed.get(key, key).replace("_", "-")
-                              for key in names if renamed.get(key, key) is not None))
+    flags = [flag for key, flag in _FLAGS.items() if selection.get(key) is not None]
+    return flags + [f"--{key.replace('_', '-')}" for key in ("ignore_color", "feather") if options.get(key) is not None]
 
 
 def load(selection: dict) -> tuple[dict, dict]:
