@@ -324,7 +324,7 @@ def job_metrics(spec: dict) -> dict:
     import numpy as np
     from PIL import Image
 
-    from imgot.metrics import color_distance, grain, structure_score, structure_similarity
+    from imgot.metrics import blotch, chroma_structure, color_distance, grain, structure_score, structure_similarity
 
     results, pair, pair_key = {}, {}, None
     for item in spec["items"]:
@@ -341,6 +341,8 @@ def job_metrics(spec: dict) -> dict:
             "ssim": structure_similarity(pair["source"], out),
             "grain": grain(pair["source"], out),
             "structure": structure_score(pair["source"], out),
+            "chroma_structure": chroma_structure(pair["source"], out),
+            "blotch": blotch(pair["source"], out),
         }
     for sheet in spec.get("sheets", []):
         source = np.asarray(Image.open(sheet["source"]).convert("RGB"))

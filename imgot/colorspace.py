@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
-    "COLOR_SPACES", "ColorSpace", "get_color_space", "srgb_to_lab", "lab_to_srgb",
+    "COLOR_SPACES", "ColorSpace", "get_color_space", "srgb_to_lab", "lab_to_srgb", "lab_to_srgb_unclipped",
     "LUMINANCE_WEIGHTS", "srgb_to_linear", "linear_to_srgb", "linear_channel", "relative_luminance",
     "lightness_from_luminance", "luminance_from_lightness",
 ]
@@ -46,6 +46,36 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0.0, 1.0)
 
 
+def lab_to_srgb_unclipped(lab: np.ndarray) -> np.ndarray:
+    """Convert CIELAB (D65), shape (..., 3), to sRGB without clipping: out-of-gamut values leave [0, 1].
+
+    The same formulas and constants as scikit-image's ``lab2rgb`` (so that
+    in-gamut colors agree with :func:`lab_to_srgb` to rounding), with the sRGB
+    curve extended to negative values by symmetry and no clipping of Z or of
+    the result. A map evaluated this way is smooth where its clipped version
+    has a kink at the gamut boundary, so a LUT of it interpolates far more
+    precisely; the caller clips after interpolating.
+
+    Examples
+    --------
+    >>> lab = np.array([[50.0, 20.0, -30.0], [60.0, 120.0, 0.0]])
+    >>> rgb = lab_to_srgb_unclipped(lab)
+    >>> bool(np.allclose(rgb[0], lab_to_srgb(lab[:1])[0])), bool(rgb[1].max() > 1.0)
+    (True, True)
+    """
+    from skimage.color.colorconv import rgb_from_xyz, xyz_tristimulus_values
+
+    lab = np.asarray(lab, dtype=np.float64)
+    y = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([lab[..., 1] / 500.0 + y, y, y - lab[..., 2] / 200.0], axis=-1)
+    xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787)
+    xyz *= xyz_tristimulus_values(illuminant="D65", observer="2")
+    linear = xyz @ rgb_from_xyz.T
+    magnitude = np.abs(linear)
+    curve = np.where(magnitude > 0.0031308, 1.055 * np.power(magnitude, 1.0 / 2.4) - 0.055, 12.92 * magnitude)
+    return np.copysign(curve, linear)
+
+
 def _identity(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
@@ -58,10 +88,13 @@ class ColorSpace:
     from_rgb: Callable[[np.ndarray], np.ndarray]
     to_rgb: Callable[[np.ndarray], np.ndarray]
     description: str
+    # to_rgb without clipping to [0, 1] (None: to_rgb never leaves it).
+    to_rgb_unclipped: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 COLOR_SPACES: dict[str, ColorSpace] = {
-    "lab": ColorSpace("lab", srgb_to_lab, lab_to_srgb, "CIELAB, D65 white point (perceptual; default)"),
+    "lab": ColorSpace("lab", srgb_to_lab, lab_to_srgb, "CIELAB, D65 white point (perceptual; default)",
+                      lab_to_srgb_unclipped),
     "rgb": ColorSpace("rgb", _identity, _identity, "gamma-encoded sRGB in [0, 1]"),
 }
 

@@ -14,6 +14,16 @@ grid `subsample` times coarser, from the moments of a regular sample of about
 16 pixels per coarse cell, and interpolated back; only the final
 ``a * guide + b`` and the relighting run per pixel, on blocks of rows in
 threads, with no full-size float plane.
+
+The chroma is smoothed the same way, with the source's color as the guide:
+the change of each sRGB channel is filtered with He's color-guided filter
+(a 3 x 3 linear model of the source's R, G, B per box), whose coarse
+coefficients give every pixel a locally affine color change. Chroma speckle,
+blotches and false-color edges that the map adds in flat areas go, while the
+change still follows the source's edges of any kind, isoluminant ones
+included (an L*-only guide would blur the change across a red/green edge:
+a halo). The filtered color gives each pixel its chromaticity, the filtered
+lightness its luminance.
 """
 
 from __future__ import annotations
@@ -24,7 +34,14 @@ from .colorspace import lightness_from_luminance, luminance_from_lightness, rela
 from .grid import row_weights, upsample_columns
 from .relight import for_row_blocks, relight
 
-__all__ = ["guided_filter", "preserve_detail", "detail_radius"]
+__all__ = ["guided_filter", "preserve_detail", "detail_radius", "CHROMA_EPS"]
+
+# Guide variance, in squared sRGB units (0..1), below which the color change is
+# smoothed: color contrast under about 0.1 (25 levels of 255) keeps the source's
+# own chroma texture; stronger edges of any hue keep the map's change.
+CHROMA_EPS = 0.01
+# Widest stretch of the tones by the global tone curve (see `_tone_curve`).
+TONE_SPREAD = 1.25
 
 
 def guided_filter(guide: np.ndarray, image: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
@@ -86,27 +103,41 @@ def detail_radius(shape: tuple[int, ...]) -> int:
     return max(2, min(shape[:2]) // 48)
 
 
-def _cell_moments(source, mapped, step: int, stride: int, shape: tuple[int, int]):
+def _sample_cells(shape: tuple[int, int], step: int, stride: int):
+    """The regular sample (every `stride`-th pixel, offset to the middle) and the coarse cell of each."""
+    offset = stride // 2
+    n_rows, n_cols = -(-shape[0] // step), -(-shape[1] // step)
+    rows = (np.arange(offset, shape[0], stride) // step)[:, None]
+    cols = (np.arange(offset, shape[1], stride) // step)[None, :]
+    return (slice(offset, None, stride), slice(offset, None, stride)), (rows * n_cols + cols).ravel(), (n_rows, n_cols)
+
+
+def _cell_sums(cell: np.ndarray, weight: np.ndarray | None, planes, grid: tuple[int, int]) -> np.ndarray:
+    """Per-cell (weighted) sums of each sampled plane, shape (len(planes), *grid)."""
+    size = grid[0] * grid[1]
+    sums = [np.bincount(cell, plane.ravel() if weight is None else plane.ravel() * weight, minlength=size)
+            for plane in planes]
+    return np.stack(sums).reshape(len(planes), *grid)
+
+
+def _cell_moments(source, mapped, step: int, stride: int, shape: tuple[int, int], keep=None):
     """Per-cell sums of guide, change, guide^2 and guide * change, and sample counts.
 
     The guide is the source's L*/100 and the change the mapped image's minus
     it, read on a lattice of every `stride`-th pixel (a few per cell of `step`
     pixels: the moments of a box are estimated from a regular sample of it).
+    Pixels where `keep` is False (ignored colors) count for nothing.
     """
-    offset = stride // 2
-    src = source.color[offset::stride, offset::stride]
-    out = mapped.color[offset::stride, offset::stride]
+    sample, cell, grid = _sample_cells(shape, step, stride)
+    src = source.color[sample]
+    out = mapped.color[sample]
     guide = lightness_from_luminance(relative_luminance(src, source.scale)) * np.float32(0.01)
     change = lightness_from_luminance(relative_luminance(out, mapped.scale)) * np.float32(0.01) - guide
-    n_rows, n_cols = -(-shape[0] // step), -(-shape[1] // step)
-    rows = (np.arange(offset, shape[0], stride) // step)[:, None]
-    cols = (np.arange(offset, shape[1], stride) // step)[None, :]
-    cell = (rows * n_cols + cols).ravel()
-    size = n_rows * n_cols
-    counts = np.bincount(cell, minlength=size).astype(np.float64)
-    sums = [np.bincount(cell, plane.ravel(), minlength=size)
-            for plane in (guide, change, guide * guide, guide * change)]
-    return np.stack(sums).reshape(4, n_rows, n_cols), counts.reshape(n_rows, n_cols), guide, change
+    weight = None if keep is None else keep[sample].ravel().astype(np.float64)
+    ones = np.ones(guide.shape, np.float64)
+    counts = _cell_sums(cell, weight, [ones], grid)[0]
+    sums = _cell_sums(cell, weight, [guide, change, guide * guide, guide * change], grid)
+    return sums, counts, guide, change
 
 
 def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float):
@@ -118,14 +149,57 @@ def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float)
     def box(plane: np.ndarray) -> np.ndarray:
         return uniform_filter(plane, size, mode="reflect")
 
-    weight = box(counts)
+    weight = np.maximum(box(counts), 1e-12)
     mean_guide, mean_change, guide_sq, guide_change = (box(s) / weight for s in sums)
     a = (guide_change - mean_guide * mean_change) / (guide_sq - mean_guide**2 + eps)
     b = mean_change - a * mean_guide
     # The second averaging, weighted by each cell's pixel count.
-    cells = counts / counts.max()
-    norm = box(cells)
+    cells = counts / max(counts.max(), 1e-12)
+    norm = np.maximum(box(cells), 1e-12)
     return box(a * cells) / norm, box(b * cells) / norm
+
+
+def _color_coefficients(source, mapped, step: int, stride: int, shape: tuple[int, int], radius: int,
+                        eps: float, keep=None):
+    """He's color-guided filter of the sRGB change, on the coarse grid.
+
+    Returns ``a`` of shape (3, 3, rows, cols), ``a[k, c]`` the gain of guide
+    channel k in the change of channel c, and ``b`` of shape (3, rows, cols):
+    the smoothed change of channel c is ``sum_k a[k, c] * source_k + b[c]``.
+    """
+    from scipy.ndimage import uniform_filter
+
+    sample, cell, grid = _sample_cells(shape, step, stride)
+    guide = source.color[sample].astype(np.float32) * np.float32(1.0 / source.scale)
+    change = mapped.color[sample].astype(np.float32) * np.float32(1.0 / mapped.scale) - guide
+    guide, change = guide.reshape(-1, 3), change.reshape(-1, 3)
+    weight = None if keep is None else keep[sample].ravel().astype(np.float64)
+    pairs = [(k, l) for k in range(3) for l in range(k, 3)]
+    planes = ([np.ones(len(guide))] + [guide[:, k] for k in range(3)] + [change[:, c] for c in range(3)]
+              + [guide[:, k] * guide[:, l] for k, l in pairs]
+              + [guide[:, k] * change[:, c] for k in range(3) for c in range(3)])
+    sums = _cell_sums(cell, weight, planes, grid)
+    size = 2 * int(radius) + 1
+
+    def box(plane: np.ndarray) -> np.ndarray:
+        return uniform_filter(plane, size, mode="reflect")
+
+    counts = sums[0]
+    total = np.maximum(box(counts), 1e-12)
+    means = np.stack([box(plane) for plane in sums[1:]]) / total
+    mean_guide, mean_change = means[0:3], means[3:6]
+    covariance = np.empty((*grid, 3, 3))
+    for index, (k, l) in enumerate(pairs):
+        covariance[..., k, l] = covariance[..., l, k] = means[6 + index] - mean_guide[k] * mean_guide[l]
+    covariance += float(eps) * np.eye(3)
+    cross = (means[12:21].reshape(3, 3, *grid) - mean_guide[:, None] * mean_change[None, :]).transpose(2, 3, 0, 1)
+    a = np.linalg.solve(covariance, cross)  # (rows, cols, 3 guide, 3 change)
+    b = mean_change.transpose(1, 2, 0) - np.einsum("...kc,k...->...c", a, mean_guide)
+    cells = counts / max(counts.max(), 1e-12)
+    norm = np.maximum(box(cells), 1e-12)
+    a = np.stack([box(a[..., k, c] * cells) / norm for k in range(3) for c in range(3)]).reshape(3, 3, *grid)
+    b = np.stack([box(b[..., c] * cells) / norm for c in range(3)])
+    return a, b
 
 
 _CURVE_SAMPLES = 1 << 18  # sampled pixels that estimate the tone curve's quantiles
@@ -140,7 +214,8 @@ def _luminance_table(curve) -> np.ndarray:
     return luminance_from_lightness((100.0 * levels).astype(np.float32))
 
 
-def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_rows: int, weight: float):
+def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_rows: int, weight: float,
+                kept=None):
     """The global monotone L* curve that moves the filtered lightness's distribution toward the map's.
 
     Estimated on the sampled lattice: the filtered L*/100 there (guide + a *
@@ -158,13 +233,30 @@ def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_r
     a_sampled, b_sampled = a_columns[:, columns], b_columns[:, columns]
     a = a_sampled[low] + frac * (a_sampled[high] - a_sampled[low])
     b = b_sampled[low] + frac * (b_sampled[high] - b_sampled[low])
-    every = max(1, guide.size // _CURVE_SAMPLES)
-    filtered = np.clip(guide * (1.0 + a) + b, 0.0, 1.0).ravel()[::every]
-    mapped = np.clip(guide + change, 0.0, 1.0).ravel()[::every]
+    filtered = np.clip(guide * (1.0 + a) + b, 0.0, 1.0).ravel()
+    mapped = np.clip(guide + change, 0.0, 1.0).ravel()
+    if kept is not None:
+        filtered, mapped = filtered[kept], mapped[kept]
+        if not filtered.size:
+            return None
+    every = max(1, filtered.size // _CURVE_SAMPLES)
+    filtered, mapped = filtered[::every], mapped[::every]
     quantiles = np.linspace(0.0, 1.0, 257)
     xp, fp = np.quantile(filtered, quantiles), np.quantile(mapped, quantiles)
     xp = np.maximum.accumulate(xp)
-    return xp, xp + weight * (fp - xp)
+    target = np.maximum.accumulate(xp + weight * (fp - xp))
+    # The filter keeps the map's coarse tones (its box means), so the curve
+    # only gives back the map's stretch of fine contrast. Where the map's
+    # spread is no more than stretched noise (a nearly uniform image sent
+    # onto a whole reference), giving it back would paint the noise as
+    # blotches: the curve may widen the middle 90% of the tones at most
+    # TONE_SPREAD times.
+    middle = len(target) // 2
+    low, high = len(target) // 20, len(target) - 1 - len(target) // 20
+    spread_in, spread_out = xp[high] - xp[low], target[high] - target[low]
+    if spread_out > TONE_SPREAD * spread_in:
+        target = target[middle] + (target - target[middle]) * (TONE_SPREAD * spread_in / spread_out)
+    return xp, target
 
 
 def preserve_detail(
@@ -174,21 +266,25 @@ def preserve_detail(
     radius: int | None = None,
     eps: float = 0.1,
     tone_match: float = 0.5,
+    chroma: bool = True,
+    chroma_eps: float = CHROMA_EPS,
     subsample: int | None = None,
+    keep: np.ndarray | None = None,
     out: np.ndarray | None = None,
     n_threads: int | None = None,
 ) -> np.ndarray:
-    """Give `output` the source's fine lightness detail, keeping its colors.
+    """Give `output` the source's fine lightness and chroma detail, keeping its colors.
 
     The lightness change ``L*(output) - L*(source)`` is smoothed by a guided
-    filter whose guide is the source's L*, and each output pixel is then set
-    to the smoothed lightness by :func:`imgot.relight.relight`, which keeps
-    its chromaticity (and reduces chroma only where sRGB cannot hold it).
-    Coarse tone changes and changes along the source's edges stay; the map's
-    stretching of fine texture (grain, JPEG blocks, banding) is undone, so the
-    output has the source's local structure. Only L* is filtered: chroma has
-    no grain to speak of, and filtering it would pull colors back toward the
-    source.
+    filter whose guide is the source's L*, and the color change
+    ``output - source`` (per sRGB channel) by a color-guided filter whose
+    guide is the source's color. Each pixel takes the chromaticity of the
+    source plus the smoothed color change, and the smoothed lightness, by
+    :func:`imgot.relight.relight` (chroma reduced only where sRGB cannot hold
+    it). Coarse tone and color changes, and changes along the source's edges,
+    stay; the map's stretching of fine texture and of small color differences
+    (grain, JPEG blocks, banding, chroma speckle, blotches in flat areas) is
+    undone, so the output has the source's local structure.
 
     Parameters
     ----------
@@ -196,8 +292,8 @@ def preserve_detail(
         sRGB (or gray) images: uint8, uint16, or float in [0, 1]. Integer
         images are read through lookup tables, without a float copy.
     radius : int, optional
-        Box radius of the guided filter in pixels; default
-        :func:`detail_radius`, ``max(2, min(H, W) // 48)``.
+        Box radius of both filters in pixels; default :func:`detail_radius`,
+        ``max(2, min(H, W) // 48)``.
     eps : float, default 0.1
         Guide variance, in (L*/100)^2, below which the lightness change is
         smoothed: local contrast under about 30 L* units keeps the source's
@@ -209,10 +305,21 @@ def preserve_detail(
         distribution this share of the way back to the map's. 0 is the bare
         filter; 1 restores the map's distribution in full (closest to the
         reference, a little less of the source's local structure).
+    chroma : bool, default True
+        Also smooth the color change (the chromaticity of each pixel); False
+        keeps the map's chromaticity per pixel and filters L* only.
+    chroma_eps : float, default :data:`CHROMA_EPS` (0.01)
+        Guide covariance ridge of the color filter, in squared sRGB units:
+        color contrast under about ``sqrt(chroma_eps)`` (0.1, 25 levels of
+        255) keeps the source's own chroma texture.
     subsample : int, optional
-        Cell size of the coarse grid of the fast guided filter; default
+        Cell size of the coarse grid of the fast guided filters; default
         ``max(1, radius // 4)`` (the coarse boxes keep a radius of about 4
         cells). 1 is the exact guided filter.
+    keep : ndarray of bool, shape (H, W), optional
+        Pixels that count; the others (an ignored color, nodata) do not enter
+        the filters' statistics or the tone curve, so they cannot pull the
+        result near them.
     out : ndarray, optional
         Where to write the result (may be `output` itself); shape and dtype of
         `output`.
@@ -226,6 +333,8 @@ def preserve_detail(
 
     References
     ----------
+    K. He, J. Sun, X. Tang, "Guided image filtering", IEEE TPAMI 35 (2013)
+    (the color-guided filter, section 3.5).
     K. He, J. Sun, "Fast guided filter", arXiv:1505.00996 (2015).
 
     Examples
@@ -237,12 +346,16 @@ def preserve_detail(
     >>> bool(np.std(kept - source) < 0.3 * np.std(output - source))
     True
     """
-    from .pixels import as_pixels
+    from .pixels import as_pixels, quantize
 
     src, mapped = as_pixels(source), as_pixels(output)
     height, width = mapped.color.shape[:2]
     if src.color.shape[:2] != (height, width):
         raise ValueError(f"source and output must have the same height and width, got {src.shape} and {mapped.shape}")
+    if keep is not None:
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (height, width):
+            raise ValueError(f"keep must have shape {(height, width)}, got {keep.shape}")
     radius = detail_radius((height, width)) if radius is None else int(radius)
     step = max(1, radius // 4) if subsample is None else int(subsample)
     coarse_radius = max(1, int(round(radius / step)))
@@ -251,13 +364,44 @@ def preserve_detail(
         out = np.empty(color.shape, color.dtype)
 
     stride = max(1, step // 4)
-    sums, counts, guide, change = _cell_moments(src, as_pixels(color), step, stride, (height, width))
+    mapped_pixels = as_pixels(color)
+    sums, counts, guide, change = _cell_moments(src, mapped_pixels, step, stride, (height, width), keep)
     n_rows = counts.shape[0]
     mean_a, mean_b = _coefficients(sums, counts, coarse_radius, eps)
     a_columns = upsample_columns(mean_a, width, step)
     b_columns = upsample_columns(mean_b, width, step)
-    curve = _tone_curve(guide, change, a_columns, b_columns, stride, step, n_rows, float(tone_match))
+    kept = None if keep is None else keep[_sample_cells((height, width), step, stride)[0]].ravel()
+    curve = _tone_curve(guide, change, a_columns, b_columns, stride, step, n_rows, float(tone_match), kept)
     table = _luminance_table(curve)
+    filter_color = bool(chroma) and color.ndim == 3
+    if filter_color:
+        gains, offsets = _color_coefficients(src, mapped_pixels, step, stride, (height, width), coarse_radius,
+                                             float(chroma_eps), keep)
+        gain_columns = [[upsample_columns(gains[k, c], width, step) for c in range(3)] for k in range(3)]
+        offset_columns = [upsample_columns(offsets[c], width, step) for c in range(3)]
+    inverse_scale = np.float32(1.0 / src.scale)
+
+    def rows_of(columns: np.ndarray, low, high, frac) -> np.ndarray:
+        plane = columns[high] - columns[low]
+        plane *= frac
+        plane += columns[low]
+        return plane
+
+    def smoothed_color(rows: slice, low, high, frac) -> np.ndarray:
+        """The source plus the color-guided smoothed change, in `color`'s dtype."""
+        guide_rows = src.color[rows].astype(np.float32)
+        guide_rows *= inverse_scale
+        result = np.empty(guide_rows.shape, np.float32)
+        for c in range(3):
+            plane = rows_of(offset_columns[c], low, high, frac)
+            for k in range(3):
+                gain = rows_of(gain_columns[k][c], low, high, frac)
+                gain *= guide_rows[..., k]
+                plane += gain
+            plane += guide_rows[..., c]
+            result[..., c] = plane
+        np.clip(result, 0.0, 1.0, out=result)
+        return quantize(result, color.dtype)
 
     def apply(rows: slice) -> None:
         low, high, frac = row_weights(rows, n_rows, step)
@@ -272,7 +416,8 @@ def preserve_detail(
         np.clip(a, 0.0, 1.0, out=a)
         a *= np.float32(_LEVELS - 1)
         a += np.float32(0.5)
-        out[rows] = relight(color[rows], mapped.scale, np.take(table, a.astype(np.int32)))
+        base = smoothed_color(rows, low, high, frac) if filter_color else color[rows]
+        out[rows] = relight(base, mapped.scale, np.take(table, a.astype(np.int32)))
 
     for_row_blocks(height, width, apply, n_threads=n_threads)
     return out

@@ -100,13 +100,18 @@ def build_lut(
     )
 
 
-def _finish(grid: np.ndarray, mapped: np.ndarray, size: int, preserve_luminance: bool) -> "ColorLUT":
+def _finish(grid: np.ndarray, mapped: np.ndarray, size: int, preserve_luminance: bool,
+            extended: np.ndarray | None = None) -> "ColorLUT":
     mapped = np.clip(mapped, 0.0, 1.0)
     if preserve_luminance:
         lab = srgb_to_lab(mapped)
         lab[:, 0] = srgb_to_lab(grid)[:, 0]
         mapped = lab_to_srgb(lab)
-    return ColorLUT(mapped.reshape(size, size, size, 3))
+        extended = None
+    if extended is not None and np.array_equal(np.clip(extended, 0.0, 1.0), mapped):
+        extended = None  # the map stays inside the gamut: nothing to gain
+    shape = (size, size, size, 3)
+    return ColorLUT(mapped.reshape(shape), extended=None if extended is None else extended.reshape(shape))
 
 
 def lut_from_field(
@@ -149,7 +154,13 @@ def lut_from_field(
     # Add the change in RGB rather than the round-tripped color, so that a
     # zero displacement is the identity to the last bit.
     mapped = grid + (space.to_rgb(working + strength * shift) - space.to_rgb(working))
-    return _finish(grid, mapped, size, preserve_luminance)
+    extended = None
+    if space.to_rgb_unclipped is not None:
+        # The same map before the gamut clip, for 16-bit and float images,
+        # which interpolate it and clip after (see ColorLUT).
+        unclipped = space.to_rgb_unclipped
+        extended = grid + (unclipped(working + strength * shift) - unclipped(working))
+    return _finish(grid, mapped, size, preserve_luminance, extended)
 
 
 def _splat(points: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,23 +276,36 @@ class ColorLUT:
     table : ndarray of shape (S, S, S, 3)
         ``table[r, g, b]`` is the output color of the input lattice color
         ``(r, g, b) / (S - 1)``; values in [0, 1].
+    extended : ndarray of shape (S, S, S, 3), optional
+        The same map before its clip to the sRGB gamut (values may leave
+        [0, 1]), where it differs from `table`. A map that clips has a kink at
+        the gamut boundary, which a lattice of 33 points smears over a whole
+        cell (up to 2% of full scale on 16-bit images); interpolating the
+        smooth unclipped map and clipping afterwards is exact to the lattice's
+        second-order error. Used by :meth:`apply_float` (16-bit and float
+        images); 8-bit images, exports and :attr:`table` keep the clipped map.
     """
 
-    def __init__(self, table: np.ndarray):
+    def __init__(self, table: np.ndarray, *, extended: np.ndarray | None = None):
         table = np.asarray(table, dtype=np.float32)
         size = table.shape[0]
         if table.shape != (size, size, size, 3) or size < 2:
             raise ValueError(f"table must have shape (S, S, S, 3) with S >= 2, got {table.shape}")
+        if extended is not None:
+            extended = np.asarray(extended, dtype=np.float32)
+            if extended.shape != table.shape:
+                raise ValueError(f"extended must have the table's shape {table.shape}, got {extended.shape}")
         self.table = table
+        self.extended = extended
         self.size = size
         self._baked: np.ndarray | None = None
 
     def __getstate__(self) -> dict:
         # The baked table (64 MB) is rebuilt where needed, never shipped.
-        return {"table": self.table, "size": self.size}
+        return {"table": self.table, "extended": self.extended, "size": self.size}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _baked=None)
+        self.__dict__.update({"extended": None, **state}, _baked=None)
 
     @property
     def is_baked(self) -> bool:
@@ -407,7 +431,7 @@ class ColorLUT:
         index = np.minimum(pos.astype(np.intp), size - 2)
         frac = pos - index
         base = (index[:, 0] * size + index[:, 1]) * size + index[:, 2]
-        flat = self.table.reshape(-1, 3)
+        flat = (self.table if self.extended is None else self.extended).reshape(-1, 3)
         out = np.zeros(rgb.shape, dtype=np.float32)
         for dr in (0, 1):
             wr = frac[:, 0] if dr else 1.0 - frac[:, 0]
@@ -416,4 +440,6 @@ class ColorLUT:
                 for db in (0, 1):
                     w = wrg * (frac[:, 2] if db else 1.0 - frac[:, 2])
                     out += w[:, None] * flat[base + (dr * size + dg) * size + db]
+        if self.extended is not None:
+            np.clip(out, 0.0, 1.0, out=out)
         return out

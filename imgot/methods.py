@@ -263,6 +263,14 @@ def _map_sliced(params, state, pixels, seed, strength, luminance):
 
 # -- emd-sliced: the palette map, refined by sliced transport ----------------------------------
 
+# Gaussian width of the sliced refinement's LUT, as a share of the sRGB span
+# (2 steps of the default 33-point lattice, 16 levels of 255). Sliced transport
+# moves each sample on its own, so neighbouring colors can be sent apart; this
+# smoothing bounds how much the refinement stretches small color differences
+# (the blotches in flat areas halve against 1 step) for a little accuracy
+# (benchmarks/RESULTS.md: the color distance ratio rises by about 0.01).
+SLICED_SMOOTHING = 1.0 / 16.0
+
 
 def _fit_emd_sliced(params, pixels, seed):
     return _fit_palette(params, pixels, seed, "emd-sliced"), _fit_sliced(params, pixels, seed)
@@ -281,7 +289,8 @@ def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: flo
     first = placement.lut
     placed = first.apply_float(sample_rgb(pixels, params.n_samples, seed + 1), 1.0).astype(np.float64)
     moved = sliced_transport(space.from_rgb(placed), reference_sample, n_iter=params.n_iter, random_state=seed)
-    second = lut_from_samples(placed, np.clip(space.to_rgb(moved), 0.0, 1.0), size=params.lut_size)
+    second = lut_from_samples(placed, np.clip(space.to_rgb(moved), 0.0, 1.0), size=params.lut_size,
+                              sigma=SLICED_SMOOTHING * (params.lut_size - 1))
 
     def field(working):
         rgb = np.clip(space.to_rgb(working), 0.0, 1.0)

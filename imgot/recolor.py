@@ -22,13 +22,16 @@ from .regions import apply_weight, composite, ignored_pixels
 __all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
 
 
-def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool) -> np.ndarray:
+def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool,
+           ignore: np.ndarray | None = None) -> np.ndarray:
     """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
 
     ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
     where sRGB cannot hold it at that lightness); otherwise ``detail`` gives
     the output the source's fine lightness detail. Neither fits in a LUT: they
     depend on each pixel's neighbourhood or on its exact source lightness.
+    Pixels in `ignore` (an ignored color) do not enter the detail step's
+    statistics, so a nodata frame does not lighten or tint its neighbours.
     """
     if preserve_luminance:
         from .relight import keep_lightness
@@ -37,7 +40,8 @@ def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminan
     if detail:
         from .detail import preserve_detail
 
-        return preserve_detail(pixels.color, mapped, out=mapped if mapped.flags.writeable else None)
+        keep = None if ignore is None or not ignore.any() else ~ignore
+        return preserve_detail(pixels.color, mapped, keep=keep, out=mapped if mapped.flags.writeable else None)
     return mapped
 
 
@@ -106,8 +110,9 @@ def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_l
     True
     """
     pixels = as_pixels(image)
-    mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance)
     ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
+    mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance,
+                    ignore=ignore)
     weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
     return to_output(pixels, composite(pixels.color, mapped, weight))
 

@@ -466,7 +466,8 @@ class ColorTransfer(ParamsMixin):
             mapped = self._mapped(pixels)
         else:
             mapped = self._mapped_regions(pixels, source_labels)
-        result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance))
+        result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance),
+                        ignore=ignore)
         weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)
         return to_output(pixels, composite(pixels.color, result, weight))
 

@@ -100,3 +100,124 @@ def test_the_command_line_does_not_load_pots_optional_backends(tmp_path, rocket,
     # then fail on the stand-in: only the import matters here).
     subprocess.run([sys.executable, "-c", "import ot"], env=env, timeout=120, capture_output=True)
     assert marker.exists()
+
+
+# -- a smooth map: gradients stay gradients, flat areas stay flat ---------------------------
+
+
+def _ramp(low, high, width=512, height=48):
+    t = np.linspace(0.0, 1.0, width)[None, :, None]
+    return np.repeat(np.asarray(low) + (np.asarray(high) - np.asarray(low)) * t, height, axis=0)
+
+
+@pytest.mark.parametrize("low, high", [((0.1, 0.2, 0.5), (0.6, 0.8, 1.0)), ((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))])
+def test_a_smooth_gradient_stays_monotone_and_free_of_steps(low, high, coffee, rocket):
+    from imgot.colorspace import srgb_to_lab
+
+    source = _ramp(low, high)
+    for reference in (coffee, rocket):
+        out = transfer(source, reference)
+        row = out[source.shape[0] // 2].astype(np.float64)
+        lab = srgb_to_lab(row)
+        # Monotone: L* never turns back by more than 0.3 units (far below a visible step) ...
+        assert np.diff(lab[:, 0]).min() > -0.3
+        # ... and no step: neighbouring columns (1/512 of the ramp apart) stay under 2.5 Delta E,
+        # and none is more than 1.8x the median of the 17 around it (a stretch, not a jump).
+        from scipy.ndimage import median_filter
+
+        steps = np.linalg.norm(np.diff(lab, axis=0), axis=1)
+        assert steps.max() < 2.5
+        assert (steps / median_filter(steps, 17, mode="nearest")).max() < 1.8
+
+
+def _spread(image):
+    """Root mean square Delta E of the pixels from their mean color."""
+    from imgot.colorspace import srgb_to_lab
+
+    lab = srgb_to_lab(np.asarray(image, np.float64) / 255.0).reshape(-1, 3)
+    return float(np.sqrt(((lab - lab.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+@pytest.mark.parametrize("color", [(0.2, 0.15, 0.12), (0.75, 0.6, 0.5), (0.5, 0.6, 0.8)])
+def test_a_noisy_uniform_patch_stays_uniform(color, coffee, rocket):
+    # Optimal transport sends a one-color image onto the whole reference palette:
+    # the plain map stretches the patch's noise into the reference's full range.
+    rng = np.random.default_rng(0)
+    patch = np.round(np.clip(np.asarray(color) + rng.normal(0, 0.01, (256, 256, 3)), 0, 1) * 255).astype(np.uint8)
+    for reference in (coffee, rocket):
+        plain, out = transfer(patch, reference, detail=False), transfer(patch, reference)
+        # Stated bound: the spread stays within 1.5x the source's (relighting the same sRGB
+        # noise to another color changes its size in Delta E a little); the plain map's is over 2x.
+        assert _spread(out) < 1.5 * _spread(patch) < 0.75 * _spread(plain)
+
+
+def test_the_smooth_map_still_matches_a_known_palette():
+    # Four flat blocks (with a little noise) onto four other colors of the same shares:
+    # the exact answer is POT's assignment of the block colors to the reference colors.
+    import ot
+
+    from imgot.colorspace import srgb_to_lab
+
+    rng = np.random.default_rng(3)
+    source_colors = np.array([[0.8, 0.2, 0.2], [0.2, 0.7, 0.3], [0.2, 0.3, 0.8], [0.9, 0.85, 0.3]])
+    reference_colors = np.array([[0.1, 0.1, 0.15], [0.6, 0.45, 0.35], [0.95, 0.95, 0.9], [0.35, 0.6, 0.7]])
+
+    def blocks(colors):
+        image = np.concatenate([np.full((96, 64, 3), c) for c in colors], axis=1)
+        return np.round(np.clip(image + rng.normal(0, 0.005, image.shape), 0, 1) * 255).astype(np.uint8)
+
+    source, reference = blocks(source_colors), blocks(reference_colors)
+    source_lab, reference_lab = srgb_to_lab(source_colors), srgb_to_lab(reference_colors)
+    plan = ot.emd(np.full(4, 0.25), np.full(4, 0.25), ot.dist(source_lab, reference_lab))
+    expected = reference_lab[plan.argmax(axis=1)]
+    out_lab = srgb_to_lab(transfer(source, reference).astype(np.float64) / 255.0)
+    for block in range(4):
+        inner = out_lab[16:-16, block * 64 + 16 : block * 64 + 48].reshape(-1, 3).mean(axis=0)
+        # Stated distance: each block's interior lands within 5 Delta E of its assigned color.
+        assert np.linalg.norm(inner - expected[block]) < 5.0
+
+
+def test_detail_keeps_an_isoluminant_color_edge_without_a_halo():
+    # Red beside green of the same L*: an L*-only guide cannot see the edge; the
+    # color guide must keep each side's own change right up to it.
+    from imgot.colorspace import lab_to_srgb
+
+    red, green = lab_to_srgb(np.array([[55.0, 50.0, 30.0]]))[0], lab_to_srgb(np.array([[55.0, -45.0, 40.0]]))[0]
+    image = np.zeros((96, 192, 3))
+    image[:, :96], image[:, 96:] = red, green
+    source = np.round(image * 255).astype(np.uint8)
+    # A map that turns red to blue and green to yellow (a LUT on the two colors' change).
+    output = source.copy()
+    output[:, :96] = np.round(lab_to_srgb(np.array([[55.0, 10.0, -50.0]]))[0] * 255)
+    output[:, 96:] = np.round(lab_to_srgb(np.array([[70.0, 0.0, 70.0]]))[0] * 255)
+    kept = preserve_detail(source, output)
+    # Two pixels from the edge, each side is within 6 levels of its own mapped color ...
+    assert np.abs(kept[:, 92:94].astype(int) - output[:, 92:94]).max() <= 6
+    assert np.abs(kept[:, 98:100].astype(int) - output[:, 98:100]).max() <= 6
+    # ... where smoothing the change with the source's L* as the guide bleeds across the edge.
+    guide = lightness(source) / 100.0
+    change = (output.astype(np.float32) - source) / 255.0
+    bled = np.clip(source / 255.0 + guided_filter(guide, change, radius=4, eps=0.1), 0, 1) * 255
+    assert np.abs(bled[:, 92:94] - output[:, 92:94]).max() > 30
+
+
+def test_ignored_pixels_do_not_enter_the_detail_step(coffee):
+    # A photo inside a 40 px black frame, the frame's color ignored, through one LUT:
+    # near the frame the detail step must give what it gives on the photo alone.
+    from imgot.recolor import apply_lut_to_image
+
+    from .conftest import load_sample
+
+    photo = load_sample("rocket.jpg", (480, 360))
+    framed = np.zeros((photo.shape[0] + 80, photo.shape[1] + 80, 3), np.uint8)
+    framed[40:-40, 40:-40] = photo
+    lut = ColorTransfer(**FAST).fit(coffee).color_lut(photo)
+    inside = apply_lut_to_image(lut, framed, detail=True, ignore_color=(0, 0, 0))
+    assert np.array_equal(inside[:40], framed[:40])
+    alone = apply_lut_to_image(lut, photo, detail=True)
+    band = np.zeros(photo.shape[:2], bool)
+    band[:8], band[-8:], band[:, :8], band[:, -8:] = True, True, True, True
+    difference = (lightness(inside[40:-40, 40:-40]) - lightness(alone))[band]
+    # Stated tolerance (the filter's radius follows the image size, 7 px here against
+    # 9 px framed): no bias toward light or dark, mean |dL*| under 0.5 within 8 px of the frame.
+    assert abs(float(difference.mean())) < 0.2 and float(np.abs(difference).mean()) < 0.5

@@ -21,21 +21,32 @@ def grainy():
     return np.clip(base + rng.normal(0, 0.01, base.shape), 0, 1)
 
 
-def test_detail_undoes_a_contrast_stretch_of_the_grain_but_keeps_the_tone_and_colors(grainy):
+@pytest.mark.parametrize("chroma", [False, True])
+def test_detail_undoes_a_contrast_stretch_of_the_grain_but_keeps_the_tone_and_colors(grainy, chroma):
     # The map doubles contrast around mid-gray and tints the image: the grain doubles too.
     output = np.clip(0.5 + 2.0 * (grainy - 0.3), 0, 1) * np.array([1.0, 0.8, 0.6])
-    kept = preserve_detail(grainy, output)
+    kept = preserve_detail(grainy, output, chroma=chroma)
     source_l, output_l, kept_l = lightness(grainy), lightness(output), lightness(kept)
     # Fine texture: the source's again (the stretched grain is undone).
     assert np.std(_high_pass(kept_l) - _high_pass(source_l)) < 0.25 * np.std(_high_pass(output_l) - _high_pass(source_l))
     # Coarse tone: the output's (the stretch itself is kept), to within a couple of L* units.
     assert abs(np.mean(kept_l - output_l)) < 1.0
     assert np.abs(kept_l.mean(axis=0) - output_l.mean(axis=0)).max() < 3.0
-    # Colors: each pixel keeps the output's chromaticity (only its linear-light level changes).
     lin_out, lin_kept = _srgb_to_linear(output), _srgb_to_linear(kept.astype(np.float64))
     unclipped = (lin_kept.max(axis=-1) < 0.99) & (lin_out.min(axis=-1) > 1e-3)
-    chroma = lambda lin: lin / lin.sum(axis=-1, keepdims=True)
-    np.testing.assert_allclose(chroma(lin_kept)[unclipped], chroma(lin_out)[unclipped], atol=2e-3)
+    chromaticity = lambda lin: lin / lin.sum(axis=-1, keepdims=True)
+    if not chroma:
+        # L* only: each pixel keeps the output's chromaticity (only its linear-light level changes).
+        np.testing.assert_allclose(chromaticity(lin_kept)[unclipped], chromaticity(lin_out)[unclipped], atol=2e-3)
+    else:
+        # Chroma too: the output's chromaticity on average over each column (the tint is kept) ...
+        mean_kept = np.nanmean(np.where(unclipped[..., None], chromaticity(lin_kept), np.nan), axis=0)
+        mean_out = np.nanmean(np.where(unclipped[..., None], chromaticity(lin_out), np.nan), axis=0)
+        assert np.nanmax(np.abs(mean_kept - mean_out)) < 0.01
+        # ... with the source's small chroma texture, not the map's stretch of it.
+        spread = lambda image: np.std(chromaticity(_srgb_to_linear(image))[unclipped] -
+                                      mean_out[None].repeat(image.shape[0], 0)[unclipped], axis=0).max()
+        assert spread(kept.astype(np.float64)) < 0.8 * spread(output)
 
 
 def test_detail_on_gray_images_and_identity(grainy):

@@ -90,3 +90,36 @@ def test_preserve_luminance_keeps_lightness_on_the_lattice():
     lightness_out = srgb_to_lab(moved.astype(float))[in_gamut, 0]
     np.testing.assert_allclose(lightness_out, lightness_in, atol=0.05)
     assert np.abs(moved - grid).max() > 0.05
+
+
+def test_16_bit_linear_map_interpolates_the_unclipped_map_close_to_the_closed_form(rocket, coffee):
+    # The closed form of method="linear": the Gaussian map in CIELAB, clipped to sRGB.
+    from imgot import ColorTransfer
+    from imgot.colorspace import lab_to_srgb, lab_to_srgb_unclipped, srgb_to_lab
+    from imgot.linear import gaussian_map
+    from imgot.mapping import ColorLUT
+    from imgot.methods import _moments
+    from imgot.pixels import as_pixels
+
+    rng = np.random.default_rng(0)
+    source = (rng.random((96, 96, 3)) * 65535).astype(np.uint16)
+    model = ColorTransfer(method="linear", detail=False).fit(coffee)
+    lut = model.color_lut(source)
+    assert lut.extended is not None  # this map leaves the gamut
+    moments, target = _moments(model, as_pixels(source), model._seed(), "linear"), model._state("linear")
+    A, b = gaussian_map(moments.mean, moments.covariance, target.mean, target.covariance)
+    lab = srgb_to_lab(source.reshape(-1, 3) / 65535.0) @ A.T + b
+    unclipped = lab_to_srgb_unclipped(lab)
+    inside = (unclipped >= 0).all(axis=1) & (unclipped <= 1).all(axis=1)
+    # Inside the gamut it is scikit-image's lab2rgb; outside, its smooth continuation
+    # (scikit-image also zeroes a negative Z before converting, a kink of its own).
+    np.testing.assert_allclose(unclipped[inside], lab_to_srgb(lab[inside]), atol=1e-9)
+    exact = np.clip(unclipped, 0, 1) * 65535
+    error = np.abs(model.transform(source).reshape(-1, 3) - exact)
+    clipped_only = np.abs(ColorLUT(lut.table).apply_float(source, 65535.0).reshape(-1, 3) * 65535 - exact)
+    # Stated bound: within 300 of 65,535 levels everywhere (mean under 15), where the
+    # clipped table alone is several times farther at the gamut boundary.
+    assert error.max() < 300 and error.mean() < 15
+    assert clipped_only.max() > 2 * error.max()
+    # 8-bit images and exports keep the clipped table.
+    assert lut.table.min() >= 0 and lut.table.max() <= 1
