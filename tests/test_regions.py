@@ -211,6 +211,56 @@ def test_regions_blend_without_a_seam(rocket, coffee):
     assert jump(soft) < 0.35 * jump(hard)
 
 
+def sky_and_ground(height, width, sky, ground, seed):
+    """A two-region scene: a sky gradient over a ground gradient, with grain; and its labels (1 sky, 2 ground)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, height // 2)[:, None, None]
+    image = np.concatenate([np.asarray(sky[0]) * (1 - t) + np.asarray(sky[1]) * t,
+                            np.asarray(ground[0]) * (1 - t) + np.asarray(ground[1]) * t]).repeat(width, axis=1)
+    image += rng.normal(0, 0.04, image.shape)
+    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8), halves(image.shape)
+
+
+DAY = sky_and_ground(72, 96, ([0.35, 0.55, 0.9], [0.7, 0.82, 0.95]), ([0.3, 0.5, 0.15], [0.45, 0.35, 0.2]), 0)
+DUSK = sky_and_ground(64, 80, ([0.35, 0.2, 0.45], [0.95, 0.55, 0.25]), ([0.12, 0.1, 0.08], [0.25, 0.18, 0.1]), 1)
+NIGHT = sky_and_ground(64, 80, ([0.02, 0.03, 0.1], [0.08, 0.1, 0.2]), ([0.85, 0.8, 0.6], [0.95, 0.9, 0.75]), 2)
+
+
+def reference_distance_p95(out, reference, where):
+    """The 95th percentile, over the pixels `where`, of each pixel's CIE76 distance to its nearest reference color."""
+    from scipy.spatial import cKDTree
+    from skimage.color import rgb2lab
+
+    distance, _ = cKDTree(rgb2lab(reference).reshape(-1, 3)).query(rgb2lab(out)[where])
+    return float(np.percentile(distance, 95))
+
+
+@pytest.mark.parametrize("reference", [DUSK, NIGHT], ids=["dusk", "night"])
+def test_region_borders_take_no_color_of_neither_map(reference):
+    """Within 3 px of the border, output colors are as close to the reference's as inside the regions.
+
+    The truth is the reference's own colors (nearest neighbour in CIELAB). The
+    scene can fail: blending the two region maps by position alone (each map
+    applied to the other region's colors) puts colors far from any reference
+    color in the band.
+    """
+    (day, day_labels), (ref, ref_labels) = DAY, reference
+    kwargs = dict(method="linear", detail=False)
+    out = imgot.transfer(day, ref, source_labels=day_labels, reference_labels=ref_labels, feather=10, **kwargs)
+    rows = np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) < 3
+    band = np.broadcast_to(rows[:, None], day.shape[:2])
+    interior = np.broadcast_to((np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) > 20)[:, None], day.shape[:2])
+    inside = reference_distance_p95(out, ref, interior)
+    assert reference_distance_p95(out, ref, band) < inside + 2.0
+
+    # by position alone: each region's map over the whole image, weighted by the feathered region weights
+    maps = [imgot.transfer(day, ref, source_mask=day_labels == label, reference_mask=ref_labels == label, **kwargs)
+            for label in (1, 2)]
+    weights = dict(region_weights(day_labels, {1: (1,), 2: (2,)}, 5.0))
+    by_position = np.round(sum(weights[label][..., None] * maps[label - 1] for label in (1, 2))).astype(np.uint8)
+    assert reference_distance_p95(by_position, ref, band) > inside + 8.0
+
+
 def test_unpaired_source_labels_take_the_global_map(two_tone, cool):
     src_labels = halves(two_tone.shape, top=1, bottom=9)  # 9 has no counterpart
     ref_labels = halves(cool.shape, top=1, bottom=2)
