@@ -300,7 +300,8 @@ def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> n
     ----------
     labels : ndarray or PIL.Image.Image
         Integer labels (H, W); a color label image (H, W, 3 or 4), in which
-        each distinct color is a label (segmentation maps drawn in colors);
+        each distinct color is a label (segmentation maps drawn in colors;
+        where R = G = B everywhere, the gray levels are the labels);
         a PIL palette image (its indices); float arrays must hold whole numbers.
 
     Raises
@@ -321,8 +322,11 @@ def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> n
     if array.ndim == 3 and array.shape[2] in (3, 4):
         if array.dtype.kind not in "iub":
             raise ValueError(f"{what}: a color label image must hold integer levels, got {array.dtype}")
-        wide = array[..., :3].astype(np.int64)
-        array = (wide[..., 0] << 32) | (wide[..., 1] << 16) | wide[..., 2]
+        if _is_gray(array[..., :3]):  # gray levels stored as RGB (WebP, some editors): the levels are the labels
+            array = array[..., 0]
+        else:
+            wide = array[..., :3].astype(np.int64)
+            array = (wide[..., 0] << 32) | (wide[..., 1] << 16) | wide[..., 2]
     elif array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim != 2:

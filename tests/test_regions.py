@@ -365,6 +365,31 @@ def test_cli_bad_selections_one_line(tmp_path, warm, cool, case, code, message):
     assert not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.parametrize("save, refused", [
+    (dict(format="JPEG", quality=90), "JPEG"),
+    (dict(format="WEBP", quality=90), "lossy WebP"),
+    (dict(format="WEBP", lossless=True), None),
+    (dict(format="PNG"), None),
+])
+def test_lossy_label_images_are_refused_whatever_their_values(tmp_path, warm, cool, save, refused):
+    """Labels 1 and 2 saved lossily keep few values (JPEG q90: {0, 1, 2, 3}), under the 64-label limit:
+    refused all the same, by the file's compression; a lossless file gives back exactly the labels."""
+    labels = halves(warm.shape).astype(np.uint8)
+    path = tmp_path / f"labels.{save['format'].lower()}"
+    Image.fromarray(labels).save(path, **save)
+    src, ref = write(tmp_path / "s.png", warm), write(tmp_path / "r.png", cool)
+    ref_labels = write(tmp_path / "rl.png", halves(cool.shape).astype(np.uint8))
+    result = run("transfer", src, ref, "-o", tmp_path / "o.png", "--regions", path, ref_labels, "--no-detail")
+    if refused is None:
+        assert result.exit_code == 0, result.output
+        assert np.array_equal(as_labels(imgot.io.read_labels(path), labels.shape), labels)
+        return
+    assert len(np.unique(np.asarray(Image.open(path)))) <= 64  # the label count alone would let it in
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert refused in result.output and "losslessly" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
 # -- batch --------------------------------------------------------------------------------
 
 
