@@ -17,7 +17,7 @@ import numpy as np
 
 from .mapping import ColorLUT
 from .pixels import Pixels, as_pixels, quantize, to_output
-from .regions import apply_weight, composite, ignored_pixels
+from .regions import apply_weight, check_ignore_depth, composite, ignored_pixels
 
 __all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
 
@@ -107,6 +107,7 @@ def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_l
     """
     pixels = as_pixels(image)
     mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance)
+    check_ignore_depth(ignore_color, pixels.scale)
     ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
     weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
     return to_output(pixels, composite(pixels.color, mapped, weight))

@@ -38,8 +38,8 @@ from .pixels import Pixels, as_pixels, quantize
 
 __all__ = [
     "MAX_REGIONS", "as_weight", "ignored_pixels", "select", "apply_weight", "feather_weight", "composite",
-    "as_labels", "label_values", "region_weights", "restrict", "blend_regions", "default_region_feather", "check_ignore_color",
-    "color_bins", "color_density",
+    "as_labels", "label_values", "region_weights", "restrict", "blend_regions", "default_region_feather",
+    "check_ignore_color", "check_ignore_depth", "color_bins", "color_density",
 ]
 
 _ERF_SQRT2 = 0.9544997361036416  # 2 * Phi(2) - 1: the blur's value at 2 sigma inside, scaled to 1
@@ -128,6 +128,42 @@ def check_ignore_color(color, tolerance=0) -> tuple[tuple[float, ...], float] | 
     if not isinstance(tolerance, Real) or isinstance(tolerance, bool) or not np.isfinite(tolerance) or tolerance < 0:
         raise ValueError(f"ignore_tolerance must be a number >= 0, got {tolerance!r}")
     return values, float(tolerance)
+
+
+def _depth(scale: float) -> str:
+    return {255.0: "8-bit", 65535.0: "16-bit"}.get(float(scale), "float")
+
+
+def check_ignore_depth(color, scale: float, *, what: str = "image") -> None:
+    """Refuse integer ignored levels above the top level of an image of full scale `scale`.
+
+    Integers are levels of the image's own depth: 300 fits no 8-bit image
+    (top 255), 70000 no image at all; a float image's integer levels are 0
+    and 1. Fractions (floats) fit every depth. Checked on the recolored
+    image (whose ignored pixels are copied unchanged); a reference of another
+    depth just has no pixel of a level above its top.
+
+    Raises
+    ------
+    ValueError
+        Naming the level, the image's depth and its top level.
+
+    Examples
+    --------
+    >>> check_ignore_depth((255, 0, 0), 255.0)
+    >>> check_ignore_depth((300, 0, 0), 255.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: ignore_color (300, 0, 0): 300 is above 255, the top level of the 8-bit image; integers are levels of the image's depth, 0.0-1.0 fractions of full scale
+    """
+    checked = check_ignore_color(color)
+    if checked is None or not all(isinstance(v, Integral) for v in checked[0]):
+        return
+    top = int(scale)
+    high = max(checked[0])
+    if high > top:
+        raise ValueError(f"ignore_color {color}: {high} is above {top}, the top level of the {_depth(scale)} "
+                         f"{what}; integers are levels of the image's depth, 0.0-1.0 fractions of full scale")
 
 
 def ignored_pixels(pixels: Pixels, color, tolerance=0) -> np.ndarray | None:

@@ -25,6 +25,7 @@ from .regions import (
     as_labels,
     blend_regions,
     check_ignore_color,
+    check_ignore_depth,
     composite,
     ignored_pixels,
     label_values,
@@ -262,6 +263,8 @@ class ColorTransfer(ParamsMixin):
     def _select(self, image, mask, what: str) -> tuple[Pixels, np.ndarray | None]:
         """The image with its selection (mask, minus the ignored color), and the ignored pixels."""
         pixels = as_pixels(image)
+        if what == "source":
+            check_ignore_depth(self.ignore_color, pixels.scale)
         ignore = ignored_pixels(pixels, self.ignore_color, self.ignore_tolerance)
         return select(pixels, mask, ignore=ignore, what=what), ignore
 

@@ -294,6 +294,30 @@ def test_saved_region_model_gives_the_same_bytes(tmp_path, rocket, coffee):
 # -- bad input --------------------------------------------------------------------------------
 
 
+def test_ignored_levels_are_bound_by_the_image_depth(warm):
+    """300 is a 16-bit level, not an 8-bit one: refused on 8 bits, used on 16 (where it is 300/65535)."""
+    with pytest.raises(ValueError, match="300 is above 255, the top level of the 8-bit image"):
+        imgot.transfer(warm, warm, ignore_color=(300, 0, 0))
+    deep = warm.astype(np.uint16) * 257
+    deep[:4] = [300, 0, 0]
+    out = imgot.transfer(deep, deep[::-1].copy(), ignore_color=(300, 0, 0), detail=False, method="linear")
+    assert (out[:4] == deep[:4]).all() and not (out[4:] == deep[4:]).all()
+
+
+def test_feather_without_a_mask_or_regions_is_refused_by_every_command(tmp_path, warm, cool):
+    src, ref = write(tmp_path / "s.png", warm), write(tmp_path / "r.png", cool)
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in" / "a.png", warm)
+    made = run("transfer", src, ref, "-o", tmp_path / "t.png", "--save-lut", tmp_path / "l.cube", "--no-detail")
+    assert made.exit_code == 0, made.output
+    for args in (["compare", src, ref, "-o", tmp_path / "c.png", "--methods", "linear"],
+                 ["batch", tmp_path / "in", "-r", ref, "-o", tmp_path / "out"],
+                 ["apply", tmp_path / "l.cube", src, "-o", tmp_path / "out"]):
+        result = run(*args, "--feather", "4")
+        assert result.exit_code == 2 and "Error: --feather" in result.output, (args[0], result.output)
+        assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(source_mask=np.ones((5, 5))), "size"),
     (dict(reference_mask=np.zeros((48, 64))), "selection is empty"),
@@ -342,6 +366,8 @@ def test_cli_masks_and_regions(tmp_path, warm, cool):
     ("jpeg_labels", 1, "losslessly"),
     ("no_counterpart", 1, "no label"),
     ("bad_color", 2, "--ignore-color"),
+    ("deep_color", 2, "300 is above 255, the top level of the 8-bit SOURCE"),
+    ("feather_alone", 2, "--feather"),
     ("lut_regions", 2, "--save-lut"),
 ])
 def test_cli_bad_selections_one_line(tmp_path, warm, cool, case, code, message):
@@ -357,6 +383,8 @@ def test_cli_bad_selections_one_line(tmp_path, warm, cool, case, code, message):
         "jpeg_labels": ["--regions", tmp_path / "labels.jpg", zeros],
         "no_counterpart": ["--regions", ones, zeros],
         "bad_color": ["--ignore-color", "red"],
+        "deep_color": ["--ignore-color", "300,0,0"],
+        "feather_alone": ["--feather", "5", "--ignore-color", "0,0,0"],
         "lut_regions": ["--regions", ones, zeros, "--save-lut", tmp_path / "x.cube"],
     }[case]
     result = run("transfer", src, ref, "-o", tmp_path / "o.png", *extra)

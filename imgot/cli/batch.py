@@ -21,7 +21,7 @@ from .options import (
     warning_lines,
 )
 from .region_options import files as region_files
-from .region_options import region_options
+from .region_options import check_feather, region_options
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -180,6 +180,7 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
         if selection["source_mask"] is not None or selection["apply_mask"] is not None:
             raise click.UsageError("--mask-pattern is --source-mask and --apply-mask in one: give one or the others")
         selection.update(source_mask=mask_pattern, apply_mask=mask_pattern)
+    check_feather(selection, options)
     if options["fit_on"] is not None and (selection["source_mask"] or selection.get("source_labels")):
         raise click.UsageError("--fit-on fits one map for all images: --source-mask, --mask-pattern and "
                                "--regions select each image's own colors (use --apply-mask)")
