@@ -89,6 +89,8 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     from ..distances import pairwise_distances
     from ..planview import draw_heatmap, matrix_csv
 
+    if options["gray"] and options["method"] == "sinkhorn":
+        raise click.UsageError("--gray compares gray levels exactly; --method sinkhorn applies to colors only")
     if group_b is None and not (pairwise or plot):
         raise click.UsageError("give B, or --pairwise/--plot to compare the images of A with each other")
     if pairwise and plot and pairwise.resolve() == plot.resolve():
