@@ -383,6 +383,10 @@ def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_st
     return {"images": rows, "summary": summary}
 
 
+def _name(image) -> str:
+    return Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
+
+
 def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
     """A contact sheet: the first input and the barycenter palette, then each input and its output."""
     from .colorspace import get_color_space
@@ -395,7 +399,8 @@ def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
     swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
     entries = []
     for source, output in pairs:
-        name = Path(source).name if isinstance(source, (str, os.PathLike)) else "image"
+        name = _name(source)
         entries += [(f"{name} before", _as_image(source), None), (f"{name} after", _as_image(output), None)]
     first = _as_image(pairs[0][0])
-    return contact_sheet(first, swatch, entries, width=width, columns=4)
+    return contact_sheet(first, swatch, entries, width=width, columns=4,
+                         titles=("first input", "barycenter palette"))

@@ -111,6 +111,7 @@ def test_cli_normalize(dataset, tmp_path):
     assert len(report["images"]) == 3
     assert report["summary"]["after_median"] < report["summary"]["before_median"]
     assert "median" in result.output
+    assert "imgot normalize" in result.output and "imgot batch" not in result.output  # its own progress line
     with Image.open(tmp_path / "s.png") as sheet:
         assert sheet.width > 400
     from imgot.cube import read_cube

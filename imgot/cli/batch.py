@@ -92,22 +92,22 @@ def dask_client(scheduler: str | None, local: bool, jobs: int | None):
         yield client
 
 
-def _progress(total: int):
+def _progress(total: int, label: str = "imgot batch"):
     start = time.perf_counter()
 
     def rate(_item) -> str:
         elapsed = time.perf_counter() - start
         return f"{bar.pos / elapsed:.1f} img/s" if elapsed > 0 and bar.pos else ""
 
-    bar = click.progressbar(length=total, label="imgot batch", file=click.get_text_stream("stderr"),
+    bar = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"),
                             show_pos=True, show_eta=True, item_show_func=rate)
     return bar
 
 
-def _run(results, total: int) -> tuple[dict, list, set]:
+def _run(results, total: int, label: str = "imgot batch") -> tuple[dict, list, set]:
     counts = {"done": 0, "skipped": 0, "failed": 0}
     failures, messages = [], set()
-    with _progress(total) as bar:
+    with _progress(total, label) as bar:
         for result in results:
             counts[result.status] += 1
             messages.update(result.warnings)

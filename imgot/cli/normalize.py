@@ -101,7 +101,7 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
             results = transfer_many([p for p, _ in pairs] if not isinstance(source, str) else source,
                                     model.transfer_, out_dir, jobs=jobs, overwrite=overwrite, quality=quality,
                                     client=client)
-            counts, failed, messages = _run(results, len(pairs))
+            counts, failed, messages = _run(results, len(pairs), "imgot normalize")
         done = [(path, out_dir / relative) for path, relative in pairs if (out_dir / relative).exists()]
         if save_luts:
             _write_luts(model, pairs, save_luts, overwrite)
