@@ -39,10 +39,10 @@ def check_background(background, min_content) -> None:
     ValueError
     """
     if background is not None and (not isinstance(background, Real) or isinstance(background, bool)
-                                   or not 0 < background <= 1):
+                                   or not 0 < float(background) <= 1):
         raise ValueError(f"background must be None or a level in (0, 1] (a fraction of full scale), "
                          f"got {background!r}")
-    if not isinstance(min_content, Real) or isinstance(min_content, bool) or not 0 <= min_content <= 1:
+    if not isinstance(min_content, Real) or isinstance(min_content, bool) or not 0 <= float(min_content) <= 1:
         raise ValueError(f"min_content must be a share in [0, 1], got {min_content!r}")
 
 

@@ -238,7 +238,7 @@ def _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projectio
                         ("n_projections", n_projections), ("max_iter", max_iter)):
         if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not isinstance(reg, Real) or not reg > 0:
+    if not isinstance(reg, Real) or not float(reg) > 0:
         raise ValueError(f"reg must be a positive number, got {reg!r}")
     if not isinstance(random_state, Integral) or isinstance(random_state, bool) or random_state < 0:
         raise ValueError(f"random_state must be a non-negative integer seed, got {random_state!r}")

@@ -15,6 +15,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -298,7 +299,7 @@ def _tiff(target: str, array: np.ndarray, icc_profile) -> None:
 
     channels = 1 if array.ndim == 2 else array.shape[2]
     extratags = [(_ICC_TAG, "B", len(icc_profile), icc_profile, True)] if icc_profile else []
-    options = {"photometric": "rgb" if channels >= 3 else "minisblack"}
+    options: dict[str, Any] = {"photometric": "rgb" if channels >= 3 else "minisblack"}
     if channels in (2, 4):
         options["extrasamples"] = ["unassalpha"]
     if channels == 1 and array.ndim == 3:

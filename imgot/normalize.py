@@ -422,9 +422,9 @@ def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_st
         values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
         return float(np.median(values)) if values else 0.0
 
-    b, a = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
-    summary = {"images": len(rows), "before_median": float(np.median(b)), "after_median": float(np.median(a)),
-               "before_p90": float(np.percentile(b, 90)), "after_p90": float(np.percentile(a, 90)),
+    far, near = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
+    summary = {"images": len(rows), "before_median": float(np.median(far)), "after_median": float(np.median(near)),
+               "before_p90": float(np.percentile(far, 90)), "after_p90": float(np.percentile(near, 90)),
                "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
     return {"images": rows, "summary": summary}
 

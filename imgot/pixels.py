@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = ["Pixels", "as_pixels", "to_output", "quantize"]
 
@@ -172,7 +173,7 @@ def as_pixels(image) -> Pixels:
     return Pixels(color, alpha, scale, array.shape, pil_mode)
 
 
-def quantize(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def quantize(values: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """Turn float values in [0, 1] into `dtype`, rounding and clipping."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":

@@ -121,11 +121,13 @@ def check_ignore_color(color, tolerance=0) -> tuple[tuple[float, ...], float] | 
         color = color.tolist() if color.ndim == 1 else color.item() if color.ndim == 0 else color
     values = (color,) if isinstance(color, Real) else tuple(color) if isinstance(color, (tuple, list)) else None
     if not values or len(values) not in (1, 3) or not all(
-            isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in values):
+            isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(float(v)) and float(v) >= 0
+            for v in values):
         raise ValueError(f"ignore_color must be one gray level or three R, G, B values >= 0, got {color!r}")
-    if any(not isinstance(v, Integral) for v in values) and max(values) > 1:
+    if any(not isinstance(v, Integral) for v in values) and max(float(v) for v in values) > 1:
         raise ValueError(f"ignore_color in fractions of full scale must be in [0, 1], got {color!r}")
-    if not isinstance(tolerance, Real) or isinstance(tolerance, bool) or not np.isfinite(tolerance) or tolerance < 0:
+    if not isinstance(tolerance, Real) or isinstance(tolerance, bool) or not np.isfinite(float(tolerance)) \
+            or float(tolerance) < 0:
         raise ValueError(f"ignore_tolerance must be a number >= 0, got {tolerance!r}")
     return values, float(tolerance)
 
@@ -205,6 +207,12 @@ def ignored_pixels(pixels: Pixels, color, tolerance=0) -> np.ndarray | None:
     return hit
 
 
+def _any_selected(pixels: Pixels) -> bool:
+    """Whether some pixel counts in the statistics (no weights: every pixel does)."""
+    weights = pixels.sample_weights()
+    return weights is None or bool(np.any(weights > 0))
+
+
 def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pixels:
     """`pixels` with a selection: the weights of `mask`, with `ignore`'d pixels at 0.
 
@@ -233,7 +241,7 @@ def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pi
         if ignore is not None:
             weight[ignore] = 0.0
     selected = replace(pixels, selection=weight)
-    if not np.any(selected.sample_weights() > 0):
+    if not _any_selected(selected):
         reasons = [name for name, on in (("mask", mask is not None), ("ignored color", ignore is not None)) if on]
         raise ValueError(f"the {what} selection is empty: no pixel is left after the {' and '.join(reasons)}")
     return selected
@@ -422,7 +430,7 @@ def restrict(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
     else:
         weight = pixels.selection & inside if pixels.selection.dtype == bool else pixels.selection * inside
     region = replace(pixels, selection=weight)
-    return region if np.any(region.sample_weights() > 0) else None
+    return region if _any_selected(region) else None
 
 
 COLOR_BINS = 32  # per channel: the color densities that weight the blend between regions (32**3 bins)

@@ -9,6 +9,7 @@ and three numbers), the picture people look at first.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,7 +124,7 @@ def _font(size: int):
 
 
 def contact_sheet(
-    source, reference, entries: list[tuple[str, object, Scores | None]], *,
+    source, reference, entries: Sequence[tuple[str, object, Scores | None]], *,
     width: int = 320, columns: int = 4, random_state: int = 0, titles: tuple[str, str] = ("source", "reference"),
 ):
     """Draw a contact sheet: source and reference with palettes, then labelled outputs.

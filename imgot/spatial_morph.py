@@ -183,15 +183,15 @@ def pixel_matching(features_a: np.ndarray, features_b: np.ndarray, shape: tuple[
     pieces_a: dict = {}
     for i in range(plan.shape[0]):
         partners = np.flatnonzero(plan[i])
-        for j, piece in zip(partners, _split(members_a[i], features_a, partners, plan[i, partners],
-                                             centers_b, reach)):
-            pieces_a[i, j] = piece
+        for partner, piece in zip(partners, _split(members_a[i], features_a, partners, plan[i, partners],
+                                                   centers_b, reach)):
+            pieces_a[i, int(partner)] = piece
     match = np.empty(features_a.shape[0], np.int64)
     for j in range(plan.shape[1]):
         partners = np.flatnonzero(plan[:, j])
-        for i, piece_b in zip(partners, _split(members_b[j], features_b, partners, plan[partners, j],
-                                               centers_a, reach)):
-            piece_a = pieces_a[i, j]
+        for partner, piece_b in zip(partners, _split(members_b[j], features_b, partners, plan[partners, j],
+                                                     centers_a, reach)):
+            piece_a = pieces_a[int(partner), j]
             rows, cols = linear_sum_assignment(_cost(features_a[piece_a], features_b[piece_b], reach))
             match[piece_a[rows]] = piece_b[cols]
     # Local improvement: re-match the pixels of each group (superpixels of a, then of b, then
@@ -314,22 +314,22 @@ def render_frame(position: np.ndarray, color: np.ndarray, priority: np.ndarray,
     x0 = np.minimum(np.floor(x).astype(np.int64), max(width - 2, 0))
     y0 = np.minimum(np.floor(y).astype(np.int64), max(height - 2, 0))
     fx, fy = x - x0, y - y0
-    index, weight, owner = [], [], []
+    indices, weights, owners = [], [], []
     particles = np.arange(position.shape[0])
     for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
         w = (fx if dx else 1.0 - fx) * (fy if dy else 1.0 - fy)
         inside = w > 0
-        index.append(np.minimum(y0 + dy, height - 1)[inside] * width + np.minimum(x0 + dx, width - 1)[inside])
-        weight.append(w[inside])
-        owner.append(particles[inside])
-    index, weight, owner = np.concatenate(index), np.concatenate(weight), np.concatenate(owner)
+        indices.append(np.minimum(y0 + dy, height - 1)[inside] * width + np.minimum(x0 + dx, width - 1)[inside])
+        weights.append(w[inside])
+        owners.append(particles[inside])
+    index, weight, owner = np.concatenate(indices), np.concatenate(weights), np.concatenate(owners)
     depth_of = priority[owner]
     channels = color.shape[1]
 
     # The front layer's level at each pixel: the farthest travel among the particles around it.
-    farthest = np.full(size, -np.inf)
-    np.maximum.at(farthest, index, depth_of)
-    farthest = farthest.reshape(height, width)
+    farthest_flat = np.full(size, -np.inf)
+    np.maximum.at(farthest_flat, index, depth_of)
+    farthest = farthest_flat.reshape(height, width)
     level = np.max([_shifted(farthest, dy, dx, -np.inf) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
     threshold = (level - np.maximum(_LAYER_SLACK, _LAYER_SHARE * np.abs(level))).reshape(-1)
     front = depth_of >= threshold[index]
@@ -393,7 +393,7 @@ def spatial_frames(source, reference, times, *, size: tuple[int, int], n_cluster
     lab_a, lab_b = srgb_to_lab(rgb_a / 255.0), srgb_to_lab(rgb_b / 255.0)
     match = pixel_matching(_features(lab_a), _features(lab_b), (height, width), n_clusters=n_clusters,
                            reach=reach, seed=seed)
-    grid = np.stack(np.mgrid[0:height, 0:width][::-1], axis=-1).reshape(-1, 2).astype(np.float64)
+    grid = np.stack(list(np.mgrid[0:height, 0:width][::-1]), axis=-1).reshape(-1, 2).astype(np.float64)
     start, end = grid, grid[match]
     color_a, color_b = lab_a.reshape(-1, 3), lab_b.reshape(-1, 3)[match]
     travel = np.linalg.norm(end - start, axis=1)

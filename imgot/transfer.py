@@ -216,9 +216,9 @@ class ColorTransfer(ParamsMixin):
         for name in ("reg", "reg_m", "tol", "bandwidth"):
             value = getattr(self, name)
             # reg_m may be inf (no mass relaxation: balanced Sinkhorn); the others must be finite.
-            finite = name != "reg_m" or not (isinstance(value, Real) and np.isposinf(value))
-            if not isinstance(value, Real) or isinstance(value, bool) or not value > 0 or \
-                    (finite and not np.isfinite(value)):
+            finite = name != "reg_m" or not (isinstance(value, Real) and np.isposinf(float(value)))
+            if not isinstance(value, Real) or isinstance(value, bool) or not float(value) > 0 or \
+                    (finite and not np.isfinite(float(value))):
                 what = "a positive number or inf" if name == "reg_m" else "a finite positive number"
                 raise ValueError(f"{name} must be {what}, got {value!r}")
         if not isinstance(self.strength, Real) or isinstance(self.strength, bool) or \
