@@ -34,7 +34,7 @@ import numpy as np
 
 from .colorspace import get_color_space
 from .palette import fit_palette, sample_rgb
-from .pixels import Pixels, as_pixels
+from .pixels import ImageLike, Pixels, as_pixels
 from .transport import (
     emd_plan,
     random_directions,
@@ -57,7 +57,7 @@ _LUMA_FIXED = (19595, 38470, 7471)
 _SINKHORN_TOL = 1e-9
 
 
-def gray_levels(image) -> tuple[np.ndarray, float]:
+def gray_levels(image: ImageLike) -> tuple[np.ndarray, float]:
     """Gray levels of an image on the 16-bit grid, whatever its depth, and the level of full intensity (65535).
 
     RGB becomes ITU-R 601-2 luma with Pillow's ``convert("L")`` weights in
@@ -253,8 +253,8 @@ def _prepare(images, *, method, gray, color_space, n_clusters, n_samples, random
 
 
 def distance(
-    a,
-    b,
+    a: ImageLike | Sequence[ImageLike],
+    b: ImageLike | Sequence[ImageLike],
     *,
     method: str = "emd",
     p: int = 2,

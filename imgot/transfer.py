@@ -18,7 +18,7 @@ from .estimator import ParamsMixin
 from .mapping import ColorLUT
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
-from .pixels import Pixels, as_pixels, quantize, to_output
+from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
 from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
 from .regions import (
     apply_weight,
@@ -271,7 +271,8 @@ class ColorTransfer(ParamsMixin):
     def _fit_states(self, pixels: Pixels, stages: tuple[str, ...], seed: int) -> dict:
         return {name: METHODS[name].fit(self, pixels, seed) for name in dict.fromkeys(stages)}
 
-    def fit(self, reference, y=None, *, reference_mask=None, reference_labels=None) -> "ColorTransfer":
+    def fit(self, reference: ImageLike, y=None, *, reference_mask: MaskLike | None = None,
+            reference_labels: ImageLike | None = None) -> "ColorTransfer":
         """Learn what the method needs of the reference.
 
         Parameters
@@ -434,7 +435,8 @@ class ColorTransfer(ParamsMixin):
 
         return blend_regions(pixels, labels, regions, map_rows, feather=self.feather)
 
-    def transform(self, image, *, source_mask=None, apply_mask=None, source_labels=None):
+    def transform(self, image: ImageT, *, source_mask: MaskLike | None = None,
+                  apply_mask: MaskLike | None = None, source_labels: ImageLike | None = None) -> ImageT:
         """Recolor `image` toward the fitted reference.
 
         Parameters
@@ -545,8 +547,8 @@ def _check_options(options: dict) -> None:
 
 
 def transfer(
-    image,
-    reference,
+    image: ImageT,
+    reference: ImageLike,
     *,
     method: str = DEFAULT_METHOD,
     n_clusters: int = 64,
@@ -556,13 +558,13 @@ def transfer(
     preserve_luminance: bool = False,
     detail: bool = True,
     random_state: int | None = 0,
-    source_mask=None,
-    reference_mask=None,
-    apply_mask=None,
-    source_labels=None,
-    reference_labels=None,
+    source_mask: MaskLike | None = None,
+    reference_mask: MaskLike | None = None,
+    apply_mask: MaskLike | None = None,
+    source_labels: ImageLike | None = None,
+    reference_labels: ImageLike | None = None,
     **options,
-):
+) -> ImageT:
     """Recolor `image` so that its colors follow `reference`'s, by optimal transport.
 
     By default (``method='emd-sliced'``, ``detail=True``) both images are
