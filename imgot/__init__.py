@@ -6,6 +6,30 @@ transfer`` works as usual.
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing is imported at run time)
+    from .batch import transfer_many
+    from .cube import read_cube, write_cube
+    from .distances import distance, pairwise_distances
+    from .exceptions import (
+        ConvergenceWarning,
+        ImageReadError,
+        ImageWriteError,
+        ImgotError,
+        LUTFormatError,
+        ModelFormatError,
+        NotFittedError,
+        OutputExistsError,
+    )
+    from .histogram import match_histograms
+    from .io import ImageFile, load_image, read_image, write_image
+    from .mapping import ColorLUT
+    from .methods import DEFAULT_METHOD, METHOD_NAMES
+    from .metrics import color_distance
+    from .transfer import ColorMap, ColorTransfer, LUTTransform, apply_lut_to_image, load
+
+    __version__: str
 
 # Public name -> the module that defines it.
 _EXPORTS = {

@@ -123,7 +123,8 @@ def _check_domain(path: Path, number: int, keyword: str, values: list[float]) ->
 
 def _parse(path: Path, text: str) -> tuple[int | None, list[list[float]]]:
     """Read the header keywords and the data lines of a .cube text."""
-    size, rows = None, []
+    size: int | None = None
+    rows: list[list[float]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):

@@ -15,8 +15,9 @@ registered in :data:`DISTANCE_METHODS`:
 - ``'sliced'``: the sliced Wasserstein distance of capped pixel samples.
 
 Gray levels (``gray=True``) are one-dimensional, where the distance is exact
-and cheap: it is computed on the full histograms (256 levels for 8-bit
-images, 65536 for 16-bit) through the quantile functions,
+and cheap: it is computed on the full histograms of the 16-bit gray levels
+(every depth on that grid: the same picture at 8 bits, 16 bits or as float
+is at distance 0) through the quantile functions,
 ``W_p^p = integral_0^1 |F^-1(t) - G^-1(t)|^p dt``.
 
 A group of images (a list or tuple) is compared through its pooled
@@ -33,7 +34,7 @@ import numpy as np
 
 from .colorspace import get_color_space
 from .palette import fit_palette, sample_rgb
-from .pixels import Pixels, as_pixels
+from .pixels import ImageLike, Pixels, as_pixels
 from .transport import (
     emd_plan,
     random_directions,
@@ -56,38 +57,51 @@ _LUMA_FIXED = (19595, 38470, 7471)
 _SINKHORN_TOL = 1e-9
 
 
-def gray_levels(image) -> tuple[np.ndarray, float]:
-    """Integer gray levels of an image, and the level of full intensity.
+def gray_levels(image: ImageLike) -> tuple[np.ndarray, float]:
+    """Gray levels of an image on the 16-bit grid, whatever its depth, and the level of full intensity (65535).
 
-    RGB becomes ITU-R 601-2 luma with Pillow's ``convert("L")`` arithmetic
-    (``(19595 R + 38470 G + 7471 B + 2^15) >> 16``); float images are
-    quantized to 16 bits first. Fully transparent pixels are left out.
+    RGB becomes ITU-R 601-2 luma with Pillow's ``convert("L")`` weights in
+    16-bit fixed point, ``19595 R + 38470 G + 7471 B`` (they sum to 2^16),
+    rounded to the nearest 16-bit level: an 8-bit level counts as 257. So
+    the same picture at 8 bits, at 16 bits (x257) or as float has the same
+    levels, bit for bit (rounding 8-bit luma to whole 8-bit levels, as
+    ``convert("L")`` does, would move it by up to half a level). Float
+    images are quantized to 16 bits first. Fully transparent pixels are left
+    out.
 
     Returns
     -------
-    levels : ndarray of shape (N,), integer
+    levels : ndarray of shape (N,), uint16
     scale : float
-        255 or 65535.
+        65535.0.
 
     Examples
     --------
     >>> levels, scale = gray_levels(np.array([[[255, 0, 0], [255, 255, 255]]], np.uint8))
-    >>> levels.tolist(), scale
-    ([76, 255], 255.0)
+    >>> levels.tolist(), scale, round(float(levels[0]) / 257, 3)
+    ([19595, 65535], 65535.0, 76.245)
     """
     pixels = as_pixels(image)
     color, scale = pixels.color, pixels.scale
     if color.dtype.kind == "f":
-        color, scale = np.rint(color * 65535.0).astype(np.uint16), 65535.0
-    if not pixels.is_gray:
-        wide = color.astype(np.int64)
-        color = (wide[..., 0] * _LUMA_FIXED[0] + wide[..., 1] * _LUMA_FIXED[1]
-                 + wide[..., 2] * _LUMA_FIXED[2] + 0x8000) >> 16
-    levels = color.reshape(-1)
+        color = np.rint(color * 65535.0).astype(np.uint16)
+    per_level = 257 if scale == 255.0 else 1
+    if pixels.is_gray:
+        levels = color.astype(np.uint16) * np.uint16(per_level)
+    else:
+        wide = color.astype(np.uint32)  # at most 255 * 2^16 * 257 + 2^15 (or 65535 * 2^16 + 2^15) < 2^32
+        luma = wide[..., 0] * np.uint32(_LUMA_FIXED[0])
+        luma += wide[..., 1] * np.uint32(_LUMA_FIXED[1])
+        luma += wide[..., 2] * np.uint32(_LUMA_FIXED[2])
+        if per_level != 1:
+            luma *= np.uint32(per_level)
+        luma += np.uint32(0x8000)
+        levels = (luma >> np.uint32(16)).astype(np.uint16)
+    levels = levels.reshape(-1)
     mask = pixels.sample_weights()
     if mask is not None:
         levels = levels[mask > 0]
-    return levels, scale
+    return levels, 65535.0
 
 
 @dataclass(frozen=True)
@@ -107,15 +121,15 @@ def _as_group(images) -> list:
 
 
 def _gray_distribution(group: list) -> _Distribution:
-    """The pooled gray-level histogram, in 8-bit level units; each image weighs the same."""
-    pooled: dict[float, np.ndarray] = {}
+    """The pooled histogram of 16-bit gray levels (:func:`gray_levels`), in 8-bit level units; each image
+    weighs the same."""
+    pooled = np.zeros(65536)
     for image in group:
-        levels, scale = gray_levels(image)
-        histogram = np.bincount(levels, minlength=int(scale) + 1).astype(np.float64)
-        histogram /= histogram.sum() * len(group)
-        pooled[scale] = pooled.get(scale, 0.0) + histogram
-    points = [np.arange(int(scale) + 1) * (255.0 / scale) for scale in pooled]
-    return _Distribution(np.concatenate(points), np.concatenate(list(pooled.values())))
+        levels, _ = gray_levels(image)
+        histogram = np.bincount(levels, minlength=65536).astype(np.float64)
+        pooled += histogram / (histogram.sum() * len(group))
+    used = np.flatnonzero(pooled)
+    return _Distribution(used / 257.0, pooled[used])
 
 
 def _color_distribution(group: list, *, method, color_space, n_clusters, n_samples, seed) -> _Distribution:
@@ -224,7 +238,7 @@ def _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projectio
                         ("n_projections", n_projections), ("max_iter", max_iter)):
         if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not isinstance(reg, Real) or not reg > 0:
+    if not isinstance(reg, Real) or not float(reg) > 0:
         raise ValueError(f"reg must be a positive number, got {reg!r}")
     if not isinstance(random_state, Integral) or isinstance(random_state, bool) or random_state < 0:
         raise ValueError(f"random_state must be a non-negative integer seed, got {random_state!r}")
@@ -239,8 +253,8 @@ def _prepare(images, *, method, gray, color_space, n_clusters, n_samples, random
 
 
 def distance(
-    a,
-    b,
+    a: ImageLike | Sequence[ImageLike],
+    b: ImageLike | Sequence[ImageLike],
     *,
     method: str = "emd",
     p: int = 2,

@@ -97,7 +97,7 @@ def _drop_empty(cdf: ChannelCDF) -> ChannelCDF:
     return ChannelCDF(cdf.values[keep], cdf.quantiles[keep])
 
 
-def _channel_cdfs(pixels: Pixels, color_space: str) -> tuple[list[ChannelCDF], tuple]:
+def _channel_cdfs(pixels: Pixels, color_space: str) -> tuple[list[ChannelCDF], tuple | None]:
     """Per-channel CDFs in the working space, and how to map back to pixels.
 
     Returns the CDFs and a ``lookup``: for RGB on integers, None (levels index
@@ -146,7 +146,8 @@ def fit_histograms(reference, color_space: str = "rgb") -> HistogramReference:
         raise ValueError(f"unknown color_space {color_space!r}; choose one of: {', '.join(_HISTOGRAM_SPACES)}")
     pixels = reference if isinstance(reference, Pixels) else as_pixels(reference)
     cdfs, _ = _channel_cdfs(_as_rgb_pixels(pixels), color_space)
-    return HistogramReference(color_space, tuple(_drop_empty(cdf) for cdf in cdfs))
+    red, green, blue = (_drop_empty(cdf) for cdf in cdfs)
+    return HistogramReference(color_space, (red, green, blue))
 
 
 def _gray_of(rgb: np.ndarray) -> np.ndarray:

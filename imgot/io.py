@@ -15,6 +15,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,9 +195,47 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     ImageReadError
-        As :func:`load_image`.
+        As :func:`load_image`; and for a lossy file (JPEG, lossy WebP), whose
+        compression invents labels along every border, however few values
+        it happens to hold.
     """
+    lossy = _lossy_format(Path(path))
+    if lossy:
+        raise ImageReadError(f"{path}: a label image must be saved losslessly (PNG, TIFF), not as {lossy}: "
+                             "lossy compression changes labels along every border")
     return load_image(path, palette_indices=True).pixels
+
+
+def _webp_is_lossy(path: Path) -> bool:
+    """Whether a WebP file holds a lossy ('VP8 ') bitstream rather than a lossless ('VP8L') one."""
+    with open(path, "rb") as file:
+        header = file.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+            return False
+        while chunk := file.read(8):
+            if len(chunk) < 8:
+                return False
+            fourcc, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if fourcc in (b"VP8 ", b"VP8L"):
+                return fourcc == b"VP8 "
+            file.seek(size + (size & 1), os.SEEK_CUR)
+    return False
+
+
+def _lossy_format(path: Path) -> str | None:
+    """'JPEG' or 'lossy WebP' for a file stored with lossy compression; None otherwise (or unreadable)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            kind = image.format
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, struct.error):
+        return None  # load_image says what is wrong with it
+    if kind in ("JPEG", "MPO"):
+        return "JPEG"
+    if kind == "WEBP" and _webp_is_lossy(path):
+        return "lossy WebP"
+    return None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -260,7 +299,7 @@ def _tiff(target: str, array: np.ndarray, icc_profile) -> None:
 
     channels = 1 if array.ndim == 2 else array.shape[2]
     extratags = [(_ICC_TAG, "B", len(icc_profile), icc_profile, True)] if icc_profile else []
-    options = {"photometric": "rgb" if channels >= 3 else "minisblack"}
+    options: dict[str, Any] = {"photometric": "rgb" if channels >= 3 else "minisblack"}
     if channels in (2, 4):
         options["extrasamples"] = ["unassalpha"]
     if channels == 1 and array.ndim == 3:

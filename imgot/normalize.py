@@ -17,6 +17,15 @@ with little tissue is not forced toward the mean tissue share).
 
 A barycenter of one image is its palette, so ``fit([template])`` normalizes
 toward a template, exactly as ``ColorTransfer().fit(template)`` does.
+
+Background (``background=0.85``, for slides and scans on white): pixels
+whose lightness (luma, lightly blurred) is at least that fraction of full
+scale are background
+(:mod:`imgot.background`). They count in no palette, neither the fitted
+images' nor the normalized image's, and keep their colors; an image whose
+content share is below ``min_content`` is not fitted on and is returned
+unchanged. Without it (the default) every pixel is normalized, and a tile of
+empty glass is painted with the dataset's tissue colors.
 """
 
 from __future__ import annotations
@@ -72,6 +81,14 @@ class Normalizer(ParamsMixin):
     random_state : int, default 0
         Seed of the sampling and k-means: the same images give the same
         barycenter and the same output bytes.
+    background : float or None, default None
+        A level in (0, 1]: a pixel whose lightness (luma, blurred over 2
+        pixels) is at least this fraction of full scale is background (0.85
+        for brightfield slides), fading to content over 0.05 below it. Background counts in no palette
+        and keeps its colors. None: every pixel is content.
+    min_content : float, default 0.05
+        With `background`, the share of content an image needs to be fitted
+        on and normalized; below it, it is returned unchanged (bit for bit).
 
     Attributes
     ----------
@@ -84,6 +101,9 @@ class Normalizer(ParamsMixin):
     image_weights_ : ndarray of shape (n_images,)
         Their weights in the barycenter (summing to 1).
     n_images_ : int
+        The images the barycenter is fitted on.
+    n_background_ : int
+        The images of `fit` left out as background (below `min_content`).
 
     Examples
     --------
@@ -117,6 +137,8 @@ class Normalizer(ParamsMixin):
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int = 0,
+        background: float | None = None,
+        min_content: float = 0.05,
     ):
         self.method = method
         self.n_clusters = n_clusters
@@ -134,6 +156,8 @@ class Normalizer(ParamsMixin):
         self.lut_size = lut_size
         self.bandwidth = bandwidth
         self.random_state = random_state
+        self.background = background
+        self.min_content = min_content
 
     # -- fitting ---------------------------------------------------------------------------------
 
@@ -143,8 +167,9 @@ class Normalizer(ParamsMixin):
         names = set(inspect.signature(ColorTransfer.__init__).parameters) - {"self"}
         return {name: getattr(self, name) for name in self._get_param_names() if name in names}
 
-    def _new_transfer(self):
-        from .transfer import ColorTransfer
+    def _new_transfer(self, **changes):
+        """A :class:`~imgot.background.ContentTransfer` with the normalizer's parameters (and `changes`)."""
+        from .background import ContentTransfer, check_background
 
         if self.method not in NORMALIZE_METHODS:
             raise ValueError(f"Normalizer needs a palette method, one of: {', '.join(NORMALIZE_METHODS)}; "
@@ -155,13 +180,25 @@ class Normalizer(ParamsMixin):
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if self.random_state is None:
             raise ValueError("Normalizer needs an integer random_state: every image is sampled with it")
-        model = ColorTransfer(**self._transfer_params())
+        check_background(self.background, self.min_content)
+        model = ContentTransfer(**{**self._transfer_params(), **changes})
         model._validate_params()
+        model.background_, model.min_content_ = self.background, float(self.min_content)
         return model
 
+    def _palette_and_content(self, image) -> tuple[Palette, float | None]:
+        """The palette of `image`'s content, and its content pixel count (None: background, whole palette)."""
+        model = self._new_transfer()
+        pixels, weight = model.content(_as_image(image))
+        if weight is None:  # background: its palette is all of it
+            return model.fit(pixels).reference_palette_, None
+        mask = None if self.background is None else weight
+        return model.fit(pixels, reference_mask=mask).reference_palette_, float(weight.sum())
+
     def palette(self, image) -> Palette:
-        """The palette of `image` as the normalizer sees it (working space, seeded sampling)."""
-        return self._new_transfer().fit(_as_image(image)).reference_palette_
+        """The palette of `image` as the normalizer sees it (working space, seeded sampling; its content only
+        with `background`)."""
+        return self._palette_and_content(image)[0]
 
     def fit(self, images: Iterable, y=None) -> Normalizer:
         """Learn the palettes of `images` and their barycenter.
@@ -180,17 +217,26 @@ class Normalizer(ParamsMixin):
         from .pixels import as_pixels
 
         model = self._new_transfer()
-        palettes, counts = [], []
+        palettes, counts, kept, seen = [], [], [], 0
         for item in images:
             image = _as_image(item)
-            palettes.append(self._new_transfer().fit(image).reference_palette_)
+            palette, content = self._palette_and_content(image)
+            seen += 1
+            if content is None:
+                continue
+            palettes.append(palette)
+            kept.append(seen - 1)
             if isinstance(self.weights, str) and self.weights == "pixels":
                 pixels = as_pixels(image)
                 weights = pixels.sample_weights()
-                counts.append(float(weights.sum()) if weights is not None else float(np.prod(pixels.shape[:2])))
+                whole = float(weights.sum()) if weights is not None else float(np.prod(pixels.shape[:2]))
+                counts.append(whole if self.background is None else content)
         if not palettes:
-            raise ValueError("fit needs at least one image")
-        weights = self._image_weights(len(palettes), counts)
+            raise ValueError("fit needs at least one image" if not seen else
+                             f"all {seen} images are background (content below min_content="
+                             f"{self.min_content} with background={self.background}): nothing to fit on")
+        self.n_background_ = seen - len(kept)
+        weights = self._image_weights(seen, counts, kept)
         self.barycenter_ = palette_barycenter(palettes, weights=weights, n_colors=int(self.n_clusters),
                                               max_iter=int(self.barycenter_iter),
                                               random_state=int(self.random_state))
@@ -199,16 +245,18 @@ class Normalizer(ParamsMixin):
         self.transfer_ = model
         return self
 
-    def _image_weights(self, n: int, counts: list[float]) -> np.ndarray:
+    def _image_weights(self, n: int, counts: list[float], kept: list[int]) -> np.ndarray:
+        """The weights of the `kept` images (of `n` given; the others are background)."""
         if isinstance(self.weights, str):
             if self.weights not in WEIGHTINGS:
                 raise ValueError(f"weights must be one of {', '.join(WEIGHTINGS)} or numbers, "
                                  f"got {self.weights!r}")
-            raw = np.ones(n) if self.weights == "equal" else np.asarray(counts)
+            raw = np.ones(len(kept)) if self.weights == "equal" else np.asarray(counts)
         else:
             raw = np.asarray(self.weights, np.float64).reshape(-1)
             if raw.shape != (n,):
                 raise ValueError(f"weights has {raw.size} values for {n} images")
+            raw = raw[kept]
         if not np.all(np.isfinite(raw)) or np.any(raw < 0) or not raw.sum() > 0:
             raise ValueError(f"weights must be non-negative with a positive sum, got {raw!r}")
         return raw / raw.sum()
@@ -236,10 +284,7 @@ class Normalizer(ParamsMixin):
         """The 3-D LUT that normalizes `image` (without the detail step, if any); a ColorLUT."""
         self._check_fitted()
         if self.detail:
-            from .transfer import ColorTransfer
-
-            params = {**self._transfer_params(), "detail": False}
-            model = ColorTransfer(**params)
+            model = self._new_transfer(detail=False)
             model.reference_palette_ = self.barycenter_
             return model.color_lut(_as_image(image))
         return self.transfer_.color_lut(_as_image(image))
@@ -304,6 +349,7 @@ def load_normalizer(path: str | os.PathLike) -> Normalizer:
     model.barycenter_ = Palette(colors, weights)
     model.image_weights_ = arrays["image_weights"]
     model.n_images_ = int(model.image_weights_.size)
+    model.n_background_ = 0  # not saved: only the fitted images' weights are
     transfer.reference_palette_ = model.barycenter_
     model.transfer_ = transfer
     return model
@@ -376,11 +422,15 @@ def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_st
         values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
         return float(np.median(values)) if values else 0.0
 
-    b, a = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
-    summary = {"images": len(rows), "before_median": float(np.median(b)), "after_median": float(np.median(a)),
-               "before_p90": float(np.percentile(b, 90)), "after_p90": float(np.percentile(a, 90)),
+    far, near = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
+    summary = {"images": len(rows), "before_median": float(np.median(far)), "after_median": float(np.median(near)),
+               "before_p90": float(np.percentile(far, 90)), "after_p90": float(np.percentile(near, 90)),
                "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
     return {"images": rows, "summary": summary}
+
+
+def _name(image) -> str:
+    return Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
 
 
 def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
@@ -395,7 +445,8 @@ def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
     swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
     entries = []
     for source, output in pairs:
-        name = Path(source).name if isinstance(source, (str, os.PathLike)) else "image"
+        name = _name(source)
         entries += [(f"{name} before", _as_image(source), None), (f"{name} after", _as_image(output), None)]
     first = _as_image(pairs[0][0])
-    return contact_sheet(first, swatch, entries, width=width, columns=4)
+    return contact_sheet(first, swatch, entries, width=width, columns=4,
+                         titles=("first input", "barycenter palette"))

@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 import zipfile
+from typing import Any
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def _write(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, ov
     header = {"format": np.array(kind), "version": np.array(FORMAT_VERSION), "params": np.array(text)}
     with atomic_write(path, overwrite=overwrite, what="model") as temp:
         with open(temp, "wb") as stream:
-            np.savez(stream, **header, **arrays)
+            payload: dict[str, Any] = {**header, **arrays}
+            np.savez(stream, **payload)
 
 
 def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...] | None) -> tuple[dict, dict]:
@@ -84,7 +86,8 @@ def _read(path: str | os.PathLike, kind: str, names: tuple[str, ...] | None) -> 
         raise ModelFormatError(f"{path}: not a saved {kind}{hint}")
     stored = data.get("version")
     integral = stored is not None and stored.shape == () and stored.dtype.kind in "iu"
-    version = int(stored) if integral else (None if stored is None else repr(stored.tolist()))
+    version = int(stored) if stored is not None and integral else (
+        None if stored is None else repr(stored.tolist()))
     if version != FORMAT_VERSION:
         raise ModelFormatError(f"{path}: format version {version}; this imgot reads version {FORMAT_VERSION}")
     missing = [name for name in ("params", *(names or ())) if name not in data]
@@ -169,7 +172,8 @@ _REGION, _SEP = "region_", "__"
 
 def _split_regions(path, arrays: dict) -> tuple[dict, dict]:
     """The global arrays, and ``label -> arrays`` of each saved region."""
-    plain, regions = {}, {}
+    plain: dict = {}
+    regions: dict = {}
     for key, value in arrays.items():
         if not key.startswith(_REGION):
             plain[key] = value

@@ -9,10 +9,22 @@ shape. Levels are never stretched; quantization rounds to nearest.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, TypeVar, Union
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-__all__ = ["Pixels", "as_pixels", "to_output", "quantize"]
+if TYPE_CHECKING:
+    import PIL.Image
+
+__all__ = ["Pixels", "as_pixels", "to_output", "quantize", "ImageLike", "ImageT", "MaskLike"]
+
+# What the public API takes as an image: a numpy array (uint8, uint16 or float in [0, 1]) or a PIL image.
+ImageLike = Union[np.ndarray, "PIL.Image.Image"]
+# An image given back in the kind it came in (an array for an array, a PIL image for a PIL image).
+ImageT = TypeVar("ImageT", np.ndarray, "PIL.Image.Image")
+# A mask: a gray image (bool, levels or weights in [0, 1]), or 'alpha' for the image's own alpha.
+MaskLike = Union[np.ndarray, "PIL.Image.Image", str]
 
 _MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -172,7 +184,7 @@ def as_pixels(image) -> Pixels:
     return Pixels(color, alpha, scale, array.shape, pil_mode)
 
 
-def quantize(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def quantize(values: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """Turn float values in [0, 1] into `dtype`, rounding and clipping."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":

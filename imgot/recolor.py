@@ -17,7 +17,7 @@ import numpy as np
 
 from .mapping import ColorLUT
 from .pixels import Pixels, as_pixels, quantize, to_output
-from .regions import apply_weight, composite, ignored_pixels
+from .regions import apply_weight, check_ignore_depth, composite, ignored_pixels
 
 __all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
 
@@ -110,6 +110,7 @@ def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_l
     True
     """
     pixels = as_pixels(image)
+    check_ignore_depth(ignore_color, pixels.scale)
     ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
     mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance,
                     ignore=ignore)

@@ -13,7 +13,13 @@ Three ideas, each one function here, used by :class:`imgot.ColorTransfer`:
 - **regions** are two label images whose equal labels correspond (sky to sky,
   skin to skin): each region gets its own map, and the maps are blended by
   feathered region weights that sum to 1 everywhere, so region borders have
-  no seams (:func:`as_labels`, :func:`region_weights`).
+  no seams (:func:`as_labels`, :func:`region_weights`). In the blend band
+  each weight is also multiplied by how common the pixel's color is among
+  the region's own pixels near its borders (:func:`color_density`): a sky
+  pixel next to the ground takes the sky's map, not a mix with the ground's
+  map applied to a sky color (a color neither map gives), while a border
+  drawn through one material (the same colors on both sides) still blends
+  by position alone.
 
 Smooth weights are computed on a coarse grid (:mod:`imgot.grid`), so a
 feather of a hundred pixels costs no more than one of ten.
@@ -32,7 +38,8 @@ from .pixels import Pixels, as_pixels, quantize
 
 __all__ = [
     "MAX_REGIONS", "as_weight", "ignored_pixels", "select", "apply_weight", "feather_weight", "composite",
-    "as_labels", "label_values", "region_weights", "restrict", "blend_regions", "default_region_feather", "check_ignore_color",
+    "as_labels", "label_values", "region_weights", "restrict", "blend_regions", "default_region_feather",
+    "check_ignore_color", "check_ignore_depth", "color_bins", "color_density",
 ]
 
 _ERF_SQRT2 = 0.9544997361036416  # 2 * Phi(2) - 1: the blur's value at 2 sigma inside, scaled to 1
@@ -114,13 +121,51 @@ def check_ignore_color(color, tolerance=0) -> tuple[tuple[float, ...], float] | 
         color = color.tolist() if color.ndim == 1 else color.item() if color.ndim == 0 else color
     values = (color,) if isinstance(color, Real) else tuple(color) if isinstance(color, (tuple, list)) else None
     if not values or len(values) not in (1, 3) or not all(
-            isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in values):
+            isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(float(v)) and float(v) >= 0
+            for v in values):
         raise ValueError(f"ignore_color must be one gray level or three R, G, B values >= 0, got {color!r}")
-    if any(not isinstance(v, Integral) for v in values) and max(values) > 1:
+    if any(not isinstance(v, Integral) for v in values) and max(float(v) for v in values) > 1:
         raise ValueError(f"ignore_color in fractions of full scale must be in [0, 1], got {color!r}")
-    if not isinstance(tolerance, Real) or isinstance(tolerance, bool) or not np.isfinite(tolerance) or tolerance < 0:
+    if not isinstance(tolerance, Real) or isinstance(tolerance, bool) or not np.isfinite(float(tolerance)) \
+            or float(tolerance) < 0:
         raise ValueError(f"ignore_tolerance must be a number >= 0, got {tolerance!r}")
     return values, float(tolerance)
+
+
+def _depth(scale: float) -> str:
+    return {255.0: "8-bit", 65535.0: "16-bit"}.get(float(scale), "float")
+
+
+def check_ignore_depth(color, scale: float, *, what: str = "image") -> None:
+    """Refuse integer ignored levels above the top level of an image of full scale `scale`.
+
+    Integers are levels of the image's own depth: 300 fits no 8-bit image
+    (top 255), 70000 no image at all; a float image's integer levels are 0
+    and 1. Fractions (floats) fit every depth. Checked on the recolored
+    image (whose ignored pixels are copied unchanged); a reference of another
+    depth just has no pixel of a level above its top.
+
+    Raises
+    ------
+    ValueError
+        Naming the level, the image's depth and its top level.
+
+    Examples
+    --------
+    >>> check_ignore_depth((255, 0, 0), 255.0)
+    >>> check_ignore_depth((300, 0, 0), 255.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: ignore_color (300, 0, 0): 300 is above 255, the top level of the 8-bit image; integers are levels of the image's depth, 0.0-1.0 fractions of full scale
+    """
+    checked = check_ignore_color(color)
+    if checked is None or not all(isinstance(v, Integral) for v in checked[0]):
+        return
+    top = int(scale)
+    high = max(checked[0])
+    if high > top:
+        raise ValueError(f"ignore_color {color}: {high} is above {top}, the top level of the {_depth(scale)} "
+                         f"{what}; integers are levels of the image's depth, 0.0-1.0 fractions of full scale")
 
 
 def ignored_pixels(pixels: Pixels, color, tolerance=0) -> np.ndarray | None:
@@ -162,6 +207,12 @@ def ignored_pixels(pixels: Pixels, color, tolerance=0) -> np.ndarray | None:
     return hit
 
 
+def _any_selected(pixels: Pixels) -> bool:
+    """Whether some pixel counts in the statistics (no weights: every pixel does)."""
+    weights = pixels.sample_weights()
+    return weights is None or bool(np.any(weights > 0))
+
+
 def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pixels:
     """`pixels` with a selection: the weights of `mask`, with `ignore`'d pixels at 0.
 
@@ -190,7 +241,7 @@ def select(pixels: Pixels, mask=None, *, ignore=None, what: str = "image") -> Pi
         if ignore is not None:
             weight[ignore] = 0.0
     selected = replace(pixels, selection=weight)
-    if not np.any(selected.sample_weights() > 0):
+    if not _any_selected(selected):
         reasons = [name for name, on in (("mask", mask is not None), ("ignored color", ignore is not None)) if on]
         raise ValueError(f"the {what} selection is empty: no pixel is left after the {' and '.join(reasons)}")
     return selected
@@ -293,7 +344,8 @@ def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> n
     ----------
     labels : ndarray or PIL.Image.Image
         Integer labels (H, W); a color label image (H, W, 3 or 4), in which
-        each distinct color is a label (segmentation maps drawn in colors);
+        each distinct color is a label (segmentation maps drawn in colors;
+        where R = G = B everywhere, the gray levels are the labels);
         a PIL palette image (its indices); float arrays must hold whole numbers.
 
     Raises
@@ -314,8 +366,11 @@ def as_labels(labels, shape: tuple[int, int], *, what: str = "label image") -> n
     if array.ndim == 3 and array.shape[2] in (3, 4):
         if array.dtype.kind not in "iub":
             raise ValueError(f"{what}: a color label image must hold integer levels, got {array.dtype}")
-        wide = array[..., :3].astype(np.int64)
-        array = (wide[..., 0] << 32) | (wide[..., 1] << 16) | wide[..., 2]
+        if _is_gray(array[..., :3]):  # gray levels stored as RGB (WebP, some editors): the levels are the labels
+            array = array[..., 0]
+        else:
+            wide = array[..., :3].astype(np.int64)
+            array = (wide[..., 0] << 32) | (wide[..., 1] << 16) | wide[..., 2]
     elif array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim != 2:
@@ -375,7 +430,49 @@ def restrict(pixels: Pixels, inside: np.ndarray) -> Pixels | None:
     else:
         weight = pixels.selection & inside if pixels.selection.dtype == bool else pixels.selection * inside
     region = replace(pixels, selection=weight)
-    return region if np.any(region.sample_weights() > 0) else None
+    return region if _any_selected(region) else None
+
+
+COLOR_BINS = 32  # per channel: the color densities that weight the blend between regions (32**3 bins)
+_DENSITY_FLOOR = 1e-6  # of the uniform density: a color no region has blends by position alone
+
+
+def color_bins(pixels: Pixels, bins: int = COLOR_BINS) -> np.ndarray:
+    """Each pixel's color bin, ``bins`` per channel: (H, W) int32 in ``0 .. bins**3 - 1`` (``bins`` for gray).
+
+    Examples
+    --------
+    >>> color_bins(as_pixels(np.array([[[0, 0, 0], [255, 0, 8]]], np.uint8))).tolist()
+    [[0, 31745]]
+    """
+    color = pixels.color
+    index = np.empty(color.shape[:2], np.int32)
+    for block in _row_blocks(slice(0, color.shape[0])):  # no image-sized float temporaries
+        part = color[block]
+        if part.dtype.kind == "f":
+            part = np.minimum((part * np.float32(bins)).astype(np.int32), bins - 1)
+        else:  # 256 or 65536 levels: whole levels per bin
+            part = (part.astype(np.int32) * bins) // (int(pixels.scale) + 1)
+        index[block] = part if part.ndim == 2 else (part[..., 0] * bins + part[..., 1]) * bins + part[..., 2]
+    return index
+
+
+def color_density(index: np.ndarray, where: np.ndarray, weights: np.ndarray | None, *, gray: bool,
+                  bins: int = COLOR_BINS) -> np.ndarray:
+    """The density of the colors at `where` (weighted), smoothed over one bin: a lookup table over the bins.
+
+    The densities sum to 1 over the bins, with a floor of
+    ``_DENSITY_FLOOR`` times the uniform density so that no color has 0.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    counts = np.bincount(index[where], weights=None if weights is None else weights[where],
+                         minlength=bins if gray else bins ** 3).astype(np.float64)
+    counts = gaussian_filter(counts.reshape((bins,) if gray else (bins,) * 3), 1.0, mode="constant").reshape(-1)
+    total = counts.sum()
+    uniform = 1.0 / counts.size
+    density = counts / total if total > 0 else np.full(counts.size, uniform)
+    return (density + _DENSITY_FLOOR * uniform).astype(np.float32)
 
 
 def _row_blocks(rows: slice, size: int = 256) -> Iterator[slice]:
@@ -385,6 +482,30 @@ def _row_blocks(rows: slice, size: int = 256) -> Iterator[slice]:
 def _listed(labels) -> str:
     labels = sorted(labels)
     return ", ".join(map(str, labels[:8])) + (", ..." if len(labels) > 8 else "")
+
+
+def _weigh_by_color(weight: np.ndarray, labels: np.ndarray, members: tuple, index: np.ndarray,
+                    selected: np.ndarray | None, gray: bool) -> None:
+    """Multiply, in place, a group's blend weight by the density of each pixel's color among the group's.
+
+    Only where the weight is strictly between 0 and 1 (the blend band): a
+    pixel inside one group keeps that group's color exactly. The density is
+    that of the group's own pixels near its borders (all its pixels when
+    fewer than 64 are), so a color the group has there takes the group's map,
+    and one it has not does not.
+    """
+    partial = (weight > 0.0) & (weight < 1.0)
+    if not partial.any():
+        return
+    inside = labels == members[0] if len(members) == 1 else np.isin(labels, list(members))
+    near = inside & (weight < 1.0)
+    if selected is not None:
+        near &= selected > 0
+    if np.count_nonzero(near) < 64:
+        near = inside if selected is None else inside & (selected > 0)
+    density = color_density(index, near, None if selected is None or selected.dtype == bool else selected,
+                            gray=gray)
+    weight[partial] *= density[index[partial]]
 
 
 def blend_regions(pixels: Pixels, labels: np.ndarray, fitted, map_rows: Callable[..., np.ndarray], *,
@@ -411,7 +532,10 @@ def blend_regions(pixels: Pixels, labels: np.ndarray, fitted, map_rows: Callable
     -------
     ndarray
         Blended colors in the dtype of `pixels`; a pixel whose weights all
-        belong to one region has that region's color exactly.
+        belong to one region has that region's color exactly. In the band
+        where several regions' weights are above 0, each weight is
+        multiplied by the density of the pixel's color among that region's
+        pixels near its borders (:func:`color_density`), then normalized.
 
     Raises
     ------
@@ -431,7 +555,12 @@ def blend_regions(pixels: Pixels, labels: np.ndarray, fitted, map_rows: Callable
     feather = default_region_feather(shape) if feather is None else float(feather)
     total = np.zeros(shape, np.float32)
     blended = np.zeros(pixels.color.shape, np.float32)
+    index = color_bins(pixels) if feather > 0 and len(groups) > 1 else None
+    selected = pixels.sample_weights()
+    selected = None if selected is None else selected.reshape(shape)
     for key, weight in region_weights(labels, groups, feather / 2.0):
+        if index is not None:
+            _weigh_by_color(weight, labels, groups[key], index, selected, pixels.is_gray)
         used = np.flatnonzero(weight.any(axis=1))  # the band of rows this group reaches
         rows = slice(int(used[0]), int(used[-1]) + 1)
         region = None if key is None else restrict(pixels, labels == key)

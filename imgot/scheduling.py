@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .mapping import ColorLUT
 from .perfile import BatchResult, process_file
@@ -29,7 +30,7 @@ __all__ = ["BAKE_AFTER", "run_tasks"]
 # (ColorLUT.bake costs about 12 two-megapixel images' worth of mapping, then
 # each image maps ~2.5x faster): small batches skip the cost, big ones gain.
 BAKE_AFTER = 4
-_WORKER = {"mapper": None, "done": 0}
+_WORKER: dict[str, Any] = {"mapper": None, "done": 0}
 
 
 def run_tasks(tasks: Iterable[tuple[Path, Path, BatchResult | None]], mapper, options: dict, *,

@@ -9,6 +9,7 @@ and three numbers), the picture people look at first.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,8 +124,8 @@ def _font(size: int):
 
 
 def contact_sheet(
-    source, reference, entries: list[tuple[str, object, Scores | None]], *,
-    width: int = 320, columns: int = 4, random_state: int = 0,
+    source, reference, entries: Sequence[tuple[str, object, Scores | None]], *,
+    width: int = 320, columns: int = 4, random_state: int = 0, titles: tuple[str, str] = ("source", "reference"),
 ):
     """Draw a contact sheet: source and reference with palettes, then labelled outputs.
 
@@ -139,6 +140,8 @@ def contact_sheet(
         Tiles per row.
     random_state : int, default 0
         Seed of the palettes shown as swatches.
+    titles : (str, str), default ("source", "reference")
+        The labels of the two top tiles.
 
     Returns
     -------
@@ -167,7 +170,7 @@ def contact_sheet(
     draw = ImageDraw.Draw(sheet)
 
     for column, (title, image, thumb) in enumerate(
-        (("source", source, source_thumb), ("reference", reference, reference_thumb))
+        ((titles[0], source, source_thumb), (titles[1], reference, reference_thumb))
     ):
         x = pad + column * (width + pad)
         draw.text((x, pad), title, fill=(20, 20, 20), font=bold)

@@ -163,6 +163,6 @@ def sample_clip(
             times.append(float(frame.time) if frame.time is not None else index / rate)
             distances.append(0.0 if previous is None else histogram_distance(previous, thumb))
             previous = thumb
-    distances = np.asarray(distances)
-    cuts = find_cuts(distances, threshold, max(1, round(min_shot * rate)))
-    return ClipSample(np.concatenate(samples), np.asarray(offsets), np.asarray(times), distances, cuts)
+    steps = np.asarray(distances)
+    cuts = find_cuts(steps, threshold, max(1, round(min_shot * rate)))
+    return ClipSample(np.concatenate(samples), np.asarray(offsets), np.asarray(times), steps, cuts)

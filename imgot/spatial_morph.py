@@ -28,8 +28,12 @@ interpolation: position and CIELAB color ``(1 - t) a + t b``) and splats it
 bilinearly (:func:`render_frame`). Colors are averaged with the particles'
 coverage and divided by its sum, so nothing dims; where particles overlap,
 the ones that travel farther are in front, so a moving object is not
-averaged with the background it crosses; pixels no particle reaches take
-the colors around them. At t = 0 and t = 1 every particle sits on a pixel
+averaged with the background it crosses. Between the ends the particles of
+one moving object are unevenly spaced (a pixel gets a quarter of one, its
+neighbour one and a half): the front layer covers a pixel as much as it
+covers the pixel's neighbourhood, so the object arrives whole, without
+speckles of the background behind it. Pixels no particle reaches take the
+colors around them. At t = 0 and t = 1 every particle sits on a pixel
 of its own: the first frame is the source and the last the reference,
 exactly.
 """
@@ -179,15 +183,15 @@ def pixel_matching(features_a: np.ndarray, features_b: np.ndarray, shape: tuple[
     pieces_a: dict = {}
     for i in range(plan.shape[0]):
         partners = np.flatnonzero(plan[i])
-        for j, piece in zip(partners, _split(members_a[i], features_a, partners, plan[i, partners],
-                                             centers_b, reach)):
-            pieces_a[i, j] = piece
+        for partner, piece in zip(partners, _split(members_a[i], features_a, partners, plan[i, partners],
+                                                   centers_b, reach)):
+            pieces_a[i, int(partner)] = piece
     match = np.empty(features_a.shape[0], np.int64)
     for j in range(plan.shape[1]):
         partners = np.flatnonzero(plan[:, j])
-        for i, piece_b in zip(partners, _split(members_b[j], features_b, partners, plan[partners, j],
-                                               centers_a, reach)):
-            piece_a = pieces_a[i, j]
+        for partner, piece_b in zip(partners, _split(members_b[j], features_b, partners, plan[partners, j],
+                                                     centers_a, reach)):
+            piece_a = pieces_a[int(partner), j]
             rows, cols = linear_sum_assignment(_cost(features_a[piece_a], features_b[piece_b], reach))
             match[piece_a[rows]] = piece_b[cols]
     # Local improvement: re-match the pixels of each group (superpixels of a, then of b, then
@@ -240,17 +244,60 @@ def _fill_holes(color: np.ndarray, depth: np.ndarray, covered: np.ndarray) -> np
     return color
 
 
+# The front layer at a pixel: particles whose travel is within this share of the largest travel around it
+# (and at least _LAYER_SLACK pixels of it), so an object crossing its background is one layer.
+_LAYER_SHARE = 0.25
+_LAYER_SLACK = 2.0
+# A pixel none of the front layer reaches still takes it when the layer covers this much around it.
+_SURROUNDED = 0.75
+_TENT = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0  # the neighbourhood of a pixel, centre heaviest
+
+
+def _shifted(plane: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
+    """``plane`` moved by (dy, dx): out[y, x] = plane[y + dy, x + dx], `fill` beyond the edges."""
+    height, width = plane.shape
+    padded = np.pad(plane, 1, constant_values=fill)
+    return padded[1 + dy: 1 + dy + height, 1 + dx: 1 + dx + width]
+
+
+def _front_to_back(index: np.ndarray, weight: np.ndarray, priority: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """How much of each splat a pixel takes, farthest travel first, until `room` (per pixel) is used up."""
+    if index.size == 0:
+        return weight.copy()
+    order = np.lexsort((-priority, index))
+    sorted_index, sorted_weight = index[order], weight[order]
+    running = np.cumsum(sorted_weight)
+    starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
+    group_start = np.repeat(running[starts] - sorted_weight[starts], np.diff(np.r_[starts, sorted_index.size]))
+    before = running - sorted_weight - group_start  # coverage already taken in this pixel
+    used = np.empty_like(weight)
+    used[order] = np.clip(room[sorted_index] - before, 0.0, sorted_weight)
+    return used
+
+
 def render_frame(position: np.ndarray, color: np.ndarray, priority: np.ndarray,
-                 shape: tuple[int, int]) -> np.ndarray:
+                 shape: tuple[int, int], *, gather: float = 1.0) -> np.ndarray:
     """Splat particles (x, y) with CIELAB colors onto a (height, width) grid, as uint8 sRGB.
 
-    Each particle covers its four nearest pixels with bilinear weights.
-    Within a pixel, particles are taken in order of decreasing `priority`
-    until the pixel is covered once (front to back compositing): partial
-    coverage blends, as antialiasing does, and overlapping mass is not
-    averaged but hidden behind what travels farther. The color is the
-    coverage-weighted mean, so nothing dims; uncovered pixels take the
-    colors around them.
+    Each particle covers its four nearest pixels with bilinear weights. At
+    each pixel the particles are in layers: the **front layer** is those that
+    travel (`priority`) within a quarter of the farthest travel around the
+    pixel (3 x 3), the rest is behind. The front layer's color is its
+    coverage-weighted mean, and it covers the pixel as much as that layer
+    covers the pixel's neighbourhood (a tent over 3 x 3), or its own
+    coverage if more: mass that moves as a whole arrives whole, though its
+    particles' spacing is uneven (a pixel that gets a quarter of a particle,
+    between neighbours that get more than one, is the object's, not a speckle
+    of what is behind), while at an object's edge the layer covers part of the
+    pixel and the rest shows through (antialiasing). What the front leaves
+    uncovered takes the particles behind, front to back; a pixel no particle
+    reaches takes the colors around it.
+
+    `gather` (0 to 1) scales how much a pixel takes of its neighbourhood's
+    front layer: the spacing of the particles is uneven only between the
+    ends, where each particle sits on a pixel of its own. With ``gather=0`` a
+    pixel reached by one particle has that particle's color exactly (the
+    first and last frames).
 
     Examples
     --------
@@ -261,36 +308,78 @@ def render_frame(position: np.ndarray, color: np.ndarray, priority: np.ndarray,
     [[[0, 0, 255], [0, 0, 255]]]
     """
     height, width = shape
+    size = height * width
     x = np.clip(position[:, 0], 0.0, width - 1.0)
     y = np.clip(position[:, 1], 0.0, height - 1.0)
     x0 = np.minimum(np.floor(x).astype(np.int64), max(width - 2, 0))
     y0 = np.minimum(np.floor(y).astype(np.int64), max(height - 2, 0))
     fx, fy = x - x0, y - y0
-    index, weight, owner = [], [], []
+    indices, weights, owners = [], [], []
     particles = np.arange(position.shape[0])
     for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
         w = (fx if dx else 1.0 - fx) * (fy if dy else 1.0 - fy)
         inside = w > 0
-        index.append(np.minimum(y0 + dy, height - 1)[inside] * width + np.minimum(x0 + dx, width - 1)[inside])
-        weight.append(w[inside])
-        owner.append(particles[inside])
-    index, weight, owner = np.concatenate(index), np.concatenate(weight), np.concatenate(owner)
-    order = np.lexsort((-priority[owner], index))
-    index, weight, owner = index[order], weight[order], owner[order]
-    running = np.cumsum(weight)
-    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    group_start = np.repeat(running[starts] - weight[starts], np.diff(np.r_[starts, index.size]))
-    before = running - weight - group_start  # coverage already taken in this pixel
-    used = np.clip(1.0 - before, 0.0, weight)
-    size = height * width
-    total = np.bincount(index, used, size)
-    lab = np.zeros((size, color.shape[1]))
+        indices.append(np.minimum(y0 + dy, height - 1)[inside] * width + np.minimum(x0 + dx, width - 1)[inside])
+        weights.append(w[inside])
+        owners.append(particles[inside])
+    index, weight, owner = np.concatenate(indices), np.concatenate(weights), np.concatenate(owners)
+    depth_of = priority[owner]
+    channels = color.shape[1]
+
+    # The front layer's level at each pixel: the farthest travel among the particles around it.
+    farthest_flat = np.full(size, -np.inf)
+    np.maximum.at(farthest_flat, index, depth_of)
+    farthest = farthest_flat.reshape(height, width)
+    level = np.max([_shifted(farthest, dy, dx, -np.inf) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+    threshold = (level - np.maximum(_LAYER_SLACK, _LAYER_SHARE * np.abs(level))).reshape(-1)
+    front = depth_of >= threshold[index]
+
+    # The front layer: its own coverage and colors here (front to back within it, up to full cover),
+    # and its coverage and colors around (tent).
+    f_index, f_owner = index[front], owner[front]
+    f_used = _front_to_back(f_index, weight[front], depth_of[front], np.ones(size))
+    own = np.bincount(f_index, f_used, size)
+    own_color = np.stack([np.bincount(f_index, f_used * color[f_owner, c], size) for c in range(channels)], axis=1)
+    around = np.zeros(size)
+    around_color = np.zeros((size, channels))
+    rows, cols = np.divmod(index, width)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            # a particle splatted at q counts for the pixel p = q - (dy, dx) if it is in p's front layer
+            py, px = rows - dy, cols - dx
+            counts = (py >= 0) & (py < height) & (px >= 0) & (px < width)
+            target = np.where(counts, py * width + px, 0)
+            counts &= depth_of >= threshold[target]
+            target, share = target[counts], weight[counts] * _TENT[dy + 1, dx + 1]
+            around += np.bincount(target, share, size)
+            for c in range(channels):
+                around_color[:, c] += np.bincount(target, share * color[owner[counts], c], size)
+    reached = own > 1e-6
+    around *= gather
+    surrounded = ~reached & (around >= _SURROUNDED)
+    alpha = np.where(reached, np.minimum(1.0, np.maximum(own, around)),
+                     np.where(surrounded, np.minimum(1.0, around), 0.0))
+    front_color = np.zeros((size, channels))
+    front_color[reached] = own_color[reached] / own[reached, None]
+    front_color[surrounded] = around_color[surrounded] * gather / around[surrounded, None]
+    front_depth = np.zeros(size)
+    front_depth[reached] = np.bincount(f_index, f_used * depth_of[front], size)[reached] / own[reached]
+    front_depth[surrounded] = level.reshape(-1)[surrounded]
+
+    # Behind it, front to back: the rest fills what the front layer leaves uncovered.
+    back = ~front
+    b_index, b_owner = index[back], owner[back]
+    used = _front_to_back(b_index, weight[back], depth_of[back], 1.0 - alpha)
+    behind = np.bincount(b_index, used, size)
+    total = alpha + behind
     covered = total > 1e-6
-    for channel in range(color.shape[1]):
-        channel_sum = np.bincount(index, used * color[owner, channel], size)
-        lab[covered, channel] = channel_sum[covered] / total[covered]
+    lab = np.zeros((size, channels))
+    for c in range(channels):
+        mixed = alpha * front_color[:, c] + np.bincount(b_index, used * color[b_owner, c], size)
+        lab[covered, c] = mixed[covered] / total[covered]
     depth = np.zeros(size)
-    depth[covered] = np.bincount(index, used * priority[owner], size)[covered] / total[covered]
+    mixed = alpha * front_depth + np.bincount(b_index, used * priority[b_owner], size)
+    depth[covered] = mixed[covered] / total[covered]
     lab = _fill_holes(lab.reshape(height, width, -1), depth.reshape(height, width),
                       covered.reshape(height, width))
     return quantize(lab_to_srgb(lab), np.uint8)
@@ -304,7 +393,7 @@ def spatial_frames(source, reference, times, *, size: tuple[int, int], n_cluster
     lab_a, lab_b = srgb_to_lab(rgb_a / 255.0), srgb_to_lab(rgb_b / 255.0)
     match = pixel_matching(_features(lab_a), _features(lab_b), (height, width), n_clusters=n_clusters,
                            reach=reach, seed=seed)
-    grid = np.stack(np.mgrid[0:height, 0:width][::-1], axis=-1).reshape(-1, 2).astype(np.float64)
+    grid = np.stack(list(np.mgrid[0:height, 0:width][::-1]), axis=-1).reshape(-1, 2).astype(np.float64)
     start, end = grid, grid[match]
     color_a, color_b = lab_a.reshape(-1, 3), lab_b.reshape(-1, 3)[match]
     travel = np.linalg.norm(end - start, axis=1)
@@ -312,7 +401,8 @@ def spatial_frames(source, reference, times, *, size: tuple[int, int], n_cluster
     def frames():
         for t in times:
             t = float(t)
+            # uneven spacing grows away from the ends: gather fully from an eighth of the way on
             yield render_frame((1.0 - t) * start + t * end, (1.0 - t) * color_a + t * color_b, travel,
-                               (height, width))
+                               (height, width), gather=min(1.0, 8.0 * min(t, 1.0 - t)))
 
     return frames()

@@ -18,13 +18,14 @@ from .estimator import ParamsMixin
 from .mapping import ColorLUT
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
-from .pixels import Pixels, as_pixels, quantize, to_output
+from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
 from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
 from .regions import (
     apply_weight,
     as_labels,
     blend_regions,
     check_ignore_color,
+    check_ignore_depth,
     composite,
     ignored_pixels,
     label_values,
@@ -215,9 +216,9 @@ class ColorTransfer(ParamsMixin):
         for name in ("reg", "reg_m", "tol", "bandwidth"):
             value = getattr(self, name)
             # reg_m may be inf (no mass relaxation: balanced Sinkhorn); the others must be finite.
-            finite = name != "reg_m" or not (isinstance(value, Real) and np.isposinf(value))
-            if not isinstance(value, Real) or isinstance(value, bool) or not value > 0 or \
-                    (finite and not np.isfinite(value)):
+            finite = name != "reg_m" or not (isinstance(value, Real) and np.isposinf(float(value)))
+            if not isinstance(value, Real) or isinstance(value, bool) or not float(value) > 0 or \
+                    (finite and not np.isfinite(float(value))):
                 what = "a positive number or inf" if name == "reg_m" else "a finite positive number"
                 raise ValueError(f"{name} must be {what}, got {value!r}")
         if not isinstance(self.strength, Real) or isinstance(self.strength, bool) or \
@@ -262,13 +263,16 @@ class ColorTransfer(ParamsMixin):
     def _select(self, image, mask, what: str) -> tuple[Pixels, np.ndarray | None]:
         """The image with its selection (mask, minus the ignored color), and the ignored pixels."""
         pixels = as_pixels(image)
+        if what == "source":
+            check_ignore_depth(self.ignore_color, pixels.scale)
         ignore = ignored_pixels(pixels, self.ignore_color, self.ignore_tolerance)
         return select(pixels, mask, ignore=ignore, what=what), ignore
 
     def _fit_states(self, pixels: Pixels, stages: tuple[str, ...], seed: int) -> dict:
         return {name: METHODS[name].fit(self, pixels, seed) for name in dict.fromkeys(stages)}
 
-    def fit(self, reference, y=None, *, reference_mask=None, reference_labels=None) -> "ColorTransfer":
+    def fit(self, reference: ImageLike, y=None, *, reference_mask: MaskLike | None = None,
+            reference_labels: ImageLike | None = None) -> "ColorTransfer":
         """Learn what the method needs of the reference.
 
         Parameters
@@ -431,7 +435,8 @@ class ColorTransfer(ParamsMixin):
 
         return blend_regions(pixels, labels, regions, map_rows, feather=self.feather)
 
-    def transform(self, image, *, source_mask=None, apply_mask=None, source_labels=None):
+    def transform(self, image: ImageT, *, source_mask: MaskLike | None = None,
+                  apply_mask: MaskLike | None = None, source_labels: ImageLike | None = None) -> ImageT:
         """Recolor `image` toward the fitted reference.
 
         Parameters
@@ -543,8 +548,8 @@ def _check_options(options: dict) -> None:
 
 
 def transfer(
-    image,
-    reference,
+    image: ImageT,
+    reference: ImageLike,
     *,
     method: str = DEFAULT_METHOD,
     n_clusters: int = 64,
@@ -554,13 +559,13 @@ def transfer(
     preserve_luminance: bool = False,
     detail: bool = True,
     random_state: int | None = 0,
-    source_mask=None,
-    reference_mask=None,
-    apply_mask=None,
-    source_labels=None,
-    reference_labels=None,
+    source_mask: MaskLike | None = None,
+    reference_mask: MaskLike | None = None,
+    apply_mask: MaskLike | None = None,
+    source_labels: ImageLike | None = None,
+    reference_labels: ImageLike | None = None,
     **options,
-):
+) -> ImageT:
     """Recolor `image` so that its colors follow `reference`'s, by optimal transport.
 
     By default (``method='emd-sliced'``, ``detail=True``) both images are

@@ -52,9 +52,28 @@ def test_gray_distance_is_exact_on_full_histograms():
 
 
 def test_gray_levels_follow_pillow_luma():
+    """Pillow's luma on the 16-bit grid: within half a 16-bit level of the exact luma, and Pillow's
+    convert("L") (rounded to whole 8-bit levels) within half an 8-bit level of it."""
     rgb = np.random.default_rng(0).integers(0, 256, (9, 11, 3), dtype=np.uint8)
     levels, scale = gray_levels(rgb)
-    assert scale == 255 and (levels.reshape(9, 11) == np.asarray(Image.fromarray(rgb).convert("L"))).all()
+    exact = (rgb.astype(float) @ np.array([19595, 38470, 7471])) / 65536 * 257  # in 16-bit levels
+    assert scale == 65535 and np.abs(levels.reshape(9, 11) - exact).max() <= 0.5
+    pillow = np.asarray(Image.fromarray(rgb).convert("L")).astype(float)
+    assert np.abs(levels.reshape(9, 11) / 257 - pillow).max() <= 0.5 + 0.5 / 257
+
+
+def test_gray_distance_is_zero_between_one_picture_at_every_depth():
+    """The same RGB pixels at 8 bits, at 16 bits (x257) and as float are one gray distribution."""
+    rgb = np.random.default_rng(4).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    for other in (rgb.astype(np.uint16) * 257, rgb / 255.0):
+        for p in (1, 2):
+            assert distance(rgb, other, gray=True, p=p) == 0.0
+    # against scipy on the exact luma (the same fixed-point weights, in floats): within the 16-bit grid's rounding
+    shifted = np.clip(rgb.astype(int) + [9, -4, 20], 0, 255).astype(np.uint8)
+    luma = lambda image: (image.reshape(-1, 3).astype(float) @ np.array([19595, 38470, 7471])) / 65536  # noqa: E731
+    expected = scipy.stats.wasserstein_distance(luma(rgb), luma(shifted))
+    assert distance(rgb, shifted.astype(np.uint16) * 257, gray=True, p=1) == pytest.approx(expected, abs=1 / 257)
+    assert distance(rgb, shifted, gray=True, p=1) > 1.0
 
 
 def test_groups_pool_images_with_equal_weights():
@@ -203,7 +222,7 @@ def test_cli_missing_matplotlib_is_one_line(folders, monkeypatch):
     (["{d}/empty", "{d}/b"], 1, "no image files"),
     (["{d}/zz*.png", "{d}/b"], 1, "no file matches"),
     (["{d}/a"], 2, "give B"),
-    (["{d}/a", "{d}/b", "--gray", "--method", "sinkhorn"], 1, "colors only"),
+    (["{d}/a", "{d}/b", "--gray", "--method", "sinkhorn"], 2, "colors only"),  # a bad option combination
     (["{d}/a", "{d}/b", "--p", "3"], 2, ""),
 ])
 def test_cli_user_errors(folders, args, code, message):

@@ -81,6 +81,23 @@ def test_spatial_morph_moves_a_disk_at_constant_brightness(frames):
         assert sharpness(frame) >= 0.5 * sharpness(a)
 
 
+def test_spatial_morph_disk_arrives_whole_in_the_middle_frames():
+    """A disk of constant brightness 240 moving diagonally (uneven particle spacing between the ends):
+    in every middle frame, every pixel of the disk's interior (2 px inside the disk where it should be,
+    at the straight-line position) is within 15% of 240, and their mean within 1.5%: no speckle of the
+    background through the disk, no loss of brightness."""
+    shape, radius, (x0, y0), (x1, y1) = (48, 80), 11, (18, 14), (62, 33)
+    a, b = disk((x0, y0), (240, 240, 240), shape, radius), disk((x1, y1), (240, 240, 240), shape, radius)
+    out = list(morph(a, b, frames=9, spatial=True))
+    y, x = np.mgrid[0:shape[0], 0:shape[1]]
+    for k, frame in enumerate(out[1:-1], start=1):
+        t = k / 8
+        interior = (x - x0 - t * (x1 - x0)) ** 2 + (y - y0 - t * (y1 - y0)) ** 2 <= (radius - 2) ** 2
+        brightness = frame[interior].astype(float).mean(axis=-1)
+        assert brightness.min() >= 0.85 * 240, (k, brightness.min())
+        assert abs(brightness.mean() / 240 - 1) <= 0.015, (k, brightness.mean())
+
+
 def test_spatial_morph_moves_and_recolors_a_disk_at_once():
     yellow, blue = (240, 220, 40), (40, 60, 230)
     a, b = disk((12, 12), yellow), disk((34, 20), blue)

@@ -111,6 +111,7 @@ def test_cli_normalize(dataset, tmp_path):
     assert len(report["images"]) == 3
     assert report["summary"]["after_median"] < report["summary"]["before_median"]
     assert "median" in result.output
+    assert "imgot normalize" in result.output and "imgot batch" not in result.output  # its own progress line
     with Image.open(tmp_path / "s.png") as sheet:
         assert sheet.width > 400
     from imgot.cube import read_cube
@@ -138,3 +139,90 @@ def test_cli_normalize(dataset, tmp_path):
     missing = run(normalize_command, [str(folder), "-o", str(tmp_path / "o5"),
                                       "--target", str(tmp_path / "x.npz")])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+# -- background: empty glass is not tissue ----------------------------------------------------------
+
+GLASS = (236, 232, 238)  # L* about 93
+
+
+def stained(seed, cast, glass_share=0.25, size=48):
+    """A tile of hematoxylin and eosin blocks on glass, under a scanner's color cast."""
+    rng = np.random.default_rng(seed)
+    colors = np.array([[80, 60, 150], [220, 130, 180], GLASS], float)
+    shares = [(1 - glass_share) / 2, (1 - glass_share) / 2, glass_share]
+    labels = rng.choice(3, size=(size // 8, size // 8), p=shares).repeat(8, 0).repeat(8, 1)
+    image = colors[labels] * np.where(labels[..., None] == 2, 1.0, cast) + rng.normal(0, 5, (size, size, 3))
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), labels == 2
+
+
+def glass_tile(seed=9, size=48):
+    rng = np.random.default_rng(seed)
+    return np.clip(np.round(np.array(GLASS) + rng.normal(0, 3, (size, size, 3))), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def slides():
+    return [stained(k, cast)[0] for k, cast in enumerate(([1.0, 0.95, 1.0], [0.9, 0.85, 1.05], [1.05, 0.9, 0.9]))]
+
+
+def lightness(image):
+    from skimage.color import rgb2lab
+
+    return float(rgb2lab(image)[..., 0].mean())
+
+
+def test_a_glass_tile_is_left_as_glass(slides):
+    """Without a background rule the tissue barycenter paints empty glass (L* 93) with tissue colors;
+    with background=0.85 the glass tile is returned bit for bit, and is not fitted on either."""
+    glass = glass_tile()
+    painted = Normalizer(**FAST).fit(slides).transform(glass)
+    assert lightness(glass) - lightness(painted) > 15  # the failure the rule is for
+    model = Normalizer(background=0.85, **FAST).fit([*slides, glass])
+    assert model.n_background_ == 1 and model.n_images_ == len(slides)
+    np.testing.assert_array_equal(model.barycenter_.colors,
+                                  Normalizer(background=0.85, **FAST).fit(slides).barycenter_.colors)
+    np.testing.assert_array_equal(model.transform(glass), glass)
+    with pytest.raises(ValueError, match="background"):
+        Normalizer(background=0.85, **FAST).fit([glass])
+    with pytest.raises(ValueError, match="background"):
+        Normalizer(background=1.5).fit(slides)
+
+
+def test_the_glass_around_tissue_keeps_its_colors_and_the_tissue_is_normalized(slides):
+    """On a tile half glass, the glass away from tissue (known from the drawing, not found by imgot) keeps
+    its colors bit for bit, and the tissue moves to within half its distance to the barycenter colors."""
+    model = Normalizer(background=0.85, **FAST).fit(slides)
+    tile, glass = stained(7, [0.85, 0.8, 1.1], glass_share=0.5)
+    out = model.transform(tile)
+    from scipy.ndimage import binary_erosion
+
+    inner = binary_erosion(glass, np.ones((7, 7), bool))  # glass at least 4 px from any tissue
+    assert np.array_equal(out[inner], tile[inner])  # glass away from tissue: bit for bit
+    plain = Normalizer(**FAST).fit(slides).transform(tile)
+    assert lightness(plain[inner]) < lightness(tile[inner]) - 5  # without the rule the glass darkens
+    tissue = binary_erosion(~glass, np.ones((7, 7), bool))
+    bary = model.barycenter_.colors
+    from skimage.color import rgb2lab
+
+    def to_barycenter(image):  # mean CIELAB distance of the tissue pixels to the nearest barycenter color
+        lab = rgb2lab(image)[tissue]
+        return float(np.sqrt(((lab[:, None] - bary[None]) ** 2).sum(-1)).min(1).mean())
+
+    assert to_barycenter(out) < 0.5 * to_barycenter(tile)
+
+
+def test_cli_background_and_min_content(tmp_path, slides):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k, image in enumerate([*slides, glass_tile()]):
+        Image.fromarray(image).save(folder / f"t{k}.png")
+    run = CliRunner().invoke
+    result = run(normalize_command, [str(folder), "-o", str(tmp_path / "out"), "--clusters", "8", "-j", "1",
+                                     "--background", "0.85", "--min-content", "0.1"])
+    assert result.exit_code == 0, result.output
+    model = Normalizer(n_clusters=8, background=0.85, min_content=0.1).fit(slides)
+    np.testing.assert_array_equal(read_image(tmp_path / "out" / "t0.png"), model.transform(slides[0]))
+    np.testing.assert_array_equal(read_image(tmp_path / "out" / "t3.png"), glass_tile())
+    refused = run(normalize_command, [str(folder), "-o", str(tmp_path / "out2"), "--min-content", "0.1"])
+    assert refused.exit_code == 2 and "--background" in refused.output

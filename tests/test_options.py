@@ -39,7 +39,8 @@ def same_option(ours: click.Option, shared: click.Option) -> bool:
     ("batch", set(SHARED)),
     ("compare", set(SHARED) - {"method"}),  # its --methods list instead
     # imgot.morph()'s own transfer parameters (its --method and --clusters are its own, see below)
-    ("morph", set(SHARED) & set(inspect.signature(imgot.morph).parameters) - {"method", "n_clusters"}),
+    # (its --color-space is its own too: its help names no histogram method, which morph does not offer)
+    ("morph", set(SHARED) & set(inspect.signature(imgot.morph).parameters) - {"method", "n_clusters", "color_space"}),
     ("apply", {"preserve_luminance"}),  # a LUT's finishing step (--preserve-detail has its own default)
     # Normalizer's transfer parameters; its --method lists the barycenter's methods, default emd
     ("normalize", set(SHARED) - {"method", "n_iter"}),
@@ -89,3 +90,12 @@ def test_commands_offer_only_the_methods_that_can_serve_them():
 def test_every_command_has_help_with_an_example():
     for name, command in main.commands.items():
         assert command.help and "xample" in command.help, name
+
+
+@pytest.mark.parametrize("command, absent", [("morph", "histogram"), ("distance", "unbalanced")])
+def test_help_names_only_what_the_command_offers(command, absent):
+    """morph has no histogram method and distance no unbalanced one: their help does not name them."""
+    from click.testing import CliRunner
+
+    shown = CliRunner().invoke(main, [command, "--help"])
+    assert shown.exit_code == 0 and absent not in shown.output.lower()

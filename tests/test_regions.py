@@ -211,6 +211,56 @@ def test_regions_blend_without_a_seam(rocket, coffee):
     assert jump(soft) < 0.35 * jump(hard)
 
 
+def sky_and_ground(height, width, sky, ground, seed):
+    """A two-region scene: a sky gradient over a ground gradient, with grain; and its labels (1 sky, 2 ground)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, height // 2)[:, None, None]
+    image = np.concatenate([np.asarray(sky[0]) * (1 - t) + np.asarray(sky[1]) * t,
+                            np.asarray(ground[0]) * (1 - t) + np.asarray(ground[1]) * t]).repeat(width, axis=1)
+    image += rng.normal(0, 0.04, image.shape)
+    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8), halves(image.shape)
+
+
+DAY = sky_and_ground(72, 96, ([0.35, 0.55, 0.9], [0.7, 0.82, 0.95]), ([0.3, 0.5, 0.15], [0.45, 0.35, 0.2]), 0)
+DUSK = sky_and_ground(64, 80, ([0.35, 0.2, 0.45], [0.95, 0.55, 0.25]), ([0.12, 0.1, 0.08], [0.25, 0.18, 0.1]), 1)
+NIGHT = sky_and_ground(64, 80, ([0.02, 0.03, 0.1], [0.08, 0.1, 0.2]), ([0.85, 0.8, 0.6], [0.95, 0.9, 0.75]), 2)
+
+
+def reference_distance_p95(out, reference, where):
+    """The 95th percentile, over the pixels `where`, of each pixel's CIE76 distance to its nearest reference color."""
+    from scipy.spatial import cKDTree
+    from skimage.color import rgb2lab
+
+    distance, _ = cKDTree(rgb2lab(reference).reshape(-1, 3)).query(rgb2lab(out)[where])
+    return float(np.percentile(distance, 95))
+
+
+@pytest.mark.parametrize("reference", [DUSK, NIGHT], ids=["dusk", "night"])
+def test_region_borders_take_no_color_of_neither_map(reference):
+    """Within 3 px of the border, output colors are as close to the reference's as inside the regions.
+
+    The truth is the reference's own colors (nearest neighbour in CIELAB). The
+    scene can fail: blending the two region maps by position alone (each map
+    applied to the other region's colors) puts colors far from any reference
+    color in the band.
+    """
+    (day, day_labels), (ref, ref_labels) = DAY, reference
+    kwargs = dict(method="linear", detail=False)
+    out = imgot.transfer(day, ref, source_labels=day_labels, reference_labels=ref_labels, feather=10, **kwargs)
+    rows = np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) < 3
+    band = np.broadcast_to(rows[:, None], day.shape[:2])
+    interior = np.broadcast_to((np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) > 20)[:, None], day.shape[:2])
+    inside = reference_distance_p95(out, ref, interior)
+    assert reference_distance_p95(out, ref, band) < inside + 2.0
+
+    # by position alone: each region's map over the whole image, weighted by the feathered region weights
+    maps = [imgot.transfer(day, ref, source_mask=day_labels == label, reference_mask=ref_labels == label, **kwargs)
+            for label in (1, 2)]
+    weights = dict(region_weights(day_labels, {1: (1,), 2: (2,)}, 5.0))
+    by_position = np.round(sum(weights[label][..., None] * maps[label - 1] for label in (1, 2))).astype(np.uint8)
+    assert reference_distance_p95(by_position, ref, band) > inside + 8.0
+
+
 def test_unpaired_source_labels_take_the_global_map(two_tone, cool):
     src_labels = halves(two_tone.shape, top=1, bottom=9)  # 9 has no counterpart
     ref_labels = halves(cool.shape, top=1, bottom=2)
@@ -242,6 +292,30 @@ def test_saved_region_model_gives_the_same_bytes(tmp_path, rocket, coffee):
 
 
 # -- bad input --------------------------------------------------------------------------------
+
+
+def test_ignored_levels_are_bound_by_the_image_depth(warm):
+    """300 is a 16-bit level, not an 8-bit one: refused on 8 bits, used on 16 (where it is 300/65535)."""
+    with pytest.raises(ValueError, match="300 is above 255, the top level of the 8-bit image"):
+        imgot.transfer(warm, warm, ignore_color=(300, 0, 0))
+    deep = warm.astype(np.uint16) * 257
+    deep[:4] = [300, 0, 0]
+    out = imgot.transfer(deep, deep[::-1].copy(), ignore_color=(300, 0, 0), detail=False, method="linear")
+    assert (out[:4] == deep[:4]).all() and not (out[4:] == deep[4:]).all()
+
+
+def test_feather_without_a_mask_or_regions_is_refused_by_every_command(tmp_path, warm, cool):
+    src, ref = write(tmp_path / "s.png", warm), write(tmp_path / "r.png", cool)
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in" / "a.png", warm)
+    made = run("transfer", src, ref, "-o", tmp_path / "t.png", "--save-lut", tmp_path / "l.cube", "--no-detail")
+    assert made.exit_code == 0, made.output
+    for args in (["compare", src, ref, "-o", tmp_path / "c.png", "--methods", "linear"],
+                 ["batch", tmp_path / "in", "-r", ref, "-o", tmp_path / "out"],
+                 ["apply", tmp_path / "l.cube", src, "-o", tmp_path / "out"]):
+        result = run(*args, "--feather", "4")
+        assert result.exit_code == 2 and "Error: --feather" in result.output, (args[0], result.output)
+        assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -292,6 +366,8 @@ def test_cli_masks_and_regions(tmp_path, warm, cool):
     ("jpeg_labels", 1, "losslessly"),
     ("no_counterpart", 1, "no label"),
     ("bad_color", 2, "--ignore-color"),
+    ("deep_color", 2, "300 is above 255, the top level of the 8-bit SOURCE"),
+    ("feather_alone", 2, "--feather"),
     ("lut_regions", 2, "--save-lut"),
 ])
 def test_cli_bad_selections_one_line(tmp_path, warm, cool, case, code, message):
@@ -307,11 +383,38 @@ def test_cli_bad_selections_one_line(tmp_path, warm, cool, case, code, message):
         "jpeg_labels": ["--regions", tmp_path / "labels.jpg", zeros],
         "no_counterpart": ["--regions", ones, zeros],
         "bad_color": ["--ignore-color", "red"],
+        "deep_color": ["--ignore-color", "300,0,0"],
+        "feather_alone": ["--feather", "5", "--ignore-color", "0,0,0"],
         "lut_regions": ["--regions", ones, zeros, "--save-lut", tmp_path / "x.cube"],
     }[case]
     result = run("transfer", src, ref, "-o", tmp_path / "o.png", *extra)
     assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("save, refused", [
+    (dict(format="JPEG", quality=90), "JPEG"),
+    (dict(format="WEBP", quality=90), "lossy WebP"),
+    (dict(format="WEBP", lossless=True), None),
+    (dict(format="PNG"), None),
+])
+def test_lossy_label_images_are_refused_whatever_their_values(tmp_path, warm, cool, save, refused):
+    """Labels 1 and 2 saved lossily keep few values (JPEG q90: {0, 1, 2, 3}), under the 64-label limit:
+    refused all the same, by the file's compression; a lossless file gives back exactly the labels."""
+    labels = halves(warm.shape).astype(np.uint8)
+    path = tmp_path / f"labels.{save['format'].lower()}"
+    Image.fromarray(labels).save(path, **save)
+    src, ref = write(tmp_path / "s.png", warm), write(tmp_path / "r.png", cool)
+    ref_labels = write(tmp_path / "rl.png", halves(cool.shape).astype(np.uint8))
+    result = run("transfer", src, ref, "-o", tmp_path / "o.png", "--regions", path, ref_labels, "--no-detail")
+    if refused is None:
+        assert result.exit_code == 0, result.output
+        assert np.array_equal(as_labels(imgot.io.read_labels(path), labels.shape), labels)
+        return
+    assert len(np.unique(np.asarray(Image.open(path)))) <= 64  # the label count alone would let it in
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert refused in result.output and "losslessly" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o.png").exists()
 
 

@@ -92,6 +92,9 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, preserve_lumina
     """
     from ..cube import read_cube
     from ..videoio import is_video_path
+    from .region_options import check_feather
+
+    check_feather(masking, masking)
 
     one_video = len(images) == 1 and is_video_path(out_dir) and not out_dir.is_dir()
     try:

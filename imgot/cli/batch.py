@@ -21,7 +21,7 @@ from .options import (
     warning_lines,
 )
 from .region_options import files as region_files
-from .region_options import region_options
+from .region_options import check_feather, region_options
 
 FAILURES_NAME = "imgot_failures.csv"
 DASK_MISSING = "Dask is not installed; pip install 'imgot[dask]' to use --scheduler or --dask-local"
@@ -92,22 +92,22 @@ def dask_client(scheduler: str | None, local: bool, jobs: int | None):
         yield client
 
 
-def _progress(total: int):
+def _progress(total: int, label: str = "imgot batch"):
     start = time.perf_counter()
 
     def rate(_item) -> str:
         elapsed = time.perf_counter() - start
         return f"{bar.pos / elapsed:.1f} img/s" if elapsed > 0 and bar.pos else ""
 
-    bar = click.progressbar(length=total, label="imgot batch", file=click.get_text_stream("stderr"),
+    bar = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"),
                             show_pos=True, show_eta=True, item_show_func=rate)
     return bar
 
 
-def _run(results, total: int) -> tuple[dict, list, set]:
+def _run(results, total: int, label: str = "imgot batch") -> tuple[dict, list, set]:
     counts = {"done": 0, "skipped": 0, "failed": 0}
     failures, messages = [], set()
-    with _progress(total) as bar:
+    with _progress(total, label) as bar:
         for result in results:
             counts[result.status] += 1
             messages.update(result.warnings)
@@ -180,6 +180,7 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
         if selection["source_mask"] is not None or selection["apply_mask"] is not None:
             raise click.UsageError("--mask-pattern is --source-mask and --apply-mask in one: give one or the others")
         selection.update(source_mask=mask_pattern, apply_mask=mask_pattern)
+    check_feather(selection, options)
     if options["fit_on"] is not None and (selection["source_mask"] or selection.get("source_labels")):
         raise click.UsageError("--fit-on fits one map for all images: --source-mask, --mask-pattern and "
                                "--regions select each image's own colors (use --apply-mask)")

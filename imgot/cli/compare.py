@@ -19,7 +19,7 @@ from .options import (
 )
 from .region_options import files as region_files
 from .region_options import load as load_selection
-from .region_options import region_options
+from .region_options import check_depth, check_feather, region_options
 
 
 @click.command()
@@ -65,9 +65,11 @@ def compare(source, reference, output, methods, width, overwrite, selection, **o
 
     inputs = (source, reference, *region_files(selection))
     guard_outputs([output], inputs, overwrite)
+    check_feather(selection, options)
     try:
         src = io.read_image(source)
         ref = io.read_image(reference)
+        check_depth(options.get("ignore_color"), {"SOURCE": src})
         fit_data, transform_data = load_selection(selection)
         sheet, results = run(src, ref, methods=methods, width=width, **fit_data, **transform_data, **options)
         io.write_image(output, np.asarray(sheet), overwrite=overwrite, protect=inputs)

@@ -59,7 +59,7 @@ def labels_for(paths: list[Path]) -> list[str]:
               help="Palette size for emd and sinkhorn (gray levels are always exact).")
 @click.option("--reg", type=FiniteFloat(0, low_open=True), default=0.01, show_default=True,
               help="Sinkhorn regularization, relative to the median cost.")
-@max_iter_option(10_000)
+@max_iter_option(10_000, solvers="--method sinkhorn")
 @seed_option("Seed of the sampling, k-means and projections.")
 @click.option("--pairwise", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the distance of every image against every other (A and B) to this CSV.")
@@ -89,6 +89,8 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     from ..distances import pairwise_distances
     from ..planview import draw_heatmap, matrix_csv
 
+    if options["gray"] and options["method"] == "sinkhorn":
+        raise click.UsageError("--gray compares gray levels exactly; --method sinkhorn applies to colors only")
     if group_b is None and not (pairwise or plot):
         raise click.UsageError("give B, or --pairwise/--plot to compare the images of A with each other")
     if pairwise and plot and pairwise.resolve() == plot.resolve():

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .options import (
+    COLOR_SPACES,
     ERRORS,
     PLAN_METHOD_HELP,
     PLAN_METHODS,
@@ -20,7 +21,7 @@ from .plan import parse_size
 
 # The transfer options imgot.morph() takes (tested against its signature);
 # --strength is the morph's own time axis.
-MORPH_TRANSFER_OPTIONS = ("color_space", "reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "detail",
+MORPH_TRANSFER_OPTIONS = ("reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "detail",
                           "random_state")
 
 
@@ -36,6 +37,8 @@ MORPH_TRANSFER_OPTIONS = ("color_space", "reg", "reg_m", "max_iter", "n_iter", "
 @method_option(choices=PLAN_METHODS, help=PLAN_METHOD_HELP)
 @click.option("--clusters", "n_clusters", type=click.IntRange(min=1),
               help="Palette size (color morph, default 64) or joint clusters (spatial, default 300).")
+@click.option("--color-space", type=click.Choice(COLOR_SPACES), default=None,
+              help="Working space of the palettes (and of the colors a --spatial morph moves). [default: lab]")
 @transfer_options(only=MORPH_TRANSFER_OPTIONS)
 @click.option("--duration", type=click.IntRange(min=1), default=80, show_default=True,
               help="Milliseconds per frame of an animation.")

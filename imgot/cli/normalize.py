@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
-from .options import fail, transfer_options, warning_lines
+from .options import FiniteFloat, fail, transfer_options, warning_lines
 
 NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
 REPORT_SAMPLE = 200
@@ -58,6 +58,13 @@ def _spread_indices(total: int, count: int):
               help="Transport onto the barycenter palette; unbalanced lets images keep their color shares.")
 @transfer_options(only=("n_clusters", "color_space", "reg", "reg_m", "max_iter", "strength", "preserve_luminance",
                         "detail", "random_state"))
+@click.option("--background", type=FiniteFloat(0, 1, low_open=True), default=None, metavar="LEVEL",
+              help="Pixels whose lightness (luma, lightly blurred) is at least LEVEL (a fraction of full "
+                   "scale, e.g. 0.85 for slides on white glass) are background: they count in no palette and keep their colors. "
+                   "[default: none, every pixel is normalized]")
+@click.option("--min-content", type=FiniteFloat(0, 1), default=None, metavar="SHARE",
+              help="With --background, the content share an image needs to be fitted on and normalized; "
+                   "an image with less (an empty tile) is copied unchanged. [default: 0.05]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
 @click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
@@ -77,6 +84,11 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
       imgot normalize slides/ -o slides_normalized/ --report spread.csv --sheet sheet.png
       imgot normalize slides/ -o out/ --fit-sample 50 --save-barycenter look.npz
       imgot normalize new_slides/ -o out2/ --target look.npz --method unbalanced
+      imgot normalize tiles/ -o tiles_normalized/ --background 0.85 --min-content 0.1
+
+    With --background, near-white pixels (glass) count in no palette and keep
+    their colors, and an image with too little content (an empty tile) is
+    neither fitted on nor changed.
     """
     from ..batch import transfer_many
     from ..discovery import find_inputs
@@ -85,6 +97,10 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
 
     if scheduler and dask_local:
         raise click.UsageError("give --scheduler or --dask-local, not both")
+    if options["min_content"] is None:
+        options.pop("min_content")
+    elif options["background"] is None:
+        raise click.UsageError("--min-content is the content share of --background: give --background LEVEL")
     source = inputs[0] if len(inputs) == 1 else list(inputs)
     for path in (save_barycenter, report, sheet):
         if path is not None and path.exists() and not overwrite:
@@ -101,7 +117,7 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
             results = transfer_many([p for p, _ in pairs] if not isinstance(source, str) else source,
                                     model.transfer_, out_dir, jobs=jobs, overwrite=overwrite, quality=quality,
                                     client=client)
-            counts, failed, messages = _run(results, len(pairs))
+            counts, failed, messages = _run(results, len(pairs), "imgot normalize")
         done = [(path, out_dir / relative) for path, relative in pairs if (out_dir / relative).exists()]
         if save_luts:
             _write_luts(model, pairs, save_luts, overwrite)

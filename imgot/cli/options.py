@@ -34,10 +34,13 @@ METHOD_HELP = (
 PLAN_METHOD_HELP = "A method with a palette plan (emd-sliced: its emd stage's plan)."
 
 
-def max_iter_option(default: int = 1000):
-    """``--max-iter``: the iteration cap of the Sinkhorn solvers (``max_iter`` in the API)."""
+def max_iter_option(default: int = 1000, solvers: str = "sinkhorn, unbalanced"):
+    """``--max-iter``: the iteration cap of the Sinkhorn solvers (``max_iter`` in the API).
+
+    `solvers` names the methods of the command that iterate.
+    """
     return click.option("--max-iter", type=click.IntRange(min=1), default=default, show_default=True,
-                        help="Iteration cap of the Sinkhorn solvers (sinkhorn, unbalanced); raise it when "
+                        help=f"Iteration cap of the Sinkhorn solvers ({solvers}); raise it when "
                              "a warning says they did not converge.")
 
 

@@ -38,7 +38,37 @@ def parse_ignore_color(ctx, param, value: str | None):
         check_ignore_color(numbers)
     except ValueError as error:
         raise click.BadParameter(str(error).replace("ignore_color", value)) from None
+    if not fractions and max(numbers) > 65535:
+        raise click.BadParameter(f"{value!r}: levels of an image's depth are at most 255 (8-bit) or "
+                                 "65535 (16-bit); 0.0-1.0 for fractions of full scale")
     return numbers if len(numbers) == 3 else numbers[0]
+
+
+def check_depth(ignore_color, images: dict) -> None:
+    """Exit 2 when --ignore-color's integer levels are above an image's top level (300 on an 8-bit image).
+
+    `images` maps how to name each image ("SOURCE") to its array.
+    """
+    if ignore_color is None:
+        return
+    from ..pixels import as_pixels
+    from ..regions import check_ignore_depth
+
+    for name, array in images.items():
+        try:
+            check_ignore_depth(ignore_color, as_pixels(array).scale, what=name)
+        except ValueError as error:
+            shown = ",".join(map(str, ignore_color)) if isinstance(ignore_color, tuple) else str(ignore_color)
+            message = str(error).replace(f"ignore_color {ignore_color}: ", "")
+            raise click.BadParameter(f"{shown}: {message}", param_hint="'--ignore-color'") from None
+
+
+def check_feather(selection: dict, options: dict) -> None:
+    """Exit 2 for --feather without --apply-mask or --regions: it would do nothing."""
+    if options.get("feather") is not None and selection.get("apply_mask") is None \
+            and selection.get("source_labels") is None:
+        raise click.UsageError("--feather fades the --apply-mask edge or blends --regions; give one of them "
+                               "(without them it would do nothing)")
 
 
 _MASK_HELP = "a gray image of the same size (white = counts, gray = counts partly), or 'alpha' for its own alpha"
@@ -54,10 +84,12 @@ REGION_OPTIONS = [
                       "bit for bit."),
     click.option("--feather", type=FiniteFloat(0), default=None, metavar="PX",
                  help="Fade the result in over PX pixels inside the --apply-mask edge [default: 0, the mask as "
-                      "given]; the width of the blend between --regions [default: 2% of the shorter side]."),
+                      "given]; the width of the blend between --regions [default: 2% of the shorter side]. "
+                      "Refused without either."),
     click.option("--ignore-color", callback=parse_ignore_color, default=None, metavar="R,G,B",
                  help="A nodata color (e.g. 0,0,0 for black borders): its pixels count in neither image and "
-                      "are copied unchanged. Integers are levels of the image's depth, 0.0-1.0 fractions."),
+                      "are copied unchanged. Integers are levels of the image's depth (at most 255 for 8-bit), 0.0-1.0 "
+                      "fractions."),
     click.option("--ignore-tolerance", type=FiniteFloat(0), default=0, show_default=True, metavar="LEVELS",
                  help="How far from --ignore-color (per channel, same units) a pixel may be and still be ignored."),
     click.option("--regions", nargs=2, type=click.Path(dir_okay=False, path_type=Path), default=None,

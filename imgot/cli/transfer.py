@@ -19,7 +19,7 @@ from .options import (
     warning_lines,
 )
 from .region_options import files as region_files
-from .region_options import given, region_options
+from .region_options import check_depth, check_feather, given, region_options
 from .region_options import load as load_selection
 from .video_options import encoder_options, grading_options
 
@@ -71,6 +71,7 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     guard_outputs((output, save_lut), inputs, overwrite)
     if save_lut and selection.get("source_labels") is not None:
         raise click.UsageError("--save-lut writes one color map; --regions makes one per region")
+    check_feather(selection, options)
     import_solvers_in_background()
     from .video_options import is_video, refuse_for_images, transfer_video
 
@@ -82,6 +83,7 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     try:
         src = io.load_image(source)
         ref = io.load_image(reference)
+        check_depth(options.get("ignore_color"), {"SOURCE": src.pixels})
         fit_data, transform_data = load_selection(selection)
         model = ColorTransfer(**options).fit(ref.pixels, **fit_data)
         if save_lut:  # solve once, use the map twice
