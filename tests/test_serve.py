@@ -85,9 +85,11 @@ def test_token_in_url_sets_a_cookie_for_the_page_and_its_files():
         assert page.status_code == 200 and "<script src=\"/static/app.js\">" in page.text
         cookie = page.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-        # From here the cookie alone is the token, as the browser sends it.
+        # The cookie alone loads the page's files; the page carries the token for its API calls.
         assert client.get("/static/app.js").status_code == 200
-        assert client.post("/api/session").status_code == 200
+        assert f'<meta name="imgot-token" content="{TOKEN}">' in client.get("/").text
+        assert client.post("/api/session").status_code == 403  # a cookie alone never drives the API
+        assert client.post("/api/session", headers={"X-Imgot-Token": TOKEN}).status_code == 200
 
 
 @pytest.mark.parametrize("host", ["evil.example:8765", "127.0.0.1:9999", "localhost.evil.example"])
