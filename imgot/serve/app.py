@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..exceptions import ImgotError
-from .params import SERVER_MAX, defaults, method_settings, parse_params
+from .params import FIT, PLAN, SERVER_MAX, defaults, method_settings, parse_params
 from .security import TokenAndHostMiddleware, allowed_hosts, cookie_name
 from .session import ROLES, Inputs, Limits, Session, SessionStore, Stale
 
@@ -271,8 +271,9 @@ def plan(request: Request, session: Session) -> Response:
     if color_map is None:
         return _error(f"{params['method']} has no transport plan between palettes", 404)
     session.check_fresh(ticket)
-    picture = draw_plan(color_map, 640, 420, color_space=_space(params))
-    return Response(encode_png(picture), media_type="image/png")
+    key = ("plan.png", *(params[name] for name in FIT + PLAN))  # the plan does not depend on strength
+    body = session.constant(key, lambda _: encode_png(draw_plan(color_map, 640, 420, color_space=_space(params))))
+    return Response(body, media_type="image/png")
 
 
 def _argument(name: str) -> str:

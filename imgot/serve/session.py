@@ -175,7 +175,7 @@ class Session:
         self._bases = Memo(8)
         self._plans = Memo(8)
         self._outputs = Memo(4)
-        self._constants = Memo(8)
+        self._constants = Memo(16)
 
     @property
     def uploads(self) -> dict[str, Upload]:
@@ -298,8 +298,8 @@ class Session:
         plain = {**params, "method": name, "strength": 1.0, "preserve_luminance": False, "detail": False}
         return self._plans.get(key, lambda: self.model(plain, inputs).color_map(source.preview))
 
-    def constant(self, name: str, compute: Callable[[Inputs], object], inputs: Inputs | None = None):
-        """A value that depends on the images only (not the settings), computed once per upload."""
+    def constant(self, name, compute: Callable[[Inputs], object], inputs: Inputs | None = None):
+        """A value computed once per upload and `name` (any hashable: a label, or a label and settings)."""
         inputs = inputs or self.inputs
         return self._constants.get((inputs.generation, name), lambda: compute(inputs))
 
