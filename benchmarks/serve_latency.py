@@ -16,7 +16,7 @@ defaults: detail on), and waits for the first preview and the side panels
 every input event, the time until a preview answering it (or a later one)
 has loaded (``window.imgotFelt``); the side panels run as they do for a user,
 after each pause. Prints a markdown table: median and p95 felt latency in
-milliseconds per size and gap.
+milliseconds per size and gap, and the server time of the previews.
 """
 
 from __future__ import annotations
@@ -111,15 +111,19 @@ slider.dispatchEvent(new Event('input', {bubbles: true}));
 """
 
 
-def felt_latency(driver, moves: int, gap: float, rng) -> list[float]:
-    """Milliseconds from each of `moves` slider input events, `gap` s apart, to the preview answering it."""
-    driver.execute_script("window.imgotFelt.length = 0;")
+def felt_latency(driver, moves: int, gap: float, rng) -> tuple[list[float], list[float]]:
+    """Milliseconds from each of `moves` slider input events, `gap` s apart, to the preview answering it.
+
+    Also returns the server time (``Server-Timing``) of each preview the page asked for.
+    """
+    driver.execute_script("window.imgotFelt.length = 0; window.imgotServer.length = 0;")
     time.sleep(1.0)  # let the side panels of the last pause settle, as between two gestures
     for value in rng.uniform(0.05, 0.95, moves):
         driver.execute_script(MOVE, f"{value:.2f}")
         time.sleep(gap)
     wait(driver, lambda d: d.execute_script("return window.imgotFelt.length") >= moves, timeout=60)
-    return [float(x) for x in driver.execute_script("return window.imgotFelt.slice()")][:moves]
+    felt = [float(x) for x in driver.execute_script("return window.imgotFelt.slice()")][:moves]
+    return felt, [float(x) for x in driver.execute_script("return window.imgotServer.slice()")]
 
 
 def main() -> None:
@@ -152,13 +156,15 @@ def main() -> None:
                 rows.append((size, f"{image.width}x{image.height}", first, felt))
 
     print(f"\nimgot serve felt latency (input event to preview loaded, headless Chromium), method {method}, "
-          f"detail on, {args.moves} strength moves per gap; ms\n")
+          f"detail on, {args.moves} strength moves per gap; ms; load average at the end "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     print("| source | upload to first preview (s) | " + " | ".join(f"{g:g} s apart: median / p95" for g in gaps)
-          + " |")
-    print("|---|---|" + "---|" * len(gaps))
+          + " | server time per preview: median / p95 |")
+    print("|---|---|" + "---|" * (len(gaps) + 1))
     for size, shape, first, felt in rows:
-        cells = " | ".join(f"{statistics.median(felt[g]):.0f} / {p95(felt[g]):.0f}" for g in gaps)
-        print(f"| {size:g} MP ({shape}) | {first:.1f} | {cells} |")
+        cells = " | ".join(f"{statistics.median(felt[g][0]):.0f} / {p95(felt[g][0]):.0f}" for g in gaps)
+        server = [ms for g in gaps for ms in felt[g][1]]
+        print(f"| {size:g} MP ({shape}) | {first:.1f} | {cells} | {statistics.median(server):.0f} / {p95(server):.0f} |")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,12 @@
 Each page load opens a :class:`Session` with a random id; its files live in
 their own subfolder of the server's private temporary folder, under names the
 server picks (``source.jpg``, ``reference.png``), never a client-given path.
-A session holds the decoded reference (what :meth:`imgot.ColorTransfer.fit`
-reads), the 8-bit previews, the fitted models keyed by the fit settings and
-the base maps keyed by fit and plan settings, so that a slider move reuses
-all of them. Sessions are independent: one visitor's id does not reach
+A session keeps the stored files, their 8-bit previews (at most 768 px on a
+side), the fitted models keyed by the fit settings, the base maps keyed by fit
+and plan settings and the last few previews, so that a slider move reuses all
+of them. It keeps no full-size image: a new fit and a download decode the
+stored file again, so what a session holds between requests does not grow
+with the images' size. Sessions are independent: one visitor's id does not reach
 another's images.
 """
 
@@ -150,7 +152,13 @@ class Inputs:
 
     generation: int
     uploads: dict
-    reference_pixels: np.ndarray | None
+
+    @property
+    def reference_pixels(self) -> np.ndarray:
+        """The reference at full size, decoded from the stored file when a fit needs it (never kept)."""
+        from .. import io
+
+        return io.load_image(self.uploads["reference"].path).pixels
 
 
 class Session:
@@ -169,7 +177,7 @@ class Session:
         self.folder = folder
         self.limits = limits
         self.lock = threading.RLock()
-        self.inputs = Inputs(0, {}, None)
+        self.inputs = Inputs(0, {})
         self.previews = 0
         self._models = Memo(4)
         self._bases = Memo(8)
@@ -180,10 +188,6 @@ class Session:
     @property
     def uploads(self) -> dict[str, Upload]:
         return self.inputs.uploads
-
-    @property
-    def reference_pixels(self) -> np.ndarray | None:
-        return self.inputs.reference_pixels
 
     def add_image(self, role: str, data: bytes, name: str) -> Upload:
         """Store, check and decode an uploaded image for `role` ('source' or 'reference').
@@ -225,8 +229,7 @@ class Session:
             replaced.path.unlink(missing_ok=True)
         upload = Upload(path, _safe_name(name, path.name), image.pixels.shape, str(image.pixels.dtype),
                         downscale(image.pixels))
-        pixels = image.pixels if role == "reference" else old.reference_pixels
-        self.inputs = Inputs(old.generation + 1, {**old.uploads, role: upload}, pixels)
+        self.inputs = Inputs(old.generation + 1, {**old.uploads, role: upload})
         return upload
 
     def require(self, *roles: str, inputs: Inputs | None = None) -> list[Upload]:

@@ -6,7 +6,7 @@ const TOKEN = document.querySelector('meta[name="imgot-token"]').content;
 const SIDE_IDLE_MS = 450;  // side panels wait until the sliders have been still this long
 const state = { session: null, config: null, have: { source: false, reference: false },
                 inflight: false, pending: false, sideTimer: null, sideAbort: null, version: 0,
-                inputs: 0, shownInput: 0, marks: [], felt: [] };
+                inputs: 0, shownInput: 0, marks: [], felt: [], server: [] };
 
 function api(path) { return `/api/session/${state.session}${path}`; }
 
@@ -136,6 +136,7 @@ async function requestPreview() {
     const blob = await response.blob();
     await show(blob, query, input);
     const ms = /dur=([\d.]+)/.exec(timing);
+    if (ms) { state.server.push(Number(ms[1])); if (state.server.length > 1000) state.server.shift(); }
     $("timing").textContent = ms ? `preview: ${ms[1]} ms server time` : "";
     say("", true);
     updateCommand(query);
@@ -301,6 +302,7 @@ async function start() {
   if (!response.ok) { say(await errorText(response)); return; }
   state.session = (await response.json()).session;
   window.imgotFelt = state.felt;  // read by benchmarks/serve_latency.py
+  window.imgotServer = state.server;
   document.body.dataset.ready = "1";
 }
 
