@@ -192,22 +192,31 @@ def preview(request: Request, session: Session) -> Response:
     return Response(body, media_type="image/jpeg", headers={"server-timing": f"preview;dur={elapsed:.1f}"})
 
 
-def _reference_sample(inputs: Inputs) -> np.ndarray:
-    """The reference preview's Lab sample, as :func:`imgot.metrics.color_distance` draws it."""
-    from ..metrics import _lab_sample
+def _lab_sample(image: np.ndarray) -> np.ndarray:
+    """CIELAB colors of the seeded pixel sample :func:`imgot.metrics.color_distance` draws of an 8-bit RGB image."""
+    from ..colorspace import srgb_to_lab
+    from ..palette import sample_rgb
+    from ..pixels import as_pixels
 
-    return _lab_sample(inputs.uploads["reference"].preview, _DISTANCE["n_samples"], _DISTANCE["random_state"])
+    return srgb_to_lab(sample_rgb(as_pixels(image), _DISTANCE["n_samples"], _DISTANCE["random_state"],
+                                  replace=False))
+
+
+def _reference_sample(inputs: Inputs) -> np.ndarray:
+    return _lab_sample(inputs.uploads["reference"].preview)
 
 
 def _distance_to_reference(session: Session, image: np.ndarray, inputs: Inputs) -> float:
-    """``color_distance(image, reference preview)``, with the reference's half computed once per upload."""
-    from ..metrics import _lab_sample
+    """``color_distance(image, reference preview)``, with the reference's half computed once per upload.
+
+    The previews are opaque 8-bit RGB (alpha is dropped by the downscale), as
+    color_distance sees them; a test checks the two agree to the last bit.
+    """
     from ..transport import random_directions, sliced_wasserstein
 
-    seed = _DISTANCE["random_state"]
     reference = session.constant("reference-lab", _reference_sample, inputs)
-    directions = random_directions(3, _DISTANCE["n_projections"], seed)
-    return sliced_wasserstein(_lab_sample(image, _DISTANCE["n_samples"], seed), reference, directions)
+    directions = random_directions(3, _DISTANCE["n_projections"], _DISTANCE["random_state"])
+    return sliced_wasserstein(_lab_sample(image), reference, directions)
 
 
 @_handled
