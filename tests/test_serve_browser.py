@@ -88,6 +88,8 @@ def test_before_any_upload_nothing_looks_live(server, browser, tmp_path):
         assert element.get_attribute("href") is None and "disabled" in element.get_attribute("class")
     assert "not in it" in browser.find_element(By.CLASS_NAME, "note").text  # the .cube leaves out detail
     _shot(browser, tmp_path / "empty_800.png", 800)
+    if os.environ.get("IMGOT_SCREENSHOTS"):
+        shutil.copy(tmp_path / "empty_800.png", Path(os.environ["IMGOT_SCREENSHOTS"]) / "empty_800.png")
 
 
 def test_upload_tune_and_download_in_a_browser(server, browser, tmp_path):
