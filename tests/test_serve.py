@@ -676,3 +676,45 @@ def test_metrics_use_the_shown_preview_and_the_distance_of_color_distance(client
     reference = session.uploads["reference"].preview
     assert values["color_distance"] == metrics.color_distance(shown, reference)
     assert values["structure"] == metrics.structure_similarity(session.uploads["source"].preview, shown)
+
+
+def test_memo_computes_a_key_once_and_different_keys_side_by_side():
+    import threading
+
+    from imgot.serve.session import Memo
+
+    memo, calls = Memo(4), []
+
+    def compute(key):
+        def run():
+            calls.append(key)
+            time.sleep(0.3)
+            return key * 2
+        return run
+
+    results = {}
+    threads = [threading.Thread(target=lambda k=k, i=i: results.__setitem__(i, memo.get((k,), compute(k))))
+               for i, k in enumerate([1, 1, 1, 2])]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(calls) == [1, 2]  # three askers of key 1 shared one computation
+    assert results == {0: 2, 1: 2, 2: 2, 3: 4}
+    assert time.perf_counter() - started < 0.55  # keys 1 and 2 were computed at the same time
+    for key in range(3, 8):
+        memo.get((key,), lambda: None)
+    assert memo.get((1,), lambda: "recomputed") == "recomputed"  # only the 4 most recent are kept
+
+
+def test_a_side_panel_overtaken_by_a_preview_is_stale(client, images):
+    from imgot.serve.session import Stale
+
+    api = _open(client, *images)
+    session = client.app.state.store.get(api.rsplit("/", 1)[1])
+    ticket = session.previews
+    session.check_fresh(ticket)
+    client.get(api + "/preview.jpg", params={"method": "linear"})
+    with pytest.raises(Stale):
+        session.check_fresh(ticket)

@@ -234,9 +234,10 @@ def metrics(request: Request, session: Session) -> JSONResponse:
                               lambda i: _distance_to_reference(session, source.preview, i), inputs)
     distance = _distance_to_reference(session, out, inputs)
     session.check_fresh(ticket)
+    structure = structure_similarity(source.preview, out)
+    session.check_fresh(ticket)
     return JSONResponse({"color_distance": distance, "color_distance_before": before,
-                         "structure": structure_similarity(source.preview, out),
-                         "grain": grain(source.preview, out)})
+                         "structure": structure, "grain": grain(source.preview, out)})
 
 
 def _palette_rows(palette, color_space: str) -> list[dict]:
