@@ -46,6 +46,12 @@ def _exposed_names(host: str) -> tuple[str, ...]:
         names.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None))
     except OSError:
         pass
+    try:  # the address of the default route's interface (a UDP "connect" sends nothing)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            names.add(probe.getsockname()[0])
+    except OSError:
+        pass
     return tuple(sorted(name for name in names if name and name not in ("0.0.0.0", "::")))
 
 
