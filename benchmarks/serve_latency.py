@@ -100,7 +100,8 @@ def open_page(driver, url: str, source: Path, method: str | None) -> float:
     wait(driver, lambda d: int(d.find_element(By.ID, "after").get_attribute("data-version")) >= 1)
     first = time.perf_counter() - started
     wait(driver, lambda d: d.find_element(By.ID, "m-structure").text != "–")
-    wait(driver, lambda d: d.find_element(By.ID, "plan").is_displayed() or d.find_element(By.ID, "plan-note").text)
+    wait(driver, lambda d: d.find_element(By.ID, "plan").is_displayed()
+         or d.find_element(By.ID, "plan-note").text)
     return first
 
 
@@ -158,13 +159,15 @@ def main() -> None:
     print(f"\nimgot serve felt latency (input event to preview loaded, headless Chromium), method {method}, "
           f"detail on, {args.moves} strength moves per gap; ms; load average at the end "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
-    print("| source | upload to first preview (s) | " + " | ".join(f"{g:g} s apart: median / p95" for g in gaps)
+    print("| source | upload to first preview (s) | "
+          + " | ".join(f"{g:g} s apart: median / p95" for g in gaps)
           + " | server time per preview: median / p95 |")
     print("|---|---|" + "---|" * (len(gaps) + 1))
     for size, shape, first, felt in rows:
         cells = " | ".join(f"{statistics.median(felt[g][0]):.0f} / {p95(felt[g][0]):.0f}" for g in gaps)
         server = [ms for g in gaps for ms in felt[g][1]]
-        print(f"| {size:g} MP ({shape}) | {first:.1f} | {cells} | {statistics.median(server):.0f} / {p95(server):.0f} |")
+        server_cell = f"{statistics.median(server):.0f} / {p95(server):.0f}"
+        print(f"| {size:g} MP ({shape}) | {first:.1f} | {cells} | {server_cell} |")
 
 
 if __name__ == "__main__":

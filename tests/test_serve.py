@@ -117,7 +117,8 @@ def test_uploads_stay_in_the_private_folder_under_server_names(images):
                              headers={"X-File-Name": "..%2F..%2Fevil.jpg"})
         assert answer.json()["name"] == "evil.jpg"
         session_folder = store.root / api.rsplit("/", 1)[1]
-        assert sorted(p.name for p in store.root.rglob("*")) == sorted([session_folder.name, "source.jpg", "pid"])
+        names = sorted(p.name for p in store.root.rglob("*"))
+        assert names == sorted([session_folder.name, "source.jpg", "pid"])
         assert client.post(api + "/image/../../x", content=b"x").status_code == 404
     assert not store.root.exists()  # removed when the server stops
 
@@ -440,7 +441,8 @@ class Server:
         assert status == 200, body
         api = f"/api/session/{json.loads(body)['session']}"
         for role, path in zip(("source", "reference"), images):
-            status, _, body = self.request("POST", f"{api}/image/{role}", path.read_bytes(), X_File_Name=path.name)
+            status, _, body = self.request("POST", f"{api}/image/{role}", path.read_bytes(),
+                                           X_File_Name=path.name)
             assert status == 200, body
         return api
 
@@ -529,7 +531,8 @@ ENDPOINTS = ("/preview.jpg", "/metrics", "/palettes", "/plan.png", "/command", "
 
 def test_every_answer_carries_nosniff_and_the_json_and_downloads_no_store(served):
     server, api, _ = served
-    paths = ["/", "/static/app.js", "/api/config", api + "/image/source/preview.jpg", "/api/session/nope/metrics",
+    paths = ["/", "/static/app.js", "/api/config", api + "/image/source/preview.jpg",
+             "/api/session/nope/metrics",
              *(api + path + "?method=emd&n_clusters=8" for path in ENDPOINTS)]
     for path in paths:
         status, headers, _ = server.request("GET", path)
@@ -620,7 +623,8 @@ def test_a_source_named_like_an_option_gives_a_command_that_runs(client, images,
     command = client.get(api + "/command", params=settings).json()["command"]
     assert command.startswith("imgot transfer ./-o.jpg ./--help.png -o ./-o_imgot.jpg")
     _cli(command, tmp_path)
-    assert client.get(api + "/download/result", params=settings).content == (tmp_path / "-o_imgot.jpg").read_bytes()
+    result = client.get(api + "/download/result", params=settings).content
+    assert result == (tmp_path / "-o_imgot.jpg").read_bytes()
 
 
 def test_an_error_never_shows_the_server_folder(client, images):
@@ -630,7 +634,8 @@ def test_an_error_never_shows_the_server_folder(client, images):
         path.unlink()  # the stored file is gone (a cleaner ran): the download fails
     answer = client.get(api + "/download/result", params={"method": "linear"})
     assert answer.status_code == 400
-    assert str(store.root) not in answer.text and "/tmp" not in answer.text and "imgot-serve" not in answer.text
+    assert str(store.root) not in answer.text
+    assert "/tmp" not in answer.text and "imgot-serve" not in answer.text
 
 
 def test_a_non_loopback_host_needs_expose():

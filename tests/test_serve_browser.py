@@ -81,7 +81,8 @@ def _shot(driver, path: Path, width: int) -> None:
 
 def test_before_any_upload_nothing_looks_live(server, browser, tmp_path):
     browser.get(server)
-    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    body = browser.find_element(By.TAG_NAME, "body")
+    WebDriverWait(browser, 30).until(lambda d: body.get_attribute("data-ready") == "1")
     assert not browser.find_element(By.ID, "plan").is_displayed()  # no broken image
     for link in ("dl-result", "dl-lut", "dl-transfer"):
         element = browser.find_element(By.ID, link)
@@ -115,7 +116,8 @@ def test_upload_tune_and_download_in_a_browser(server, browser, tmp_path):
     drag.release().perform()
     value = browser.find_element(By.CSS_SELECTOR, "#strength + output").text
     assert 0 < float(value) < 1
-    wait.until(lambda d: f"strength={value}&" in (d.find_element(By.ID, "after").get_attribute("data-query") or ""))
+    after = browser.find_element(By.ID, "after")
+    wait.until(lambda d: f"strength={value}&" in (after.get_attribute("data-query") or ""))
     assert _version(browser) >= 2
     assert browser.find_element(By.ID, "after").get_attribute("src") != first
     expected = "" if float(value) == 1 else f"--strength {value}"

@@ -57,7 +57,8 @@ def _exposed_names(host: str) -> tuple[str, ...]:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on. Anything but loopback (127.0.0.1, localhost, ::1) needs --expose.")
+              help="Interface to listen on; anything but loopback (127.0.0.1, localhost, ::1) "
+                   "needs --expose.")
 @click.option("--expose", is_flag=True,
               help="Allow a non-loopback --host (such as 0.0.0.0): other machines that have the URL "
                    "(with its token) can use the page; their Host header may name this machine.")
@@ -119,8 +120,8 @@ def serve(host, port, expose, open_browser, max_upload_mb, max_megapixels):
     url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{port}/?token={token}"
     click.echo(f"imgot serve: open {url}")
     if expose:
-        click.echo(f"warning: listening on {host} (--expose): anyone who can reach it and has the URL can use "
-                   f"it, as http://NAME:{port}/?token=... with NAME one of {', '.join(extra)}", err=True)
+        click.echo(f"warning: listening on {host} (--expose): anyone who can reach it and has the URL can "
+                   f"use it, as http://NAME:{port}/?token=... with NAME one of {', '.join(extra)}", err=True)
     click.echo("Press Ctrl+C to stop.", err=True)
     if open_browser:
         import webbrowser
@@ -129,6 +130,6 @@ def serve(host, port, expose, open_browser, max_upload_mb, max_megapixels):
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled: a clean stop, not an interrupted batch
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled: a clean stop, not a batch's
         pass
     click.echo("imgot serve: stopped; the uploads are removed", err=True)

@@ -193,7 +193,7 @@ def preview(request: Request, session: Session) -> Response:
 
 
 def _lab_sample(image: np.ndarray) -> np.ndarray:
-    """CIELAB colors of the seeded pixel sample :func:`imgot.metrics.color_distance` draws of an 8-bit RGB image."""
+    """CIELAB colors of the seeded pixel sample that :func:`imgot.metrics.color_distance` draws of `image`."""
     from ..colorspace import srgb_to_lab
     from ..palette import sample_rgb
     from ..pixels import as_pixels
@@ -282,7 +282,8 @@ def plan(request: Request, session: Session) -> Response:
         return _error(f"{params['method']} has no transport plan between palettes", 404)
     session.check_fresh(ticket)
     key = ("plan.png", *(params[name] for name in FIT + PLAN))  # the plan does not depend on strength
-    body = session.constant(key, lambda _: encode_png(draw_plan(color_map, 640, 420, color_space=_space(params))))
+    body = session.constant(
+        key, lambda _: encode_png(draw_plan(color_map, 640, 420, color_space=_space(params))))
     return Response(body, media_type="image/png")
 
 

@@ -134,7 +134,8 @@ def _field(base: BaseMap) -> Field:
     working = space.from_rgb(grid)
     full = base.lut.table.reshape(-1, 3).astype(np.float64)
     low = base.low.table.reshape(-1, 3).astype(np.float64)
-    shift = np.where(_inside(full)[:, None], space.from_rgb(full) - working, (space.from_rgb(low) - working) / _LOW)
+    shift = np.where(_inside(full)[:, None], space.from_rgb(full) - working,
+                     (space.from_rgb(low) - working) / _LOW)
     return Field(grid, working, shift, space.to_rgb(working))
 
 

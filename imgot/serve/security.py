@@ -128,12 +128,14 @@ class TokenAndHostMiddleware:
             return await _refuse(send, problem)
         extra = list(COMMON_HEADERS)
         if self._matches(connection.query_params.get("token")):
-            extra.append((b"set-cookie", f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode()))
+            cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+            extra.append((b"set-cookie", cookie.encode()))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in extra}
-                kept = [(name, value) for name, value in message.get("headers", []) if name.lower() not in names]
+                kept = [(name, value) for name, value in message.get("headers", [])
+                        if name.lower() not in names]
                 message = {**message, "headers": [*kept, *extra]}
             await send(message)
 
