@@ -1,26 +1,32 @@
-"""Benchmark imgot serve's preview: server time of one slider move at 1, 12 and 24 MP sources.
+"""Benchmark imgot serve as the hand feels it: input event to preview load, in headless Chromium.
 
-Run from the repository root (needs the serve and test extras):
+Run from the repository root (needs the serve and test extras, and Debian's
+``chromium`` and ``chromium-driver``):
 
-    python benchmarks/serve_latency.py [--sizes 1,12,24] [--moves 20] [--method NAME]
+    python benchmarks/serve_latency.py [--sizes 1,12] [--gaps 0.3,1.2,2.6] [--moves 20] [--method NAME]
 
-For each size it makes a source by upscaling the bundled rocket photo (JPEG,
-cached in benchmarks/out/serve_in/, git-ignored), and, through Starlette's test
-client against the real application (token, Host check, routes, JPEG encode):
-uploads source and reference, asks for the first preview (fit and base map),
-then moves the strength slider `--moves` times (random values) and toggles
-"keep luminance" and "detail" once per move. The server time of each answer
-is its ``Server-Timing`` header. In the same run, two peers on the same
-images: the uncached preview (``ColorTransfer.color_lut(preview)`` rebuilt at
-each move, as a page without the base-map cache would) and the full-resolution
-``transform`` (what a page without a preview would do; 2 repeats). Prints a
-markdown table: medians and p95 in milliseconds, and ratios to the peers.
+For each source size it makes a source by upscaling the bundled rocket photo
+(JPEG, cached in benchmarks/out/serve_in/, git-ignored), starts a real
+``imgot serve`` process on loopback, opens the page in headless Chromium,
+uploads the source and coffee.jpg as the reference (with the library's
+defaults: detail on), and waits for the first preview and the side panels
+(metrics, palettes, plan). Then, for each gap, it moves the strength slider
+`--moves` times to random values, `gap` seconds apart, each move one real
+``input`` event on the slider (what a drag fires). The page records, for
+every input event, the time until a preview answering it (or a later one)
+has loaded (``window.imgotFelt``); the side panels run as they do for a user,
+after each pause. Prints a markdown table: median and p95 felt latency in
+milliseconds per size and gap, and the server time of the previews.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +35,14 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "serve_in"
-TOKEN = "benchmark-token-0123456789"
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1400,900")
 
 
 def source_of(megapixels: float) -> Path:
+    """The rocket photo upscaled to `megapixels`, as a JPEG (made once, then cached)."""
     path = OUT / f"rocket_{megapixels:g}mp.jpg"
     if not path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
@@ -47,87 +57,117 @@ def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
 
-def measure(client, megapixels: float, moves: int, method: str) -> dict:
-    import imgot
-    from imgot.serve.preview import downscale
-    from imgot.transfer import apply_lut_to_image
+def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A real ``imgot serve`` on a free loopback port, and its URL."""
+    process = subprocess.Popen([sys.executable, "-m", "imgot", "serve", "--port", "0"], cwd=folder,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
+    line = process.stdout.readline()
+    if "http://" not in line:
+        raise SystemExit(f"imgot serve did not start: {line}")
+    return process, line.split("open ", 1)[1].strip()
 
-    source, reference = source_of(megapixels), ROOT / "sample_images" / "coffee.jpg"
-    api = "/api/session/" + client.post("/api/session").json()["session"]
+
+def browser(folder: Path):
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={folder / 'profile'}")
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
+
+
+def wait(driver, condition, timeout: float = 300.0) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+
+
+def open_page(driver, url: str, source: Path, method: str | None) -> float:
+    """Load the page, upload both images, wait for the first preview and the side panels; seconds taken."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    driver.get(url)
+    wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    if method:
+        Select(driver.find_element(By.ID, "method")).select_by_value(method)
     started = time.perf_counter()
-    for role, path in (("source", source), ("reference", reference)):
-        client.post(f"{api}/image/{role}", content=path.read_bytes()).raise_for_status()
-    upload = time.perf_counter() - started
+    driver.find_element(By.ID, "file-reference").send_keys(str(ROOT / "sample_images" / "coffee.jpg"))
+    driver.find_element(By.ID, "file-source").send_keys(str(source))
+    wait(driver, lambda d: int(d.find_element(By.ID, "after").get_attribute("data-version")) >= 1)
+    first = time.perf_counter() - started
+    wait(driver, lambda d: d.find_element(By.ID, "m-structure").text != "–")
+    wait(driver, lambda d: d.find_element(By.ID, "plan").is_displayed()
+         or d.find_element(By.ID, "plan-note").text)
+    return first
 
-    def server_ms(**params) -> float:
-        answer = client.get(api + "/preview.jpg", params={"method": method, **params})
-        answer.raise_for_status()
-        return float(answer.headers["server-timing"].split("dur=")[1])
 
-    first = server_ms(strength=1.0)
-    rng = np.random.default_rng(0)
-    strengths = [round(float(s), 2) for s in rng.uniform(0.05, 0.95, moves)]
-    slider = [server_ms(strength=s) for s in strengths]
-    luminance = [server_ms(strength=s, preserve_luminance=True) for s in strengths[: max(3, moves // 4)]]
-    detail = [server_ms(strength=s, detail=True) for s in strengths[: max(3, moves // 4)]]
+MOVE = """
+const slider = document.getElementById('strength');
+slider.value = arguments[0];
+slider.dispatchEvent(new Event('input', {bubbles: true}));
+"""
 
-    # Peers, on the same images: the same preview without the cache, and the full-resolution transform.
-    full = imgot.read_image(source)
-    ref = imgot.read_image(reference)
-    preview = downscale(full)
-    model = imgot.ColorTransfer(method=method).fit(ref)
-    uncached = []
-    for s in strengths[: max(3, moves // 4)]:
-        model.strength = s
-        t = time.perf_counter()
-        try:
-            apply_lut_to_image(model.color_lut(preview), preview)
-        except ValueError:  # not a single LUT
-            model.transform(preview)
-        uncached.append((time.perf_counter() - t) * 1000)
-    full_res = []
-    for s in strengths[:2]:
-        model.strength = s
-        t = time.perf_counter()
-        model.transform(full)
-        full_res.append((time.perf_counter() - t) * 1000)
-    return {"MP": megapixels, "size": f"{full.shape[1]}x{full.shape[0]}", "upload_s": upload,
-            "first_ms": first, "slider": slider, "luminance": luminance, "detail": detail,
-            "uncached": uncached, "full": full_res}
+
+def felt_latency(driver, moves: int, gap: float, rng) -> tuple[list[float], list[float]]:
+    """Milliseconds from each of `moves` slider input events, `gap` s apart, to the preview answering it.
+
+    Also returns the server time (``Server-Timing``) of each preview the page asked for.
+    """
+    driver.execute_script("window.imgotFelt.length = 0; window.imgotServer.length = 0;")
+    time.sleep(1.0)  # let the side panels of the last pause settle, as between two gestures
+    for value in rng.uniform(0.05, 0.95, moves):
+        driver.execute_script(MOVE, f"{value:.2f}")
+        time.sleep(gap)
+    wait(driver, lambda d: d.execute_script("return window.imgotFelt.length") >= moves, timeout=60)
+    felt = [float(x) for x in driver.execute_script("return window.imgotFelt.slice()")][:moves]
+    return felt, [float(x) for x in driver.execute_script("return window.imgotServer.slice()")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,12,24", help="source sizes in megapixels")
-    parser.add_argument("--moves", type=int, default=20, help="slider moves per size")
+    parser.add_argument("--sizes", default="1,12", help="source sizes in megapixels")
+    parser.add_argument("--gaps", default="0.3,1.2,2.6", help="seconds between two slider moves")
+    parser.add_argument("--moves", type=int, default=20, help="slider moves per size and gap")
     parser.add_argument("--method", default=None, help="method [default: the library's default]")
     args = parser.parse_args()
-
-    from starlette.testclient import TestClient
-
     import imgot
-    from imgot.serve.app import create_app
 
     method = args.method or imgot.ColorTransfer().method
-    app = create_app(token=TOKEN)
+    gaps = [float(g) for g in args.gaps.split(",")]
     rows = []
-    with TestClient(app, base_url="http://127.0.0.1:8765", headers={"X-Imgot-Token": TOKEN}) as client:
+    with tempfile.TemporaryDirectory(prefix="imgot-bench-") as folder:
+        folder = Path(folder)
         for size in (float(s) for s in args.sizes.split(",")):
-            rows.append(measure(client, size, args.moves, method))
+            source = source_of(size)
+            process, url = start_server(folder)
+            driver = browser(folder)
+            try:
+                first = open_page(driver, url, source, args.method)
+                rng = np.random.default_rng(0)
+                felt = {gap: felt_latency(driver, args.moves, gap, rng) for gap in gaps}
+            finally:
+                driver.quit()
+                process.terminate()
+                process.wait(timeout=30)
+            with Image.open(source) as image:
+                rows.append((size, f"{image.width}x{image.height}", first, felt))
 
-    print(f"\nimgot serve preview latency, method {method}, preview longest side 768 px, "
-          f"{args.moves} strength moves per size (server time, ms)\n")
-    print("| source | upload + decode (s) | first preview (fit) | strength move median | p95 "
-          "| + keep luminance median | + detail median | peer: uncached preview median "
-          "| peer: full-res transform median | uncached / move | full-res / move |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        move = statistics.median(row["slider"])
-        uncached, full = statistics.median(row["uncached"]), statistics.median(row["full"])
-        print(f"| {row['MP']:g} MP ({row['size']}) | {row['upload_s']:.2f} | {row['first_ms']:.0f} "
-              f"| {move:.1f} | {p95(row['slider']):.1f} | {statistics.median(row['luminance']):.1f} "
-              f"| {statistics.median(row['detail']):.1f} | {uncached:.1f} | {full:.0f} "
-              f"| {uncached / move:.1f}x | {full / move:.0f}x |")
+    print(f"\nimgot serve felt latency (input event to preview loaded, headless Chromium), method {method}, "
+          f"detail on, {args.moves} strength moves per gap; ms; load average at the end "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print("| source | upload to first preview (s) | "
+          + " | ".join(f"{g:g} s apart: median / p95" for g in gaps)
+          + " | server time per preview: median / p95 |")
+    print("|---|---|" + "---|" * (len(gaps) + 1))
+    for size, shape, first, felt in rows:
+        cells = " | ".join(f"{statistics.median(felt[g][0]):.0f} / {p95(felt[g][0]):.0f}" for g in gaps)
+        server = [ms for g in gaps for ms in felt[g][1]]
+        server_cell = f"{statistics.median(server):.0f} / {p95(server):.0f}"
+        print(f"| {size:g} MP ({shape}) | {first:.1f} | {cells} | {server_cell} |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import io
 import shlex
+import time
 import struct
 import subprocess
 import sys
@@ -85,9 +86,11 @@ def test_token_in_url_sets_a_cookie_for_the_page_and_its_files():
         assert page.status_code == 200 and "<script src=\"/static/app.js\">" in page.text
         cookie = page.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-        # From here the cookie alone is the token, as the browser sends it.
+        # The cookie alone loads the page's files; the page carries the token for its API calls.
         assert client.get("/static/app.js").status_code == 200
-        assert client.post("/api/session").status_code == 200
+        assert f'<meta name="imgot-token" content="{TOKEN}">' in client.get("/").text
+        assert client.post("/api/session").status_code == 403  # a cookie alone never drives the API
+        assert client.post("/api/session", headers={"X-Imgot-Token": TOKEN}).status_code == 200
 
 
 @pytest.mark.parametrize("host", ["evil.example:8765", "127.0.0.1:9999", "localhost.evil.example"])
@@ -114,7 +117,8 @@ def test_uploads_stay_in_the_private_folder_under_server_names(images):
                              headers={"X-File-Name": "..%2F..%2Fevil.jpg"})
         assert answer.json()["name"] == "evil.jpg"
         session_folder = store.root / api.rsplit("/", 1)[1]
-        assert sorted(p.name for p in store.root.rglob("*")) == sorted([session_folder.name, "source.jpg"])
+        names = sorted(p.name for p in store.root.rglob("*"))
+        assert names == sorted([session_folder.name, "source.jpg", "pid"])
         assert client.post(api + "/image/../../x", content=b"x").status_code == 404
     assert not store.root.exists()  # removed when the server stops
 
@@ -279,7 +283,10 @@ def test_palettes_plan_and_metrics_match_the_library(client, images):
 def _cli(command: str, cwd: Path) -> None:
     words = shlex.split(command)
     assert words[:2] == ["imgot", "transfer"]
-    subprocess.run([sys.executable, "-m", "imgot", *words[1:]], cwd=cwd, check=True, capture_output=True)
+    import os
+
+    subprocess.run([sys.executable, "-m", "imgot", *words[1:]], cwd=cwd, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})  # this checkout's imgot, as the server's
 
 
 @pytest.mark.parametrize("settings", [
@@ -392,3 +399,327 @@ def test_static_files_ship_in_the_wheel():
     assert shipped == set((root / "imgot/serve/static").iterdir())
     page = (root / "imgot/serve/static/index.html").read_text()
     assert "http" not in page.replace("http-equiv", "")  # no CDN: the page works offline
+
+
+# -- a real server on loopback: origins, token header, headers, bounds, downloads -------------------
+
+
+class Server:
+    """A real ``imgot serve --port 0`` process, spoken to with :mod:`http.client`."""
+
+    def __init__(self, cwd: Path):
+        import os
+
+        self.process = subprocess.Popen([sys.executable, "-m", "imgot", "serve", "--port", "0"], cwd=cwd,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
+        line = self.process.stdout.readline()
+        assert "http://127.0.0.1:" in line, line + self.process.stderr.read()
+        self.url = line.split("open ", 1)[1].strip()
+        self.port = int(self.url.split(":")[2].split("/")[0])
+        self.token = self.url.split("token=", 1)[1]
+
+    def request(self, method: str, path: str, body: bytes | None = None, token: bool = True, **headers):
+        """``(status, headers, body)`` of one request; `token` adds the X-Imgot-Token header."""
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        sent = {"Host": f"127.0.0.1:{self.port}", **{k.replace("_", "-"): v for k, v in headers.items()}}
+        if token:
+            sent["X-Imgot-Token"] = self.token
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            answer = connection.getresponse()
+            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        finally:
+            connection.close()
+
+    def open(self, *images: Path) -> str:
+        import json
+
+        status, _, body = self.request("POST", "/api/session")
+        assert status == 200, body
+        api = f"/api/session/{json.loads(body)['session']}"
+        for role, path in zip(("source", "reference"), images):
+            status, _, body = self.request("POST", f"{api}/image/{role}", path.read_bytes(),
+                                           X_File_Name=path.name)
+            assert status == 200, body
+        return api
+
+    def stop(self, signal_number: int | None = None) -> str:
+        import signal
+
+        self.process.send_signal(signal_number or signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        finally:
+            self.process.kill()
+        return self.process.stderr.read()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    pytest.importorskip("uvicorn")
+    running = Server(tmp_path_factory.mktemp("serve"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def served(server, tmp_path_factory):
+    """The server with a session holding a source (JPEG) and a reference (PNG), and a folder with both."""
+    folder = tmp_path_factory.mktemp("images")
+    source, reference = folder / "rocket small.jpg", folder / "coffee.png"
+    Image.fromarray(load_sample("rocket.jpg", (200, 134))).save(source, quality=92)
+    Image.fromarray(load_sample("coffee.jpg", (180, 120))).save(reference)
+    return server, server.open(source, reference), folder
+
+
+def _json(body: bytes) -> dict:
+    import json
+
+    return json.loads(body)
+
+
+def test_url_is_printed_once_the_server_listens(server):
+    status, _, _ = server.request("GET", "/api/config")  # the fixture connects right after the line
+    assert status == 200
+
+
+def test_post_from_another_local_page_is_refused_and_the_session_survives(served):
+    server, api, _ = served
+    other = f"http://127.0.0.1:{server.port + 1}"
+    cookie = f"imgot-token-{server.port}={server.token}"
+    attacks = [  # what a page on another port can send: the cookie goes along (SameSite ignores ports)
+        dict(token=False, Origin=other, Cookie=cookie, Sec_Fetch_Site="same-site"),
+        dict(token=False, Origin=other, Cookie=cookie),
+        dict(token=False, Cookie=cookie, Sec_Fetch_Site="same-site"),
+        dict(token=True, Origin=other),  # even with the token, another origin is refused
+        dict(token=True, Origin="null"),
+        dict(token=True, Sec_Fetch_Site="cross-site"),
+    ]
+    for headers in attacks * 3:  # more than the 16 sessions kept, as in the report
+        for path in ("/api/session", api + "/image/reference"):
+            status, answer, body = server.request("POST", path, b"x", **headers)
+            assert status == 403, (headers, path, body)
+            assert answer["x-content-type-options"] == "nosniff"
+    status, _, _ = server.request("GET", api + "/preview.jpg?method=linear")
+    assert status == 200  # the user's session and images are still there
+    own = f"http://127.0.0.1:{server.port}"
+    status, _, _ = server.request("POST", "/api/session", Origin=own, Sec_Fetch_Site="same-origin")
+    assert status == 200
+
+
+def test_cookie_alone_never_drives_the_api(served):
+    server, api, _ = served
+    status, headers, _ = server.request("GET", f"/?token={server.token}", token=False)
+    assert status == 200 and "HttpOnly" in headers["set-cookie"]
+    cookie = headers["set-cookie"].split(";", 1)[0]
+    assert server.request("GET", "/static/app.js", token=False, Cookie=cookie)[0] == 200
+    for method, path in (("GET", "/api/config"), ("POST", "/api/session"),
+                         ("GET", api + "/preview.jpg"), ("GET", api + "/download/result")):
+        assert server.request(method, path, token=False, Cookie=cookie)[0] == 403, path
+        assert server.request(method, f"{path}?token={server.token}", token=False)[0] == 403, path
+
+
+ENDPOINTS = ("/preview.jpg", "/metrics", "/palettes", "/plan.png", "/command", "/download/result",
+             "/download/lut", "/download/transfer")
+
+
+def test_every_answer_carries_nosniff_and_the_json_and_downloads_no_store(served):
+    server, api, _ = served
+    paths = ["/", "/static/app.js", "/api/config", api + "/image/source/preview.jpg",
+             "/api/session/nope/metrics",
+             *(api + path + "?method=emd&n_clusters=8" for path in ENDPOINTS)]
+    for path in paths:
+        status, headers, _ = server.request("GET", path)
+        assert status in (200, 404), (path, status)
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["cache-control"] == "no-store", path
+    assert server.request("GET", "/api/config", token=False)[1]["cache-control"] == "no-store"  # refusals too
+
+
+@pytest.mark.parametrize("query, message", [
+    ("strength=2", "strength must be in [0, 1]"), ("strength=nan", "strength must be in [0, 1]"),
+    ("strength=-3", "strength must be in [0, 1]"), ("strength=inf", "strength must be in [0, 1]"),
+    ("reg=nan&method=sinkhorn", "reg must be a finite positive number"),
+    ("n_iter=600&method=sliced", "n_iter must be at most 60"),
+    ("n_clusters=1000&method=emd", "n_clusters must be at most 128"),
+    ("random_state=-1", "random_state must be None or an integer seed"),
+])
+def test_out_of_range_settings_are_refused_on_every_endpoint_after_a_fit(served, query, message):
+    server, api, _ = served
+    assert server.request("GET", api + "/preview.jpg?method=emd&n_clusters=8")[0] == 200  # a cached model
+    for path in ENDPOINTS:
+        status, headers, body = server.request("GET", f"{api}{path}?method=emd&n_clusters=8&{query}")
+        assert status == 400, (path, query, body[:80])
+        error = _json(body)["error"]
+        assert message in error and "\n" not in error, (path, error)
+
+
+def test_download_after_slider_moves_has_the_last_settings_byte_equal_to_the_cli(served, tmp_path):
+    server, api, folder = served
+    for strength in (1.0, 0.8, 0.55, 0.3):  # the slider moves; each move asks for a preview
+        assert server.request("GET", f"{api}/preview.jpg?method=linear&strength={strength}")[0] == 200
+    query = "method=linear&strength=0.3&detail=true"
+    status, _, result = server.request("GET", f"{api}/download/result?{query}")
+    command = _json(server.request("GET", f"{api}/command?{query}")[2])["command"]
+    assert status == 200 and "--strength 0.3" in command
+    for path in folder.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    _cli(command, tmp_path)
+    assert result == (tmp_path / "rocket small_imgot.jpg").read_bytes()
+
+
+def test_a_preview_does_not_wait_behind_a_side_panel(served):
+    import threading
+
+    server, api, _ = served
+    assert server.request("GET", f"{api}/preview.jpg?method=linear")[0] == 200  # linear fitted and cached
+    done = {}
+
+    def slow():  # a new palette fit (k-means of 128 clusters) behind the plan picture
+        done["plan"] = server.request("GET", f"{api}/plan.png?method=emd&n_clusters=127")[0]
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.1)
+    status, _, _ = server.request("GET", f"{api}/preview.jpg?method=linear&strength=0.5")
+    preview_done = "plan" not in done
+    thread.join()
+    assert status == 200 and preview_done  # the preview came back while the plan was still being computed
+    assert done["plan"] in (200, 409)  # 409: the plan, overtaken by that preview, was dropped as stale
+    assert server.request("GET", f"{api}/plan.png?method=emd&n_clusters=127")[0] == 200  # its fit was kept
+
+
+def test_ctrl_c_stops_the_server_with_one_line_and_no_batch_message(tmp_path):
+    import signal
+
+    pytest.importorskip("uvicorn")
+    running = Server(tmp_path)
+    assert running.request("GET", "/api/config")[0] == 200
+    root = next(p for p in Path(__import__("tempfile").gettempdir()).glob("imgot-serve-*")
+                if (p / "pid").exists() and (p / "pid").read_text() == str(running.process.pid))
+    errors = running.stop(signal.SIGINT)
+    assert "rerun" not in errors and "Traceback" not in errors
+    assert errors.strip().splitlines()[-1] == "imgot serve: stopped; the uploads are removed"
+    assert running.process.returncode == 0
+    assert not root.exists()
+
+
+# -- names, hosts, leftovers --------------------------------------------------------------------------
+
+
+def test_a_source_named_like_an_option_gives_a_command_that_runs(client, images, tmp_path):
+    api = _open(client)
+    for role, path, name in (("source", images[0], "-o.jpg"), ("reference", images[1], "--help.png")):
+        client.post(f"{api}/image/{role}", content=path.read_bytes(), headers={"X-File-Name": name})
+        (tmp_path / name).write_bytes(path.read_bytes())
+    settings = {"method": "linear", "strength": 0.6}
+    command = client.get(api + "/command", params=settings).json()["command"]
+    assert command.startswith("imgot transfer ./-o.jpg ./--help.png -o ./-o_imgot.jpg")
+    _cli(command, tmp_path)
+    result = client.get(api + "/download/result", params=settings).content
+    assert result == (tmp_path / "-o_imgot.jpg").read_bytes()
+
+
+def test_an_error_never_shows_the_server_folder(client, images):
+    api = _open(client, *images)
+    store = client.app.state.store
+    for path in store.root.rglob("source.*"):
+        path.unlink()  # the stored file is gone (a cleaner ran): the download fails
+    answer = client.get(api + "/download/result", params={"method": "linear"})
+    assert answer.status_code == 400
+    assert str(store.root) not in answer.text
+    assert "/tmp" not in answer.text and "imgot-serve" not in answer.text
+
+
+def test_a_non_loopback_host_needs_expose():
+    from click.testing import CliRunner
+
+    from imgot.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2 and "--expose" in result.output
+    app = create_app(token=TOKEN, host="0.0.0.0", port=8765, extra_hosts=("192.168.1.20", "mybox"))
+    with TestClient(app, base_url="http://192.168.1.20:8765", headers={"X-Imgot-Token": TOKEN}) as lan:
+        assert lan.get("/api/config").status_code == 200
+        assert lan.get("/api/config", headers={"Host": "mybox:8765"}).status_code == 200
+        assert lan.get("/api/config", headers={"Host": "evil.example:8765"}).status_code == 403
+
+
+def test_folders_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
+    from imgot.serve.session import remove_orphans
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan, alive, foreign = (tmp_path / f"imgot-serve-{name}" for name in ("orphan", "alive", "old"))
+    for folder, pid in ((orphan, dead), (alive, str(__import__("os").getpid())), (foreign, None)):
+        (folder / "session").mkdir(parents=True)
+        (folder / "session" / "source.jpg").write_bytes(b"x")
+        if pid:
+            (folder / "pid").write_text(pid)
+    assert remove_orphans(tmp_path) == [orphan]
+    assert not orphan.exists() and alive.exists() and foreign.exists()
+
+
+def test_metrics_use_the_shown_preview_and_the_distance_of_color_distance(client, images):
+    from imgot import metrics
+
+    api = _open(client, *images)
+    settings = {"method": "emd", "n_clusters": 8, "strength": 0.6}
+    client.get(api + "/preview.jpg", params=settings)
+    values = client.get(api + "/metrics", params=settings).json()
+    session = client.app.state.store.get(api.rsplit("/", 1)[1])
+    from imgot.serve.params import parse_params
+
+    shown = session.output(parse_params({k: str(v) for k, v in settings.items()}))
+    reference = session.uploads["reference"].preview
+    assert values["color_distance"] == metrics.color_distance(shown, reference)
+    assert values["structure"] == metrics.structure_similarity(session.uploads["source"].preview, shown)
+
+
+def test_memo_computes_a_key_once_and_different_keys_side_by_side():
+    import threading
+
+    from imgot.serve.session import Memo
+
+    memo, calls = Memo(4), []
+
+    def compute(key):
+        def run():
+            calls.append(key)
+            time.sleep(0.3)
+            return key * 2
+        return run
+
+    results = {}
+    threads = [threading.Thread(target=lambda k=k, i=i: results.__setitem__(i, memo.get((k,), compute(k))))
+               for i, k in enumerate([1, 1, 1, 2])]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(calls) == [1, 2]  # three askers of key 1 shared one computation
+    assert results == {0: 2, 1: 2, 2: 2, 3: 4}
+    assert time.perf_counter() - started < 0.55  # keys 1 and 2 were computed at the same time
+    for key in range(3, 8):
+        memo.get((key,), lambda: None)
+    assert memo.get((1,), lambda: "recomputed") == "recomputed"  # only the 4 most recent are kept
+
+
+def test_a_side_panel_overtaken_by_a_preview_is_stale(client, images):
+    from imgot.serve.session import Stale
+
+    api = _open(client, *images)
+    session = client.app.state.store.get(api.rsplit("/", 1)[1])
+    ticket = session.previews
+    session.check_fresh(ticket)
+    client.get(api + "/preview.jpg", params={"method": "linear"})
+    with pytest.raises(Stale):
+        session.check_fresh(ticket)

@@ -20,8 +20,8 @@ from typing import Mapping
 
 from ..methods import METHOD_NAMES, PALETTE_METHODS
 
-__all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "method_settings", "defaults",
-           "parse_params", "plan_method"]
+__all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "SERVER_MAX", "method_settings",
+           "defaults", "parse_params", "plan_method"]
 
 FIT = ("method", "n_clusters", "color_space", "random_state")
 PLAN = ("reg", "reg_m", "n_iter")
@@ -43,6 +43,11 @@ METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 _ALL_SETTINGS = ("n_clusters", "reg", "reg_m", "n_iter")
+
+# Upper bounds this server adds to the library's own checks: the settings whose
+# cost grows without limit (k-means clusters, sliced rotations). The page's
+# sliders stop there too (it reads them from /api/config).
+SERVER_MAX = {"n_clusters": 128, "n_iter": 60}
 
 
 def method_settings() -> dict[str, tuple[str, ...]]:
@@ -95,14 +100,17 @@ def _parse(name: str, text: str, default):
 def parse_params(query: Mapping[str, str]) -> dict:
     """:class:`imgot.ColorTransfer` keyword arguments from a request's query string.
 
-    Unknown keys are ignored (the token travels in the same query string);
-    missing ones take the library's defaults. Ranges are left to
-    :class:`imgot.ColorTransfer`, which raises ``ValueError`` naming the setting.
+    Unknown keys are ignored; missing ones take the library's defaults.
+    Every value is checked as :class:`imgot.ColorTransfer` checks it (the
+    bounds ``imgot transfer`` has: strength in [0, 1], NaN and inf refused,
+    positive ``reg``, a seed in range...), plus :data:`SERVER_MAX`, before any
+    cached model sees it.
 
     Raises
     ------
     ValueError
-        For a value that is not of the setting's type, or an unknown method.
+        One line naming the setting: a value not of the setting's type, out of
+        range, or an unknown method.
 
     Examples
     --------
@@ -114,7 +122,30 @@ def parse_params(query: Mapping[str, str]) -> dict:
     for name in PARAMETERS:
         if name in query:
             params[name] = _parse(name, query[name], params[name])
+    check(params)
     return params
+
+
+def check(params: dict) -> None:
+    """Raise ``ValueError`` (one line) for settings the library or this server refuses.
+
+    Examples
+    --------
+    >>> check({**defaults(), "strength": float("nan")})
+    Traceback (most recent call last):
+    ...
+    ValueError: strength must be in [0, 1], got nan
+    >>> check({**defaults(), "n_iter": 600})
+    Traceback (most recent call last):
+    ...
+    ValueError: n_iter must be at most 60 on this server, got 600
+    """
+    from ..transfer import ColorTransfer
+
+    ColorTransfer(**params)._validate_params()  # the library's checks, as at fit time
+    for name, high in SERVER_MAX.items():
+        if params[name] > high:
+            raise ValueError(f"{name} must be at most {high} on this server, got {params[name]!r}")
 
 
 def plan_method(method: str) -> str | None:

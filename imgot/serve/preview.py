@@ -15,6 +15,7 @@ clipped color. The downloads are computed afresh at full resolution.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 
@@ -97,6 +98,46 @@ class BaseMap:
     output: np.ndarray | None
     color_space: str
 
+    @functools.cached_property
+    def field(self) -> "Field":
+        """What every strength shares (computed at the first move, then kept): see :func:`scaled_lut`."""
+        return _field(self)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A LUT method's displacement on the RGB lattice, with the lattice in RGB and in the working space.
+
+    Attributes
+    ----------
+    grid : ndarray (N, 3)
+        The lattice colors, RGB.
+    working : ndarray (N, 3)
+        The same in the method's working space.
+    shift : ndarray (N, 3)
+        The displacement d(x) of each lattice color, in the working space.
+    identity : ndarray (N, 3)
+        ``to_rgb(working)``, subtracted so that a zero move is the identity to the last bit.
+    """
+
+    grid: np.ndarray
+    working: np.ndarray
+    shift: np.ndarray
+    identity: np.ndarray
+
+
+def _field(base: BaseMap) -> Field:
+    from ..mapping import _lattice
+
+    space = get_color_space(base.color_space)
+    grid = _lattice(base.lut.table.shape[0])
+    working = space.from_rgb(grid)
+    full = base.lut.table.reshape(-1, 3).astype(np.float64)
+    low = base.low.table.reshape(-1, 3).astype(np.float64)
+    shift = np.where(_inside(full)[:, None], space.from_rgb(full) - working,
+                     (space.from_rgb(low) - working) / _LOW)
+    return Field(grid, working, shift, space.to_rgb(working))
+
 
 def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
     """Solve `model`'s map for `preview`: at full strength, and at 0.25 for LUT methods.
@@ -144,20 +185,22 @@ def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> Colo
     >>> inside = _inside(at(0.25).table.reshape(-1, 3))
     >>> bool(np.abs(half.table - at(0.5).table).reshape(-1, 3)[inside].max() < 1e-4)
     True
+    >>> full, low = (at(s).table.reshape(-1, 3).astype(np.float64) for s in (1.0, 0.25))
+    >>> field = lambda x: np.where(_inside(full)[:, None], lab.from_rgb(full) - x,
+    ...                            (lab.from_rgb(low) - x) / 0.25)  # the same, through lut_from_field
+    >>> bool(np.array_equal(half.table, lut_from_field(field, lab, size=9, strength=0.5).table))
+    True
     """
     if strength == 1.0 and not preserve_luminance:
         return base.lut
+    from ..mapping import _finish
+
+    # lut_from_field's own steps, with the parts every strength shares kept in base.field:
+    # one color conversion per move instead of five.
     space = get_color_space(base.color_space)
-    size = base.lut.table.shape[0]
-    full = base.lut.table.reshape(-1, 3).astype(np.float64)
-    low = base.low.table.reshape(-1, 3).astype(np.float64)
-
-    def field(working):
-        return np.where(_inside(full)[:, None], space.from_rgb(full) - working,
-                        (space.from_rgb(low) - working) / _LOW)
-
-    return lut_from_field(field, space, size=size, strength=float(strength),
-                          preserve_luminance=bool(preserve_luminance))
+    field = base.field
+    mapped = field.grid + (space.to_rgb(field.working + float(strength) * field.shift) - field.identity)
+    return _finish(field.grid, mapped, base.lut.table.shape[0], bool(preserve_luminance))
 
 
 def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_luminance: bool,
