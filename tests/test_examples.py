@@ -87,3 +87,19 @@ def test_desserts_without_matplotlib_prints_plans_and_one_line(tmp_path):
     assert "Traceback" not in result.stderr and "lambda = 50" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("matplotlib is not installed")
     assert not (tmp_path / "desserts.png").exists()
+
+
+def test_smooth_map_sheet_and_scores(tmp_path):
+    from PIL import Image
+
+    from imgot.metrics import blotch
+
+    results = load("smooth_map").main(tmp_path)
+    with Image.open(results["path"]) as sheet:
+        assert sheet.height == results["default"].shape[0] and sheet.width > 3 * results["default"].shape[1]
+    # The default adds markedly fewer blotches than the plain map on the same pair.
+    scores = results["scores"]
+    assert scores["default"]["blotch"] < 0.8 * scores["plain"]["blotch"]
+    assert scores["default"]["chroma_structure"] > scores["plain"]["chroma_structure"]
+    assert scores["default"]["blotch"] == pytest.approx(blotch(
+        np.asarray(Image.open(EXAMPLES.parent / "sample_images" / "chelsea.jpg").convert("RGB")), results["default"]))
