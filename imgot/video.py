@@ -386,10 +386,16 @@ def apply_lut_video(
     preset: str | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    detail: bool = False,
+    preserve_luminance: bool = False,
 ) -> VideoResult:
     """Map every frame of a clip through `lut` (e.g. a ``.cube`` read with :func:`imgot.cube.read_cube`).
 
     Parameters are those of :func:`transfer_video`; one pass over the clip.
+    `detail` and `preserve_luminance` add the per-pixel finishing steps a
+    LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
+    wrote for a clip and the transfer's own flags, the frames are the
+    transfer's.
 
     Examples
     --------
@@ -404,11 +410,15 @@ def apply_lut_video(
     check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
     info = probe(path)
     yuv = None
+    per_pixel = detail or (preserve_luminance and "preserve_luminance" in _FINISHING)
     if _worth_baking(path, info.n_frames):
-        yuv = _yuv420_route([lut], lambda index: 0, info)
-        if info.pix_fmt not in ("yuv420p", "yuvj420p"):
+        if not per_pixel:
+            yuv = _yuv420_route([lut], lambda index: 0, info)
+        if per_pixel or info.pix_fmt not in ("yuv420p", "yuvj420p"):
             lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
-    encoder, notes = stream_video(path, out_path, lambda rgb, index: _apply(lut, rgb, False, False), codec=codec,
+    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames, detail=bool(detail),
+                      preserve_luminance=bool(preserve_luminance))
+    encoder, notes = stream_video(path, out_path, grade.grade, codec=codec,
                                   crf=crf, bitrate=bitrate, preset=preset, overwrite=overwrite,
                                   progress=_encode_progress(progress), yuv420_function=yuv)
     return VideoResult(None, encoder, notes)

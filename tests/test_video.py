@@ -482,3 +482,32 @@ def test_a_jpeg_named_mp4_is_a_photo(tmp_path):
     assert np.array_equal(imgot.read_image(tmp_path / "out.png")[..., :3], expected)
     with pytest.raises(imgot.exceptions.VideoReadError, match="a MJPEG image, not a video"):
         videoio.probe(fake)
+
+
+def test_clip_cube_with_preserve_detail_reproduces_the_graded_clip(clips, tmp_path):
+    cube, ref = tmp_path / "grade.cube", SAMPLES / "coffee.jpg"
+    codec = ["--crf", "0", "--preset", "ultrafast"]
+    result = run("transfer", clips["pan"], ref, "-o", tmp_path / "graded.mkv", "--save-lut", cube, *codec)
+    assert result.exit_code == 0, result.output
+    assert "note: grade.cube holds the color map only; the detail step" in result.stderr
+    assert "imgot apply --preserve-detail adds it back" in result.stderr
+    for name, flags in (("with.mkv", ["--preserve-detail"]), ("without.mkv", [])):
+        applied = run("apply", cube, clips["pan"], "-o", tmp_path / name, *flags, *codec)
+        assert applied.exit_code == 0, applied.output
+    graded, source = frames_of(tmp_path / "graded.mkv"), frames_of(clips["pan"])
+    with_detail, without = frames_of(tmp_path / "with.mkv"), frames_of(tmp_path / "without.mkv")
+    assert len(graded) == len(with_detail) == len(without) == 30
+    for frame, a, b, c in zip(source, graded, with_detail, without):
+        expected = video.ClipGrade([read_cube(cube)], np.zeros(1), np.zeros(1, int), detail=True).grade(frame, 0)
+        codec_error = yuv420_error(expected)  # what the lossless 4:2:0 encode loses on this frame
+        assert np.abs(a.astype(int) - b).mean() <= codec_error
+        assert np.abs(b.astype(int) - expected).mean() < codec_error + 0.25
+        assert np.abs(a.astype(int) - c).mean() > codec_error  # the LUT alone is not the graded clip
+
+
+def test_unwritable_save_lut_folder_fails_before_encoding(clips, tmp_path):
+    out, cube = tmp_path / "graded.mp4", tmp_path / "missing" / "grade.cube"
+    result = run("transfer", clips["pan"], SAMPLES / "coffee.jpg", "-o", out, "--save-lut", cube)
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.output.startswith("Error:") and "missing: no such folder" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
