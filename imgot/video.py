@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -73,6 +74,7 @@ class ClipGrade:
     preserve_luminance: bool = False
     bake: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def _shot(self, index: int) -> int:
         return int(np.searchsorted(self.cuts, index, side="right"))
@@ -111,7 +113,11 @@ class ClipGrade:
         return [(m, float(w)) for m, w in pairs if w > 0]
 
     def lut_at(self, index: int) -> ColorLUT:
-        """The map of frame `index` (one of :attr:`luts`, or their blend)."""
+        """The map of frame `index` (one of :attr:`luts`, or their blend); safe to call from several threads."""
+        with self._lock:  # frames are graded two at a time: one baked or blended table is made once
+            return self._lut_at(index)
+
+    def _lut_at(self, index: int) -> ColorLUT:
         pairs = self.weights(index)
         if len(pairs) == 1:
             if not self.bake:
@@ -279,15 +285,18 @@ def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info
 
     full = info.color.get("color_range") == 2 or info.pix_fmt == "yuvj420p"
     cache: dict = {}
+    lock = threading.Lock()
 
     def run(planes: np.ndarray, index: int) -> np.ndarray | None:
         map_index = which(index)
         if map_index is None:
             return None
-        if map_index not in cache:
-            cache.clear()
-            cache[map_index] = YUV420LUT(luts[map_index], info.color.get("colorspace", 2), full)
-        return cache[map_index].apply(planes, info.width, info.height)
+        with lock:  # called from the grading threads: each table is built once
+            if map_index not in cache:
+                cache.clear()
+                cache[map_index] = YUV420LUT(luts[map_index], info.color.get("colorspace", 2), full)
+            table = cache[map_index]
+        return table.apply(planes, info.width, info.height)
 
     return run
 

@@ -695,37 +695,79 @@ def stream_video(
 _YUV420 = ("yuv420p", "yuvj420p")
 
 
+def _graders() -> int:
+    """Frames graded at once: two where there are two cores (each frame's own steps may thread further)."""
+    return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
+def _converter(output, info, frame_function, yuv420_function) -> Callable:
+    """``(decoded frame, index) -> frame in the encoder's format``: graded in YUV, in RGB, or passed through."""
+    av = _av()
+    pix_fmt = output.settings.pix_fmt
+    direct = (yuv420_function is not None and pix_fmt in _YUV420 and info.width % 2 == 0 and info.height % 2 == 0)
+
+    def convert(frame, index: int):
+        planes = None
+        if direct and frame.format.name == pix_fmt:
+            planes = yuv420_function(frame.to_ndarray(), index)
+        if planes is not None:
+            out = av.VideoFrame.from_ndarray(planes, format=pix_fmt)
+            for name, value in info.color.items():
+                setattr(out, name, value)
+            return out
+        if frame_function is None:
+            return frame if frame.format.name == pix_fmt else frame.reformat(format=pix_fmt)
+        rgb = frame_function(_to_rgb(frame, info.rgb_format), index)
+        return _from_rgb(rgb, info.rgb_format, pix_fmt, info.color)
+
+    return convert
+
+
 def _produce(path, source, stream, output, info, frame_function, yuv420_function=None) -> Iterator[tuple]:
-    """Demux once: ('video', encoded-format frame, pts, time_base, index) or ('other', packet), in file order."""
+    """Demux once: ('video', encoded-format frame, pts, time_base, index, duration) or ('other', packet), in file order.
+
+    Frames to grade go to a small thread pool as they are decoded, at most
+    ``2 * workers`` in flight, and come out in order: decoding, the grading
+    of consecutive frames and (in the caller) the encoder overlap.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     others = [s for s in source.streams if s.index in output.copied or s.index in output.transcoded]
-    index = packets = 0
-    for packet in source.demux(stream, *others):
-        if packet.stream.index != stream.index:
-            yield ("other", packet)
-            continue
-        packets += packet.size > 0
-        try:
-            frames = packet.decode()
-        except _av().FFmpegError as error:
-            raise VideoReadError(f"{path}: cannot decode after frame {index} ({_reason(error)})") from None
-        direct = (yuv420_function is not None and output.settings.pix_fmt in _YUV420
-                  and info.width % 2 == 0 and info.height % 2 == 0)
-        for frame in frames:
-            planes = None
-            if direct and frame.format.name == output.settings.pix_fmt:
-                planes = yuv420_function(frame.to_ndarray(), index)
-            if planes is not None:
-                out = _av().VideoFrame.from_ndarray(planes, format=output.settings.pix_fmt)
-                for name, value in info.color.items():
-                    setattr(out, name, value)
-            elif frame_function is None:
-                out = frame if frame.format.name == output.settings.pix_fmt else frame.reformat(
-                    format=output.settings.pix_fmt)
+    convert = _converter(output, info, frame_function, yuv420_function)
+    workers = _graders() if frame_function is not None or yuv420_function is not None else 1
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="imgot-grade") if workers > 1 else None
+    pending: deque = deque()
+    in_flight = index = packets = 0
+    try:
+        for packet in source.demux(stream, *others):
+            if packet.stream.index != stream.index:
+                pending.append(("other", packet))
             else:
-                rgb = frame_function(_to_rgb(frame, info.rgb_format), index)
-                out = _from_rgb(rgb, info.rgb_format, output.settings.pix_fmt, info.color)
-            yield ("video", out, frame.pts, frame.time_base, index, frame.duration)
-            index += 1
+                packets += packet.size > 0
+                try:
+                    frames = packet.decode()
+                except _av().FFmpegError as error:
+                    raise VideoReadError(f"{path}: cannot decode after frame {index} ({_reason(error)})") from None
+                for frame in frames:
+                    job = pool.submit(convert, frame, index) if pool is not None else convert(frame, index)
+                    pending.append(("video", job, frame.pts, frame.time_base, index, frame.duration))
+                    in_flight += 1
+                    index += 1
+            while pending and (pending[0][0] == "other" or in_flight > 2 * workers - 1):
+                item = pending.popleft()
+                if item[0] == "video":
+                    in_flight -= 1
+                    item = (item[0], item[1].result() if pool is not None else item[1], *item[2:])
+                yield item
+        while pending:
+            item = pending.popleft()
+            if item[0] == "video":
+                item = (item[0], item[1].result() if pool is not None else item[1], *item[2:])
+            yield item
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if index == 0:
         raise VideoReadError(f"{path}: no frame could be decoded (truncated or empty video)")
     _check_complete(path, stream, packets)
