@@ -28,7 +28,7 @@ from .exceptions import VideoReadError, VideoWriteError
 
 __all__ = [
     "CONTAINERS", "EncoderSettings", "Frame", "VideoInfo", "check_encoder", "choose_encoder", "is_image_sequence",
-    "is_video_file", "is_video_path", "iter_frames", "probe", "stream_video",
+    "is_still_image", "is_video_file", "is_video_path", "iter_frames", "probe", "stream_video",
 ]
 
 #: Output containers by file extension (FFmpeg muxer names).
