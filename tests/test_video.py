@@ -511,3 +511,13 @@ def test_unwritable_save_lut_folder_fails_before_encoding(clips, tmp_path):
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert result.output.startswith("Error:") and "missing: no such folder" in result.output
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_encoder_without_the_source_time_base_rounds_to_the_frame_rate_and_says_so(reference, tmp_path):
+    clip = make_timed_clip(tmp_path / "dropped.ts", DROPPED[:12])  # MPEG-TS: time base 1/90000
+    out = tmp_path / "graded.mkv"
+    result = video.transfer_video(clip, reference, out, method="linear", detail=False, codec="mpeg4")
+    assert any("time stamps rounded to 1/" in note and "1/90000" in note for note in result.notes)
+    source, graded = frame_times(clip), frame_times(out)
+    assert len(graded) == len(source) and graded == sorted(set(graded))  # every frame, strictly in order
+    assert max(abs(a - b) for a, b in zip(graded, source)) <= Fraction(1, 2 * FPS)
