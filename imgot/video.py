@@ -311,8 +311,14 @@ def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
 
 
 def _worth_baking(path, frames_per_map: float) -> bool:
-    # Baking costs about as much as mapping 8 two-megapixel frames, and serves 8-bit frames only.
-    return frames_per_map >= 24 and probe(path).bit_depth == 8
+    """Whether tabulating a map for all 2**24 colors (or YUV codes) pays: 8-bit frames, and enough of them.
+
+    Baking (or building the YUV tables) costs about as much as mapping 8
+    two-megapixel frames: it pays from about 24 such frames' worth of pixels
+    per map, whatever the frame size (so never on a short thumbnail clip).
+    """
+    info = probe(path)
+    return frames_per_map * info.width * info.height >= 24 * 1920 * 1080 and info.bit_depth == 8
 
 
 def _encode_progress(progress: Progress | None):

@@ -478,7 +478,7 @@ class _Output:
 
     def __init__(self, temp: str, container_format: str, info: VideoInfo, source, source_stream, encoder: dict):
         av = _av()
-        self.info, self.rate = info, float(info.frame_rate)
+        self.info = info
         self.notes: list[str] = []
         self.last_pts: int | None = None
         time_base = _encoder_time_base(container_format, source_stream)
