@@ -76,6 +76,15 @@ class ClipGrade:
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def __getstate__(self) -> dict:
+        # Picklable for pipelines that fit once and grade in other processes: no lock, no cached tables.
+        state = dict(self.__dict__)
+        state["_cache"], state["_lock"] = {}, None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def _shot(self, index: int) -> int:
         return int(np.searchsorted(self.cuts, index, side="right"))
 

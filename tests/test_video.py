@@ -539,3 +539,14 @@ def test_yuv_route_through_the_pipeline_matches_the_rgb_route(clips, reference, 
     for a, b in zip(yuv, rgb):
         assert np.abs(a.astype(int) - b).mean() < yuv420_error(b) + 0.5
         assert not np.array_equal(a, b)  # two routes really ran
+
+
+def test_clip_grade_pickles_for_other_processes(clips, reference):
+    import pickle
+
+    grade = video.fit_video(clips["cut"], reference, method="linear", per_shot=True, crossfade=4)
+    grade.lut_at(14)  # a cached blend and a lock, neither of which travels
+    again = pickle.loads(pickle.dumps(grade))
+    frame = frames_of(clips["cut"])[14]
+    assert again.weights(14) == grade.weights(14)
+    assert np.array_equal(again.grade(frame, 14), grade.grade(frame, 14))
