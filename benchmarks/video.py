@@ -1,26 +1,35 @@
-"""Video grading speed and memory: imgot transfer on a clip vs a plain re-encode of it.
+"""Video grading speed and memory: ``imgot transfer`` on a clip vs plain re-encodes of it.
 
 One command:
 
     python benchmarks/video.py                      # 1080p and 4K, 10 s each
-    python benchmarks/video.py --seconds 4 --sizes 1080p
+    python benchmarks/video.py --seconds 4 --sizes 1080p --repeat 3
 
-For each size it makes an H.264 clip (a pan and zoom over a sample image,
-25 fps), then measures, each in a fresh process and with the same encoder
-settings (libx264, --crf, --preset):
+For each size it makes an H.264 clip with an AAC track (a pan and zoom over
+a sample image, 25 fps), then runs, each in a fresh process and with the same
+encoder settings (libx264 --crf --preset, audio copied):
 
-- ``re-encode``: decode and encode the clip, no grading (the peer);
-- ``grade``: ``imgot.video.transfer_video`` (sampling pass, fit, grading pass).
+- ``ffmpeg``: ``ffmpeg -i clip -c:v libx264 -crf 18 -preset medium -c:a copy``,
+  the plain re-encode a user would compare with (skipped if there is no
+  ``ffmpeg`` on the PATH);
+- ``pyav``: the same re-encode through imgot's own decode/encode loop
+  (:func:`imgot.videoio.stream_video` with no grading);
+- ``grade``: ``imgot transfer clip ref -o out`` with the default options
+  (the detail step on);
+- ``no-detail``: the same with ``--no-detail``.
 
-It prints wall time, end-to-end fps, the overhead of grading over the
-re-encode, and each process's peak RSS. Medians over --repeat runs.
+The runs are interleaved (one of each per round, ``--repeat`` rounds), so
+all see the same machine load. For each it prints the median wall time, the
+median CPU time (user + system of the process and its threads, from
+``wait4``), the peak RSS, and the overheads of grading over the ffmpeg
+re-encode in CPU and wall time.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,23 +40,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
+MODES = ("ffmpeg", "pyav", "grade", "no-detail")
 
 CHILD = r"""
-import json, resource, sys, time
-import imgot.video as video, imgot.videoio as videoio
-mode, source, out, crf, preset, method = sys.argv[1:7]
-start = time.perf_counter()
-if mode == "reencode":
+import sys
+mode, source, out, crf, preset, reference, method = sys.argv[1:8]
+if mode == "pyav":
+    import imgot.videoio as videoio
     videoio.stream_video(source, out, None, crf=int(crf), preset=preset, overwrite=True)
 else:
-    video.transfer_video(source, sys.argv[7], out, crf=int(crf), preset=preset, overwrite=True, method=method)
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    from imgot.cli import main
+    args = ["transfer", source, reference, "-o", out, "--crf", crf, "--preset", preset, "--overwrite"]
+    args += ["--no-detail"] if mode == "no-detail" else []
+    args += ["--method", method] if method else []
+    main.main(args, standalone_mode=False)
 """
 
 
 def make_clip(path: Path, size: tuple[int, int], seconds: float, fps: int = 25) -> int:
-    """A pan and zoom over a sample image, H.264 yuv420p; returns the frame count."""
+    """A pan and zoom over a sample image, H.264 yuv420p, with a 48 kHz AAC tone; returns the frame count."""
     import av
     import numpy as np
     from PIL import Image
@@ -59,6 +70,7 @@ def make_clip(path: Path, size: tuple[int, int], seconds: float, fps: int = 25) 
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "ultrafast"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=48000, layout="stereo")
         for index in range(n_frames):
             t = index / max(n_frames - 1, 1)
             zoom = 1.0 - 0.25 * t  # crop shrinks: zoom in while panning
@@ -70,45 +82,83 @@ def make_clip(path: Path, size: tuple[int, int], seconds: float, fps: int = 25) 
             video_frame.pts, video_frame.time_base = index, Fraction(1, fps)
             out.mux(stream.encode(video_frame))
         out.mux(stream.encode(None))
+        samples = int(seconds * 48000)
+        for start in range(0, samples, 1024):
+            tone = (0.2 * np.sin(2 * np.pi * 440 * (start + np.arange(1024)) / 48000)).astype(np.float32)
+            block = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+            block.sample_rate, block.pts = 48000, start
+            out.mux(sound.encode(block))
+        out.mux(sound.encode(None))
     return n_frames
 
 
-def run_child(mode: str, source: Path, out: Path, args) -> dict:
-    command = [sys.executable, "-c", CHILD, mode, str(source), str(out), str(args.crf), args.preset, args.method,
-               str(ROOT / "sample_images" / "coffee.jpg")]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def command(mode: str, source: Path, out: Path, args) -> list[str]:
+    if mode == "ffmpeg":
+        return [args.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-c:v", "libx264",
+                "-crf", str(args.crf), "-preset", args.preset, "-c:a", "copy", str(out)]
+    return [sys.executable, "-c", CHILD, mode, str(source), str(out), str(args.crf), args.preset,
+            str(ROOT / "sample_images" / "coffee.jpg"), args.method or ""]
+
+
+def measure(argv: list[str]) -> dict:
+    """Run `argv` to the end: wall seconds, CPU seconds (user + system) and peak RSS in MB, from wait4."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr.decode(errors='replace')[-500:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
+
+
+def load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1080p,4k", help="comma-separated: " + ", ".join(SIZES))
     parser.add_argument("--seconds", type=float, default=10.0, help="clip length")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement (median reported)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of interleaved runs (medians reported)")
     parser.add_argument("--crf", type=int, default=18)
-    parser.add_argument("--preset", default="medium", help="libx264 preset of both runs")
-    parser.add_argument("--method", default="emd", help="imgot method of the grading run")
+    parser.add_argument("--preset", default="medium", help="libx264 preset of every run")
+    parser.add_argument("--method", default=None, help="imgot method of the grading runs [default: imgot's]")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     args = parser.parse_args()
-    rows = []
+    args.ffmpeg = shutil.which("ffmpeg")
+    modes = [m for m in args.modes.split(",") if m != "ffmpeg" or args.ffmpeg]
+    results = []
+    loads = [load()]
     with tempfile.TemporaryDirectory() as folder:
         for name in args.sizes.split(","):
             source = Path(folder) / f"{name}.mp4"
             n_frames = make_clip(source, SIZES[name], args.seconds)
-            runs = {"reencode": [], "grade": []}
+            runs: dict[str, list[dict]] = {mode: [] for mode in modes}
             for _ in range(args.repeat):
-                for mode in runs:  # alternate, so both see the same machine load
-                    runs[mode].append(run_child(mode, source, Path(folder) / f"{name}_{mode}.mp4", args))
-            peer, graded = (statistics.median(r["seconds"] for r in runs[m]) for m in ("reencode", "grade"))
-            rss = {m: max(r["rss_mb"] for r in runs[m]) for m in runs}
-            rows.append((name, n_frames, peer, graded, rss))
+                for mode in modes:  # interleaved: every mode sees the same load
+                    runs[mode].append(measure(command(mode, source, Path(folder) / f"{name}_{mode}.mp4", args)))
+                    loads.append(load())
+            results.append((name, n_frames, runs))
             os.unlink(source)
-    print(f"\nlibx264 crf {args.crf} preset {args.preset}, method {args.method}, {args.seconds:g} s clips at 25 fps, "
-          f"{os.cpu_count()} cores, median of {args.repeat}")
-    print(f"{'size':>6} {'frames':>6} {'re-encode s':>11} {'fps':>6} {'grade s':>8} {'fps':>6} {'overhead':>8} "
-          f"{'RSS re-enc MB':>13} {'RSS grade MB':>12}")
-    for name, n_frames, peer, graded, rss in rows:
-        print(f"{name:>6} {n_frames:>6} {peer:>11.1f} {n_frames / peer:>6.1f} {graded:>8.1f} {n_frames / graded:>6.1f} "
-              f"{100 * (graded / peer - 1):>7.0f}% {rss['reencode']:>13.0f} {rss['grade']:>12.0f}")
+    peer_name = "ffmpeg" if "ffmpeg" in modes else modes[0]
+    print(f"\nlibx264 crf {args.crf} preset {args.preset}, audio copied, method {args.method or 'default'}; "
+          f"{args.seconds:g} s clips at 25 fps; {os.cpu_count()} cores, load {min(loads):.1f}-{max(loads):.1f}; "
+          f"median of {args.repeat} interleaved runs; overheads against {peer_name}")
+    print(f"| size | frames | run | wall s | fps | CPU s | CPU ms/frame | peak RSS MB | wall + | CPU + |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, n_frames, runs in results:
+        median = {mode: {key: statistics.median(r[key] for r in runs[mode]) for key in ("wall", "cpu")}
+                  for mode in runs}
+        peer = median[peer_name]
+        for mode in runs:
+            wall, cpu = median[mode]["wall"], median[mode]["cpu"]
+            rss = max(r["rss"] for r in runs[mode])
+            print(f"| {name} | {n_frames} | {mode} | {wall:.1f} | {n_frames / wall:.1f} | {cpu:.1f} | "
+                  f"{1000 * cpu / n_frames:.0f} | {rss:.0f} | {100 * (wall / peer['wall'] - 1):+.0f}% | "
+                  f"{100 * (cpu / peer['cpu'] - 1):+.0f}% |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .exceptions import ImageWriteError, InputOverwriteError, OutputExistsError
 
-__all__ = ["atomic_write", "refuse_inputs", "same_file"]
+__all__ = ["atomic_write", "check_writable", "refuse_inputs", "same_file"]
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -137,3 +137,33 @@ def atomic_write(path: str | os.PathLike, *, overwrite: bool = False, what: str 
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
+
+
+class _Checked(Exception):
+    """Leaves :func:`check_writable`'s trial write before anything is renamed into place."""
+
+
+def check_writable(path: str | os.PathLike, *, overwrite: bool = False, what: str = "file", protect=()) -> None:
+    """Make :func:`atomic_write`'s checks now, before a long job whose result goes to `path`.
+
+    Creates and removes the temporary file beside `path` (so a missing,
+    read-only or full folder fails here); `path` itself is not touched.
+
+    Raises
+    ------
+    OutputExistsError, InputOverwriteError, ImageWriteError
+        As :func:`atomic_write` would.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> check_writable(os.path.join(tempfile.mkdtemp(), "missing", "grade.cube"))
+    Traceback (most recent call last):
+    ...
+    imgot.exceptions.ImageWriteError: ...missing: no such folder
+    """
+    try:
+        with atomic_write(path, overwrite=overwrite, what=what, protect=protect):
+            raise _Checked
+    except _Checked:
+        pass

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -73,6 +74,16 @@ class ClipGrade:
     preserve_luminance: bool = False
     bake: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        # Picklable for pipelines that fit once and grade in other processes: no lock, no cached tables.
+        state = dict(self.__dict__)
+        state["_cache"], state["_lock"] = {}, None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     def _shot(self, index: int) -> int:
         return int(np.searchsorted(self.cuts, index, side="right"))
@@ -111,7 +122,11 @@ class ClipGrade:
         return [(m, float(w)) for m, w in pairs if w > 0]
 
     def lut_at(self, index: int) -> ColorLUT:
-        """The map of frame `index` (one of :attr:`luts`, or their blend)."""
+        """The map of frame `index` (one of :attr:`luts`, or their blend); safe to call from several threads."""
+        with self._lock:  # frames are graded two at a time: one baked or blended table is made once
+            return self._lut_at(index)
+
+    def _lut_at(self, index: int) -> ColorLUT:
         pairs = self.weights(index)
         if len(pairs) == 1:
             if not self.bake:
@@ -279,15 +294,18 @@ def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info
 
     full = info.color.get("color_range") == 2 or info.pix_fmt == "yuvj420p"
     cache: dict = {}
+    lock = threading.Lock()
 
     def run(planes: np.ndarray, index: int) -> np.ndarray | None:
         map_index = which(index)
         if map_index is None:
             return None
-        if map_index not in cache:
-            cache.clear()
-            cache[map_index] = YUV420LUT(luts[map_index], info.color.get("colorspace", 2), full)
-        return cache[map_index].apply(planes, info.width, info.height)
+        with lock:  # called from the grading threads: each table is built once
+            if map_index not in cache:
+                cache.clear()
+                cache[map_index] = YUV420LUT(luts[map_index], info.color.get("colorspace", 2), full)
+            table = cache[map_index]
+        return table.apply(planes, info.width, info.height)
 
     return run
 
@@ -302,8 +320,14 @@ def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
 
 
 def _worth_baking(path, frames_per_map: float) -> bool:
-    # Baking costs about as much as mapping 8 two-megapixel frames, and serves 8-bit frames only.
-    return frames_per_map >= 24 and probe(path).bit_depth == 8
+    """Whether tabulating a map for all 2**24 colors (or YUV codes) pays: 8-bit frames, and enough of them.
+
+    Baking (or building the YUV tables) costs about as much as mapping 8
+    two-megapixel frames: it pays from about 24 such frames' worth of pixels
+    per map, whatever the frame size (so never on a short thumbnail clip).
+    """
+    info = probe(path)
+    return frames_per_map * info.width * info.height >= 24 * 1920 * 1080 and info.bit_depth == 8
 
 
 def _encode_progress(progress: Progress | None):
@@ -386,10 +410,16 @@ def apply_lut_video(
     preset: str | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    detail: bool = False,
+    preserve_luminance: bool = False,
 ) -> VideoResult:
     """Map every frame of a clip through `lut` (e.g. a ``.cube`` read with :func:`imgot.cube.read_cube`).
 
     Parameters are those of :func:`transfer_video`; one pass over the clip.
+    `detail` and `preserve_luminance` add the per-pixel finishing steps a
+    LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
+    wrote for a clip and the transfer's own flags, the frames are the
+    transfer's.
 
     Examples
     --------
@@ -404,11 +434,15 @@ def apply_lut_video(
     check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
     info = probe(path)
     yuv = None
+    per_pixel = detail or (preserve_luminance and "preserve_luminance" in _FINISHING)
     if _worth_baking(path, info.n_frames):
-        yuv = _yuv420_route([lut], lambda index: 0, info)
-        if info.pix_fmt not in ("yuv420p", "yuvj420p"):
+        if not per_pixel:
+            yuv = _yuv420_route([lut], lambda index: 0, info)
+        if per_pixel or info.pix_fmt not in ("yuv420p", "yuvj420p"):
             lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
-    encoder, notes = stream_video(path, out_path, lambda rgb, index: _apply(lut, rgb, False, False), codec=codec,
+    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames, detail=bool(detail),
+                      preserve_luminance=bool(preserve_luminance))
+    encoder, notes = stream_video(path, out_path, grade.grade, codec=codec,
                                   crf=crf, bitrate=bitrate, preset=preset, overwrite=overwrite,
                                   progress=_encode_progress(progress), yuv420_function=yuv)
     return VideoResult(None, encoder, notes)

@@ -28,7 +28,7 @@ from .exceptions import VideoReadError, VideoWriteError
 
 __all__ = [
     "CONTAINERS", "EncoderSettings", "Frame", "VideoInfo", "check_encoder", "choose_encoder", "is_image_sequence",
-    "is_video_file", "is_video_path", "iter_frames", "probe", "stream_video",
+    "is_still_image", "is_video_file", "is_video_path", "iter_frames", "probe", "stream_video",
 ]
 
 #: Output containers by file extension (FFmpeg muxer names).
@@ -121,7 +121,7 @@ def is_video_file(path: str | os.PathLike) -> bool:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in CONTAINERS or suffix in _OTHER_VIDEO:
-        return True
+        return not is_still_image(path)  # a JPEG named .mp4 is a photo
     if suffix in _SEQUENCE_SUFFIXES or suffix in (".gif", ".bmp", ".cube", ".npz") or not path.is_file():
         return False
     try:
@@ -133,9 +133,48 @@ def is_video_file(path: str | os.PathLike) -> bool:
         return False
 
 
+def is_still_image(path: str | os.PathLike) -> bool:
+    """Whether `path` is a single image whatever its extension (a JPEG named ``.mp4``).
+
+    >>> is_still_image("no_such_clip.mp4")
+    False
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with _av().open(str(path)) as container:
+            return _is_still_image(container)
+    except Exception:  # noqa: BLE001 - not readable by FFmpeg: not an image FFmpeg sees either
+        return False
+
+
 def _reason(error: Exception) -> str:
     text = getattr(error, "strerror", None) or str(error)  # FFmpegError: without errno and file name
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _is_still_image(container) -> bool:
+    """Whether FFmpeg opened the file as a single image (JPEG, PNG, ... whatever its name says)."""
+    name = container.format.name
+    return bool(container.streams.video) and (name.endswith("_pipe") or name == "image2")
+
+
+def _declared_frames(stream) -> int:
+    """The frame count the container's index declares (MP4/MOV sample tables), or 0 if it has none."""
+    return int(stream.frames or 0)
+
+
+def _check_complete(path: Path, stream, packets: int) -> None:
+    """Raise VideoReadError if the file holds fewer video packets than its index declares (cut short).
+
+    Packets, not decoded frames: an edit list may hide a few decoded frames of
+    a complete file (a trim without re-encoding), never its packets.
+    """
+    declared = _declared_frames(stream)
+    if declared and packets < declared:
+        raise VideoReadError(f"{path}: truncated: the file holds {packets} of the {declared} frames its index "
+                             "declares (cut short while copying or downloading?)")
 
 
 @contextmanager
@@ -148,6 +187,10 @@ def _open_input(path: Path):
     except (av.FFmpegError, UnicodeDecodeError) as error:
         raise VideoReadError(f"{path}: not a video file imgot can read ({_reason(error)})") from None
     try:
+        if _is_still_image(container):
+            codec = container.streams.video[0].codec_context.name.upper()
+            raise VideoReadError(f"{path}: a {codec} image, not a video (its name says {path.suffix}); "
+                                 "give it an image extension to recolor it as a photo")
         if not container.streams.video:
             raise VideoReadError(f"{path}: no video stream")
         stream = container.streams.video[0]
@@ -160,9 +203,10 @@ def _open_input(path: Path):
 def _decode(path: Path, container, stream) -> Iterator:
     """The decoded frames of `stream`, with FFmpeg errors as VideoReadError."""
     av = _av()
-    count = 0
+    count = packets = 0
     try:
         for packet in container.demux(stream):
+            packets += packet.size > 0
             for frame in packet.decode():
                 count += 1
                 yield frame
@@ -170,6 +214,7 @@ def _decode(path: Path, container, stream) -> Iterator:
         raise VideoReadError(f"{path}: cannot decode after frame {count} ({_reason(error)})") from None
     if count == 0:
         raise VideoReadError(f"{path}: no frame could be decoded (truncated or empty video)")
+    _check_complete(path, stream, packets)
 
 
 def _bit_depth(pix_fmt: str) -> int:
@@ -417,17 +462,56 @@ class _Abort(Exception):
         self.error = error
 
 
+def _encoder_time_base(container_format: str, source_stream) -> Fraction | None:
+    """The encoder's time base: the source stream's, so every pts passes through exactly.
+
+    None (one tick per frame at the average rate) for AVI, whose muxer writes
+    an empty chunk per unused tick of a fine time base.
+    """
+    if container_format == "avi" or not source_stream.time_base:
+        return None
+    return Fraction(source_stream.time_base)
+
+
 class _Output:
     """An output container: the graded video stream plus copied or re-encoded audio and subtitles."""
 
     def __init__(self, temp: str, container_format: str, info: VideoInfo, source, source_stream, encoder: dict):
         av = _av()
-        self.container = av.open(temp, "w", format=container_format)
+        self.info = info
+        self.notes: list[str] = []
+        self.last_pts: int | None = None
+        time_base = _encoder_time_base(container_format, source_stream)
+        try:
+            self._open(temp, container_format, source_stream, encoder, time_base)
+        except av.FFmpegError:
+            if time_base is None:
+                raise
+            # Some encoders (MPEG-2, H.263, MPEG-4 part 2) take only standard or small time bases.
+            self.abandon()
+            self._open(temp, container_format, source_stream, encoder, None)
+            self.notes.append(f"time stamps rounded to 1/{info.frame_rate} s ({self.settings.codec} cannot take "
+                              f"the source's time base {time_base})")
+        self.copied: dict[int, object] = {}
+        self.transcoded: dict[int, object] = {}
         out = self.container
+        for key, value in source.metadata.items():
+            if key not in ("major_brand", "minor_version", "compatible_brands", "encoder", "creation_time"):
+                out.metadata[key] = value
+        for kind in ("audio", "subtitles"):
+            for template in getattr(source.streams, kind):
+                self._add_copy(template, kind)
+
+    def _open(self, temp: str, container_format: str, source_stream, encoder: dict, time_base) -> None:
+        """The container and its video encoder, opened (so a time base the encoder refuses fails here)."""
+        av, info = _av(), self.info
+        self.container = out = av.open(temp, "w", format=container_format)
         self.settings = choose_encoder(info, container_format, out.supported_codecs, **encoder)
-        stream = out.add_stream(self.settings.codec, rate=info.frame_rate, options=dict(self.settings.options))
+        extra = {} if time_base is None else {"time_base": time_base}
+        stream = out.add_stream(self.settings.codec, rate=info.frame_rate, options=dict(self.settings.options),
+                                **extra)
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, self.settings.pix_fmt
-        stream.time_base = source_stream.time_base
+        stream.time_base = time_base or source_stream.time_base
         if source_stream.sample_aspect_ratio:
             stream.codec_context.sample_aspect_ratio = source_stream.sample_aspect_ratio
         if self.settings.bit_rate:
@@ -436,16 +520,9 @@ class _Output:
             setattr(stream.codec_context, name, value)
         if info.rotation:
             stream.set_display_rotation(info.rotation)
-        self.video, self.info, self.rate = stream, info, float(info.frame_rate)
-        self.copied: dict[int, object] = {}
-        self.transcoded: dict[int, object] = {}
-        self.notes: list[str] = []
-        for key, value in source.metadata.items():
-            if key not in ("major_brand", "minor_version", "compatible_brands", "encoder", "creation_time"):
-                out.metadata[key] = value
-        for kind in ("audio", "subtitles"):
-            for template in getattr(source.streams, kind):
-                self._add_copy(template, kind)
+        self.video = stream
+        stream.codec_context.open()
+        self.time_base = stream.codec_context.time_base
 
     def _add_copy(self, template, kind: str) -> None:
         av = _av()
@@ -481,9 +558,19 @@ class _Output:
                 frame.pts = None
                 self.container.mux(target.encode(frame))
 
-    def write(self, frame, pts, time_base, index: int) -> None:
-        frame.pts = pts if pts is not None else index
-        frame.time_base = time_base or self.video.time_base
+    def write(self, frame, pts: int | None, time_base, index: int, duration: int = 0) -> None:
+        """Encode `frame` at the source's `pts` (in `time_base`), kept exactly when the encoder has that time base."""
+        tick = self.time_base
+        if pts is None or not time_base:  # no time stamp: one frame period after the last
+            step = max(1, round(1 / (self.info.frame_rate * tick)))
+            pts, duration = (0 if self.last_pts is None else self.last_pts + step), 0
+        elif Fraction(time_base) != tick:
+            scale = Fraction(time_base) / tick
+            pts, duration = round(pts * scale), round(duration * scale)
+        if self.last_pts is not None and pts <= self.last_pts:  # two frames on one tick (or a broken file)
+            pts = self.last_pts + 1
+        frame.pts, frame.time_base, frame.duration = pts, tick, max(0, int(duration or 0))
+        self.last_pts = pts
         self.container.mux(self.video.encode(frame))
 
     def close(self) -> None:
@@ -608,38 +695,82 @@ def stream_video(
 _YUV420 = ("yuv420p", "yuvj420p")
 
 
+def _graders() -> int:
+    """Frames graded at once: two where there are two cores (each frame's own steps may thread further)."""
+    return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
+def _converter(output, info, frame_function, yuv420_function) -> Callable:
+    """``(decoded frame, index) -> frame in the encoder's format``: graded in YUV, in RGB, or passed through."""
+    av = _av()
+    pix_fmt = output.settings.pix_fmt
+    direct = (yuv420_function is not None and pix_fmt in _YUV420 and info.width % 2 == 0 and info.height % 2 == 0)
+
+    def convert(frame, index: int):
+        planes = None
+        if direct and frame.format.name == pix_fmt:
+            planes = yuv420_function(frame.to_ndarray(), index)
+        if planes is not None:
+            out = av.VideoFrame.from_ndarray(planes, format=pix_fmt)
+            for name, value in info.color.items():
+                setattr(out, name, value)
+            return out
+        if frame_function is None:
+            return frame if frame.format.name == pix_fmt else frame.reformat(format=pix_fmt)
+        rgb = frame_function(_to_rgb(frame, info.rgb_format), index)
+        return _from_rgb(rgb, info.rgb_format, pix_fmt, info.color)
+
+    return convert
+
+
 def _produce(path, source, stream, output, info, frame_function, yuv420_function=None) -> Iterator[tuple]:
-    """Demux once: ('video', encoded-format frame, pts, time_base, index) or ('other', packet), in file order."""
+    """Demux once: ('video', encoded-format frame, pts, time_base, index, duration) or ('other', packet), in file order.
+
+    Frames to grade go to a small thread pool as they are decoded, at most
+    ``2 * workers`` in flight, and come out in order: decoding, the grading
+    of consecutive frames and (in the caller) the encoder overlap.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     others = [s for s in source.streams if s.index in output.copied or s.index in output.transcoded]
-    index = 0
-    for packet in source.demux(stream, *others):
-        if packet.stream.index != stream.index:
-            yield ("other", packet)
-            continue
-        try:
-            frames = packet.decode()
-        except _av().FFmpegError as error:
-            raise VideoReadError(f"{path}: cannot decode after frame {index} ({_reason(error)})") from None
-        direct = (yuv420_function is not None and output.settings.pix_fmt in _YUV420
-                  and info.width % 2 == 0 and info.height % 2 == 0)
-        for frame in frames:
-            planes = None
-            if direct and frame.format.name == output.settings.pix_fmt:
-                planes = yuv420_function(frame.to_ndarray(), index)
-            if planes is not None:
-                out = _av().VideoFrame.from_ndarray(planes, format=output.settings.pix_fmt)
-                for name, value in info.color.items():
-                    setattr(out, name, value)
-            elif frame_function is None:
-                out = frame if frame.format.name == output.settings.pix_fmt else frame.reformat(
-                    format=output.settings.pix_fmt)
+    convert = _converter(output, info, frame_function, yuv420_function)
+    workers = _graders() if frame_function is not None or yuv420_function is not None else 1
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="imgot-grade") if workers > 1 else None
+    pending: deque = deque()
+    in_flight = index = packets = 0
+    try:
+        for packet in source.demux(stream, *others):
+            if packet.stream.index != stream.index:
+                pending.append(("other", packet))
             else:
-                rgb = frame_function(_to_rgb(frame, info.rgb_format), index)
-                out = _from_rgb(rgb, info.rgb_format, output.settings.pix_fmt, info.color)
-            yield ("video", out, frame.pts, frame.time_base, index)
-            index += 1
+                packets += packet.size > 0
+                try:
+                    frames = packet.decode()
+                except _av().FFmpegError as error:
+                    raise VideoReadError(f"{path}: cannot decode after frame {index} ({_reason(error)})") from None
+                for frame in frames:
+                    job = pool.submit(convert, frame, index) if pool is not None else convert(frame, index)
+                    pending.append(("video", job, frame.pts, frame.time_base, index, frame.duration))
+                    in_flight += 1
+                    index += 1
+            while pending and (pending[0][0] == "other" or in_flight > 2 * workers - 1):
+                item = pending.popleft()
+                if item[0] == "video":
+                    in_flight -= 1
+                    item = (item[0], item[1].result() if pool is not None else item[1], *item[2:])
+                yield item
+        while pending:
+            item = pending.popleft()
+            if item[0] == "video":
+                item = (item[0], item[1].result() if pool is not None else item[1], *item[2:])
+            yield item
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if index == 0:
         raise VideoReadError(f"{path}: no frame could be decoded (truncated or empty video)")
+    _check_complete(path, stream, packets)
 
 
 _DONE = object()
@@ -696,8 +827,8 @@ def _pump(path, source, stream, output, info, frame_function, progress, yuv420_f
         if item[0] == "other":
             output.mux_other(item[1])
             continue
-        _, frame, pts, time_base, index = item
-        output.write(frame, pts, time_base, index)
+        _, frame, pts, time_base, index, duration = item
+        output.write(frame, pts, time_base, index, duration)
         if progress is not None:
             progress(index + 1, info.n_frames)
 

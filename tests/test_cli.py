@@ -218,7 +218,7 @@ def test_warnings_are_one_line_each_and_the_hook_is_restored(pair, tmp_path):
     assert warnings.showwarning is original
 
 
-def test_apply_refuses_per_pixel_steps_for_a_video(pair, tmp_path):
+def test_apply_refuses_masks_for_a_video_and_takes_its_per_pixel_steps(pair, tmp_path):
     pytest.importorskip("av")
     from imgot.videoio import is_video_path
 
@@ -235,8 +235,11 @@ def test_apply_refuses_per_pixel_steps_for_a_video(pair, tmp_path):
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
-    for flag in ("--preserve-luminance", "--preserve-detail"):
-        result = run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / f"out{flag}.mp4", flag)
-        assert result.exit_code == 1 and flag in result.stderr and "not videos" in result.stderr
+    for flags in (["--ignore-color", "0,0,0"], ["--apply-mask", str(src)]):
+        result = run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / "out.mp4", *flags)
+        assert result.exit_code == 1 and flags[0] in result.stderr and "not videos" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "out.mp4").exists()
+    for flag in ("--preserve-luminance", "--preserve-detail"):
+        assert run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / f"out{flag}.mp4", flag).exit_code == 0
     assert run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / "plain.mp4").exit_code == 0

@@ -374,3 +374,179 @@ def test_detail_is_applied_per_frame(clips, reference, tmp_path):
     assert np.abs(with_detail.astype(int) - plain.grade(source, 4)).mean() > 0.2  # the detail step ran
     decoded = frames_of(out)[4]
     assert np.abs(decoded.astype(int) - with_detail).mean() < yuv420_error(with_detail) + 0.25
+
+
+# Time stamps and odd clips: real files with chosen time stamps, decoded back and compared exactly.
+
+def make_timed_clip(path: Path, times_ms, *, audio: bool = False, faststart: bool = False) -> Path:
+    """An H.264 clip whose frame i is shown at times_ms[i] milliseconds (time base 1/1000), B-frames on."""
+    picture = _picture("chelsea.jpg")
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
+        stream = out.add_stream("libx264", rate=FPS, time_base=Fraction(1, 1000),
+                                options={"crf": "20", "preset": "ultrafast", "bframes": "2"})
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        sound = out.add_stream("aac", rate=48000, layout="stereo") if audio else None
+        for index, ms in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(_crop(picture, index / len(times_ms)), format="rgb24")
+            frame.pts, frame.time_base = int(ms), Fraction(1, 1000)
+            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
+        if sound is not None:  # from 0 s, whatever the video's start
+            samples = int((times_ms[-1] + 40) * 48)
+            for start in range(0, samples, 1024):
+                tone = (0.2 * np.sin(2 * np.pi * 440 * (start + np.arange(1024)) / 48000)).astype(np.float32)
+                block = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+                block.sample_rate, block.pts = 48000, start
+                out.mux(sound.encode(block))
+            out.mux(sound.encode(None))
+    return path
+
+
+def frame_times(path) -> list[Fraction]:
+    """Each decoded frame's presentation time, exactly (pts times the stream's time base)."""
+    with av.open(str(path)) as container:
+        return [frame.pts * frame.time_base for frame in container.decode(video=0)]
+
+
+def stream_starts(path) -> dict[str, Fraction]:
+    """The first packet time of the video and audio streams, exactly."""
+    starts: dict[str, Fraction] = {}
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.pts is not None:
+                kind = packet.stream.type
+                starts[kind] = min(starts.get(kind, packet.pts * packet.time_base), packet.pts * packet.time_base)
+    return starts
+
+
+# Bursts at 60 fps with long gaps: the average rate (about 13 fps) puts several frames on one tick.
+BURSTS = [burst * 250 + round(k * 1000 / 60) for burst in range(5) for k in range(6)]
+DROPPED = [i * 40 for i in range(30) if i % 5 != 3]  # 25 fps, every fifth frame dropped
+JITTER = [round(i * 40 + 6 * np.sin(1.7 * i)) for i in range(30)]  # 25 fps, +-6 ms of jitter
+
+
+@pytest.mark.parametrize("name, times, suffix", [("bursts", BURSTS, ".mp4"), ("dropped", DROPPED, ".mp4"),
+                                                 ("jitter", JITTER, ".mkv")])
+def test_variable_frame_rate_keeps_every_time_stamp(reference, tmp_path, name, times, suffix):
+    clip = make_timed_clip(tmp_path / f"{name}{suffix}", times)
+    expected = [Fraction(ms, 1000) for ms in times]
+    assert frame_times(clip) == expected
+    graded = tmp_path / f"graded{suffix}"
+    video.transfer_video(clip, reference, graded, method="linear", detail=False, preset="ultrafast")
+    assert frame_times(graded) == expected
+    identity = imgot.mapping.ColorLUT(np.stack(np.meshgrid(*[np.linspace(0, 1, 2)] * 3, indexing="ij"), -1))
+    applied = tmp_path / f"applied{suffix}"
+    video.apply_lut_video(identity, clip, applied, preset="ultrafast")
+    assert frame_times(applied) == expected
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_start_offset_keeps_audio_in_sync(reference, tmp_path, suffix):
+    clip = make_timed_clip(tmp_path / "late.mkv", [21 + 40 * i for i in range(20)], audio=True)
+    before = stream_starts(clip)
+    assert before["video"] == Fraction(21, 1000) and before["audio"] <= 0  # AAC's priming starts before 0
+    graded = tmp_path / f"graded{suffix}"
+    result = video.transfer_video(clip, reference, graded, method="linear", detail=False, preset="ultrafast")
+    assert "audio aac copied" in result.notes
+    assert stream_starts(graded) == before
+    assert frame_times(graded) == frame_times(clip)
+
+
+def test_truncated_clip_is_an_error_and_nothing_is_written(tmp_path):
+    whole = make_timed_clip(tmp_path / "whole.mp4", [40 * i for i in range(40)], faststart=True)
+    data = whole.read_bytes()
+    assert data[4:8] == b"ftyp" and data.index(b"moov") < data.index(b"mdat")  # the index comes first
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    from imgot.cube import write_cube
+
+    identity = imgot.mapping.ColorLUT(np.stack(np.meshgrid(*[np.linspace(0, 1, 2)] * 3, indexing="ij"), -1))
+    write_cube(tmp_path / "id.cube", identity)
+    for command in (["transfer", cut, SAMPLES / "coffee.jpg"], ["apply", tmp_path / "id.cube", cut]):
+        result = run(*command, "-o", tmp_path / "out.mp4", "--preset", "ultrafast")
+        assert result.exit_code == 1, result.output
+        assert result.output.count("\n") == 1 and "truncated" in result.output and "of the 40 frames" in result.output
+        assert not (tmp_path / "out.mp4").exists()
+    # The same clip, whole, grades (its frame count is the one declared).
+    assert run("transfer", whole, SAMPLES / "coffee.jpg", "-o", tmp_path / "out.mp4", "--preset", "ultrafast",
+               "--no-detail").exit_code == 0
+
+
+def test_a_jpeg_named_mp4_is_a_photo(tmp_path):
+    fake = tmp_path / "photo.mp4"
+    fake.write_bytes((SAMPLES / "rocket.jpg").read_bytes())
+    result = run("transfer", fake, SAMPLES / "coffee.jpg", "-o", tmp_path / "out.png", "--no-detail", "--method", "linear")
+    assert result.exit_code == 0, result.output
+    expected = imgot.transfer(_picture("rocket.jpg"), _picture("coffee.jpg"), method="linear", detail=False)
+    assert np.array_equal(imgot.read_image(tmp_path / "out.png")[..., :3], expected)
+    with pytest.raises(imgot.exceptions.VideoReadError, match="a MJPEG image, not a video"):
+        videoio.probe(fake)
+
+
+def test_clip_cube_with_preserve_detail_reproduces_the_graded_clip(clips, tmp_path):
+    cube, ref = tmp_path / "grade.cube", SAMPLES / "coffee.jpg"
+    codec = ["--crf", "0", "--preset", "ultrafast"]
+    result = run("transfer", clips["pan"], ref, "-o", tmp_path / "graded.mkv", "--save-lut", cube, "--method", "emd",
+                 "--clusters", "16", *codec)
+    assert result.exit_code == 0, result.output
+    assert "note: grade.cube holds the color map only; the detail step" in result.stderr
+    assert "imgot apply --preserve-detail adds it back" in result.stderr
+    for name, flags in (("with.mkv", ["--preserve-detail"]), ("without.mkv", [])):
+        applied = run("apply", cube, clips["pan"], "-o", tmp_path / name, *flags, *codec)
+        assert applied.exit_code == 0, applied.output
+    graded, source = frames_of(tmp_path / "graded.mkv"), frames_of(clips["pan"])
+    with_detail, without = frames_of(tmp_path / "with.mkv"), frames_of(tmp_path / "without.mkv")
+    assert len(graded) == len(with_detail) == len(without) == 30
+    from_cube = video.ClipGrade([read_cube(cube)], np.zeros(1), np.zeros(1, int), detail=True)
+    for frame, a, b, c in zip(source, graded, with_detail, without):
+        expected = from_cube.grade(frame, 0)
+        codec_error = yuv420_error(expected)  # what the lossless 4:2:0 encode loses on this frame
+        assert np.abs(a.astype(int) - b).mean() <= codec_error
+        assert np.abs(b.astype(int) - expected).mean() < codec_error + 0.25
+        assert np.abs(a.astype(int) - c).mean() > codec_error  # the LUT alone is not the graded clip
+
+
+def test_unwritable_save_lut_folder_fails_before_encoding(clips, tmp_path):
+    out, cube = tmp_path / "graded.mp4", tmp_path / "missing" / "grade.cube"
+    result = run("transfer", clips["pan"], SAMPLES / "coffee.jpg", "-o", out, "--save-lut", cube)
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.output.startswith("Error:") and "missing: no such folder" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_encoder_without_the_source_time_base_rounds_to_the_frame_rate_and_says_so(reference, tmp_path):
+    clip = make_timed_clip(tmp_path / "dropped.ts", DROPPED[:12])  # MPEG-TS: time base 1/90000
+    out = tmp_path / "graded.mkv"
+    result = video.transfer_video(clip, reference, out, method="linear", detail=False, codec="mpeg4")
+    assert any("time stamps rounded to 1/" in note and "1/90000" in note for note in result.notes)
+    source, graded = frame_times(clip), frame_times(out)
+    assert len(graded) == len(source) and graded == sorted(set(graded))  # every frame, strictly in order
+    assert max(abs(a - b) for a, b in zip(graded, source)) <= Fraction(1, 2 * FPS)
+
+
+def test_yuv_route_through_the_pipeline_matches_the_rgb_route(clips, reference, tmp_path):
+    """The direct Y, U, V route of stream_video (long 8-bit 4:2:0 clips take it) against the RGB route, decoded back."""
+    lut = imgot.ColorTransfer(method="linear").fit(reference).color_lut(frames_of(clips["pan"])[0])
+    info = videoio.probe(clips["pan"])
+    grade = video.ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames)
+    routes = {"yuv": video._yuv420_route([lut], lambda index: 0, info), "rgb": None}
+    for name, route in routes.items():
+        videoio.stream_video(clips["pan"], tmp_path / f"{name}.mkv", grade.grade, crf=0, preset="ultrafast",
+                             yuv420_function=route)
+    yuv, rgb = frames_of(tmp_path / "yuv.mkv"), frames_of(tmp_path / "rgb.mkv")
+    assert len(yuv) == len(rgb) == 30
+    for a, b in zip(yuv, rgb):
+        assert np.abs(a.astype(int) - b).mean() < yuv420_error(b) + 0.5
+        assert not np.array_equal(a, b)  # two routes really ran
+
+
+def test_clip_grade_pickles_for_other_processes(clips, reference):
+    import pickle
+
+    grade = video.fit_video(clips["cut"], reference, method="linear", per_shot=True, crossfade=4)
+    grade.lut_at(14)  # a cached blend and a lock, neither of which travels
+    again = pickle.loads(pickle.dumps(grade))
+    frame = frames_of(clips["cut"])[14]
+    assert again.weights(14) == grade.weights(14)
+    assert np.array_equal(again.grade(frame, 14), grade.grade(frame, 14))

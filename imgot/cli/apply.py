@@ -21,14 +21,13 @@ def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: boo
 
     masking = masking or {}
     if is_video(source):
-        per_pixel = [flag for flag, on in (("--apply-mask", masking.get("apply_mask") is not None),
-                                           ("--ignore-color", masking.get("ignore_color") is not None),
-                                           ("--preserve-detail", detail),
-                                           ("--preserve-luminance", preserve_luminance)) if on]
-        if per_pixel:
-            raise ValueError(f"{source}: {', '.join(per_pixel)}: for images, not videos "
-                             "(a video gets the LUT only)")
-        return apply_video(lut, source, target, overwrite, video)
+        masks = [flag for flag, on in (("--apply-mask", masking.get("apply_mask") is not None),
+                                       ("--ignore-color", masking.get("ignore_color") is not None)) if on]
+        if masks:
+            raise ValueError(f"{source}: {', '.join(masks)}: for images, not videos "
+                             "(a video gets the LUT and its per-pixel steps only)")
+        return apply_video(lut, source, target, overwrite, video, detail=detail,
+                           preserve_luminance=preserve_luminance)
     mapper = LUTTransform(lut, detail=detail, preserve_luminance=preserve_luminance,
                           ignore_color=masking.get("ignore_color"),
                           ignore_tolerance=masking.get("ignore_tolerance", 0), feather=masking.get("feather"))

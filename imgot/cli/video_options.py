@@ -149,14 +149,20 @@ def _report(result) -> None:
 def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path | None, overwrite: bool,
                    video: dict, options: dict) -> None:
     """``imgot transfer CLIP REF``: grade the clip; also write its .cube with --save-lut."""
+    from ..atomic import check_writable
     from ..cube import cube_title, write_cube
     from ..exceptions import ImgotError
     from ..video import transfer_video as run
-    from .options import fail
+    from .options import fail, lut_note
 
     if save_lut and (video["per_shot"] or video["smooth"]):
         raise click.UsageError("--save-lut writes one map: not with --per-shot or --smooth")
     check_encoder(source, output, video)
+    if save_lut:  # a .cube that cannot be written fails now, not after the whole clip is encoded
+        try:
+            check_writable(save_lut, overwrite=overwrite, what="LUT", protect=(source, reference))
+        except ImgotError as error:
+            raise fail(error) from None
     progress = _progress()
     try:
         result = run(source, reference, output, overwrite=overwrite, progress=progress, **video, **options)
@@ -172,15 +178,20 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
+        note = lut_note(save_lut, options.get("detail", False), options.get("preserve_luminance", False))
+        if note:
+            click.echo(note, err=True)
 
 
-def apply_video(lut, source: Path, output: Path, overwrite: bool, video: dict) -> None:
-    """``imgot apply LUT CLIP``: map every frame through the LUT."""
+def apply_video(lut, source: Path, output: Path, overwrite: bool, video: dict, *, detail: bool = False,
+                preserve_luminance: bool = False) -> None:
+    """``imgot apply LUT CLIP``: map every frame through the LUT, then the per-pixel steps asked for."""
     from ..video import apply_lut_video
 
     progress = _progress()
     try:
-        result = apply_lut_video(lut, source, output, overwrite=overwrite, progress=progress, **video)
+        result = apply_lut_video(lut, source, output, overwrite=overwrite, progress=progress, detail=detail,
+                                 preserve_luminance=preserve_luminance, **video)
     finally:
         if progress is not None:
             progress.close()
