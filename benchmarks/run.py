@@ -302,6 +302,7 @@ def predict(seen: dict[float, float], size: float) -> float:
     """Seconds per transfer at `size` from the slowest times seen at smaller sizes: a line
     through the two largest sizes (imgot's palette cost hardly grows with pixels), else
     proportional to the pixel count."""
+    seen = {s: t for s, t in seen.items() if s > 0}  # native size: no megapixel count to scale by
     if not seen:
         return 0.0
     sizes = sorted(seen)
