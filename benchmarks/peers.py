@@ -54,6 +54,10 @@ PEERS = {
     "pot:sinkhorn": ("pot", "example recipe: 1000 samples, ot.da.SinkhornTransport(reg_e=1e-1)"),
 }
 POT_SAMPLES = 1000
+# chroma_structure and blotch convert whole images to CIELAB (float64): about
+# 15 s per output at 12 MP. They are computed up to this size (native-size
+# quality), the other scores at every size.
+FULL_LAB_MAX_PIXELS = 4_000_000
 
 
 # --------------------------------------------------------------------------- tools
@@ -341,9 +345,10 @@ def job_metrics(spec: dict) -> dict:
             "ssim": structure_similarity(pair["source"], out),
             "grain": grain(pair["source"], out),
             "structure": structure_score(pair["source"], out),
-            "chroma_structure": chroma_structure(pair["source"], out),
-            "blotch": blotch(pair["source"], out),
         }
+        if out.shape[0] * out.shape[1] <= FULL_LAB_MAX_PIXELS:  # full-image CIELAB: the quality sizes only
+            results[item["id"]].update(chroma_structure=chroma_structure(pair["source"], out),
+                                       blotch=blotch(pair["source"], out))
     for sheet in spec.get("sheets", []):
         source = np.asarray(Image.open(sheet["source"]).convert("RGB"))
         reference = np.asarray(Image.open(sheet["reference"]).convert("RGB"))
