@@ -163,15 +163,34 @@ def color_distance(
     return sliced_wasserstein(lab_a, lab_b, random_directions(3, int(n_projections), int(random_state)))
 
 
-def _paired_lightness(source, output) -> tuple[np.ndarray, np.ndarray]:
-    """L* of two images that must share their height and width."""
+def _paired_pixels(source, output) -> tuple[Pixels, Pixels]:
+    """Two images that must share their height and width, through the input gate."""
     source_pixels, output_pixels = as_pixels(source), as_pixels(output)
     if source_pixels.color.shape[:2] != output_pixels.color.shape[:2]:
         raise ValueError(
             "source and output must have the same height and width, "
             f"got shapes {source_pixels.shape} and {output_pixels.shape}"
         )
+    return source_pixels, output_pixels
+
+
+def _paired_lightness(source, output) -> tuple[np.ndarray, np.ndarray]:
+    """L* of two images that must share their height and width."""
+    source_pixels, output_pixels = _paired_pixels(source, output)
     return _lightness(source_pixels), _lightness(output_pixels)
+
+
+def _local_moments(x: np.ndarray, y: np.ndarray, win: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample variances of x and y and their covariance over win x win windows, as in skimage's SSIM."""
+    from scipy.ndimage import uniform_filter
+
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    cov_norm = win * win / (win * win - 1.0)
+    ux, uy = uniform_filter(x, size=win), uniform_filter(y, size=win)
+    vx = cov_norm * (uniform_filter(x * x, size=win) - ux * ux)
+    vy = cov_norm * (uniform_filter(y * y, size=win) - uy * uy)
+    vxy = cov_norm * (uniform_filter(x * y, size=win) - ux * uy)
+    return np.clip(vx, 0, None), np.clip(vy, 0, None), vxy
 
 
 _MIN_SSIM_SIDE = 3
@@ -349,20 +368,13 @@ def structure_score(source, output) -> float:
     >>> structure_score(image, image)
     1.0
     """
-    from scipy.ndimage import uniform_filter
-
     x, y = _paired_lightness(source, output)
     win = 7
     if min(x.shape[:2]) < win:
         raise ValueError(f"images must be at least {win} x {win}, got {x.shape[:2]}")
-    x, y = x.astype(np.float64), y.astype(np.float64)
-    cov_norm = win * win / (win * win - 1.0)
-    ux, uy = uniform_filter(x, size=win), uniform_filter(y, size=win)
-    vx = cov_norm * (uniform_filter(x * x, size=win) - ux * ux)
-    vy = cov_norm * (uniform_filter(y * y, size=win) - uy * uy)
-    vxy = cov_norm * (uniform_filter(x * y, size=win) - ux * uy)
+    vx, vy, vxy = _local_moments(x, y, win)
     c3 = (0.03 * 100.0) ** 2 / 2.0
-    s = (vxy + c3) / (np.sqrt(np.clip(vx, 0, None) * np.clip(vy, 0, None)) + c3)
+    s = (vxy + c3) / (np.sqrt(vx * vy) + c3)
     pad = (win - 1) // 2
     value = float(np.mean(s[pad:-pad, pad:-pad], dtype=np.float64))
     return 1.0 if abs(value - 1.0) < 1e-12 else value
@@ -370,12 +382,7 @@ def structure_score(source, output) -> float:
 
 def _paired_lab(source, output) -> tuple[np.ndarray, np.ndarray]:
     """Full CIELAB planes (float32) of two images that must share their height and width."""
-    source_pixels, output_pixels = as_pixels(source), as_pixels(output)
-    if source_pixels.color.shape[:2] != output_pixels.color.shape[:2]:
-        raise ValueError(
-            "source and output must have the same height and width, "
-            f"got shapes {source_pixels.shape} and {output_pixels.shape}"
-        )
+    source_pixels, output_pixels = _paired_pixels(source, output)
 
     def lab(pixels: Pixels) -> np.ndarray:
         color = pixels.color.astype(np.float32) / np.float32(pixels.scale)
@@ -431,24 +438,16 @@ def chroma_structure(source, output) -> float:
     >>> bool(chroma_structure(flat, image) < 0.1)
     True
     """
-    from scipy.ndimage import uniform_filter
-
     x_lab, y_lab = _paired_lab(source, output)
     win = 7
     if min(x_lab.shape[:2]) < win:
         raise ValueError(f"images must be at least {win} x {win}, got {x_lab.shape[:2]}")
     c2 = (0.03 * 100.0) ** 2
-    cov_norm = win * win / (win * win - 1.0)
     pad = (win - 1) // 2
     terms = []
     for channel in (1, 2):
-        x = x_lab[..., channel].astype(np.float64)
-        y = y_lab[..., channel].astype(np.float64)
-        ux, uy = uniform_filter(x, size=win), uniform_filter(y, size=win)
-        vx = cov_norm * (uniform_filter(x * x, size=win) - ux * ux)
-        vy = cov_norm * (uniform_filter(y * y, size=win) - uy * uy)
-        vxy = cov_norm * (uniform_filter(x * y, size=win) - ux * uy)
-        cs = (2.0 * vxy + c2) / (np.clip(vx, 0, None) + np.clip(vy, 0, None) + c2)
+        vx, vy, vxy = _local_moments(x_lab[..., channel], y_lab[..., channel], win)
+        cs = (2.0 * vxy + c2) / (vx + vy + c2)
         terms.append(float(np.mean(cs[pad:-pad, pad:-pad], dtype=np.float64)))
     value = float(np.mean(terms))
     return 1.0 if abs(value - 1.0) < 1e-12 else value
