@@ -131,8 +131,8 @@ def _cell_moments(source, mapped, step: int, stride: int, shape: tuple[int, int]
     sample, cell, grid = _sample_cells(shape, step, stride)
     src = source.color[sample]
     out = mapped.color[sample]
-    guide = lightness_from_luminance(relative_luminance(src, source.scale)) * np.float32(0.01)
-    change = lightness_from_luminance(relative_luminance(out, mapped.scale)) * np.float32(0.01) - guide
+    guide = _lightness(src, source.scale)
+    change = _lightness(out, mapped.scale) - guide
     weight = None if keep is None else keep[sample].ravel().astype(np.float64)
     ones = np.ones(guide.shape, np.float64)
     counts = _cell_sums(cell, weight, [ones], grid)[0]
@@ -259,6 +259,54 @@ def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_r
     return xp, target
 
 
+_BAND_ROWS = 8  # coarse cells at least this tall are interpolated band by band, without gathers
+_LIGHTNESS_CODES = 1 << 16  # entries of the table from relative luminance to L*/100
+_LIGHTNESS_TABLE: list[np.ndarray] = []
+
+
+def _lightness(color: np.ndarray, scale: float) -> np.ndarray:
+    """L*/100 (float32) of sRGB or gray values, through a table of luminance codes (error < 0.01 L*)."""
+    if not _LIGHTNESS_TABLE:
+        luminance = np.linspace(0.0, 1.0, _LIGHTNESS_CODES, dtype=np.float32)
+        _LIGHTNESS_TABLE.append(lightness_from_luminance(luminance) * np.float32(0.01))
+    codes = relative_luminance(color, scale)
+    codes *= np.float32(_LIGHTNESS_CODES - 1)
+    codes += np.float32(0.5)
+    return np.take(_LIGHTNESS_TABLE[0], codes.astype(np.int32), mode="clip")
+
+
+def _channel_reader(pixels):
+    """``read(rows, k)``: channel k of `pixels` on `rows` as a contiguous float32 plane in [0, 1]."""
+    if pixels.color.dtype.kind == "u":
+        table = np.arange(int(pixels.scale) + 1, dtype=np.float32) * np.float32(1.0 / pixels.scale)
+        return lambda rows, k: np.take(table, pixels.color[rows, :, k])
+    return lambda rows, k: pixels.color[rows, :, k].astype(np.float32) * np.float32(1.0 / pixels.scale)
+
+
+def _row_bands(rows: slice, n_cells: int, step: int):
+    """Split `rows` into bands for :func:`_lerp_rows`: ``(band, low, high, frac)``.
+
+    Where coarse cells are tall, each band lies between two cell rows, so
+    `low` and `high` are single indices and the interpolation reads one row of
+    each column plane; otherwise the block is one band with per-row indices.
+    """
+    low, high, frac = row_weights(rows, n_cells, step)
+    if step < _BAND_ROWS:
+        yield rows, low, high, frac
+        return
+    edges = [0, *(np.flatnonzero(np.diff(low)) + 1).tolist(), len(low)]
+    for first, last in zip(edges[:-1], edges[1:]):
+        yield slice(rows.start + first, rows.start + last), low[first], high[first], frac[first:last]
+
+
+def _lerp_rows(columns: np.ndarray, low, high, frac, out: np.ndarray | None = None) -> np.ndarray:
+    """Rows of a column-upsampled plane, linearly interpolated between cell rows `low` and `high`."""
+    base = columns[low]
+    out = np.multiply(frac, columns[high] - base, out=out)
+    out += base
+    return out
+
+
 def preserve_detail(
     source: np.ndarray,
     output: np.ndarray,
@@ -346,7 +394,7 @@ def preserve_detail(
     >>> bool(np.std(kept - source) < 0.3 * np.std(output - source))
     True
     """
-    from .pixels import as_pixels, quantize
+    from .pixels import as_pixels
 
     src, mapped = as_pixels(source), as_pixels(output)
     height, width = mapped.color.shape[:2]
@@ -377,47 +425,45 @@ def preserve_detail(
     if filter_color:
         gains, offsets = _color_coefficients(src, mapped_pixels, step, stride, (height, width), coarse_radius,
                                              float(chroma_eps), keep)
+        # The source itself plus its smoothed change: fold the identity into the gains.
+        gains = gains + np.eye(3)[:, :, None, None]
         gain_columns = [[upsample_columns(gains[k, c], width, step) for c in range(3)] for k in range(3)]
         offset_columns = [upsample_columns(offsets[c], width, step) for c in range(3)]
-    inverse_scale = np.float32(1.0 / src.scale)
-
-    def rows_of(columns: np.ndarray, low, high, frac) -> np.ndarray:
-        plane = columns[high] - columns[low]
-        plane *= frac
-        plane += columns[low]
-        return plane
+        read_guide = _channel_reader(src)
+        out_scale = None if color.dtype.kind == "f" else np.float32(mapped.scale)
 
     def smoothed_color(rows: slice, low, high, frac) -> np.ndarray:
         """The source plus the color-guided smoothed change, in `color`'s dtype."""
-        guide_rows = src.color[rows].astype(np.float32)
-        guide_rows *= inverse_scale
-        result = np.empty(guide_rows.shape, np.float32)
+        guide = [read_guide(rows, k) for k in range(3)]
+        result = np.empty((*guide[0].shape, 3), color.dtype)
+        term = np.empty(guide[0].shape, np.float32)
         for c in range(3):
-            plane = rows_of(offset_columns[c], low, high, frac)
+            plane = _lerp_rows(offset_columns[c], low, high, frac)
             for k in range(3):
-                gain = rows_of(gain_columns[k][c], low, high, frac)
-                gain *= guide_rows[..., k]
-                plane += gain
-            plane += guide_rows[..., c]
+                _lerp_rows(gain_columns[k][c], low, high, frac, out=term)
+                term *= guide[k]
+                plane += term
+            np.clip(plane, 0.0, 1.0, out=plane)
+            if out_scale is not None:
+                plane *= out_scale
+                plane += np.float32(0.5)  # non-negative: truncation rounds to nearest
             result[..., c] = plane
-        np.clip(result, 0.0, 1.0, out=result)
-        return quantize(result, color.dtype)
+        return result
 
     def apply(rows: slice) -> None:
-        low, high, frac = row_weights(rows, n_rows, step)
-        a = a_columns[low] + frac * (a_columns[high] - a_columns[low])
-        b = b_columns[low] + frac * (b_columns[high] - b_columns[low])
-        level = lightness_from_luminance(relative_luminance(src.color[rows], src.scale))
-        level *= np.float32(0.01)
-        # Smoothed change q = a * guide + b, so the wanted L*/100 is guide + q.
-        a += np.float32(1.0)
-        a *= level
-        a += b
-        np.clip(a, 0.0, 1.0, out=a)
-        a *= np.float32(_LEVELS - 1)
-        a += np.float32(0.5)
-        base = smoothed_color(rows, low, high, frac) if filter_color else color[rows]
-        out[rows] = relight(base, mapped.scale, np.take(table, a.astype(np.int32)))
+        for band, low, high, frac in _row_bands(rows, n_rows, step):
+            a = _lerp_rows(a_columns, low, high, frac)
+            b = _lerp_rows(b_columns, low, high, frac)
+            level = _lightness(src.color[band], src.scale)
+            # Smoothed change q = a * guide + b, so the wanted L*/100 is guide + q.
+            a += np.float32(1.0)
+            a *= level
+            a += b
+            np.clip(a, 0.0, 1.0, out=a)
+            a *= np.float32(_LEVELS - 1)
+            a += np.float32(0.5)
+            base = smoothed_color(band, low, high, frac) if filter_color else color[band]
+            out[band] = relight(base, mapped.scale, np.take(table, a.astype(np.int32)))
 
     for_row_blocks(height, width, apply, n_threads=n_threads)
     return out

@@ -32,9 +32,20 @@ def cell_means(plane: np.ndarray, step: int) -> np.ndarray:
 
 
 def upsample_columns(coarse: np.ndarray, width: int, step: int) -> np.ndarray:
-    """Linear interpolation along columns from cell centers to pixel centers."""
-    centers = (np.arange(width) + 0.5) / step - 0.5
-    return np.stack([np.interp(centers, np.arange(coarse.shape[1]), row) for row in coarse]).astype(np.float32)
+    """Linear interpolation along columns from cell centers to pixel centers (float32, one row per cell row).
+
+    Examples
+    --------
+    >>> upsample_columns(np.array([[0.0, 1.0]]), 4, 2).tolist()
+    [[0.0, 0.25, 0.75, 1.0]]
+    """
+    coarse = np.asarray(coarse, dtype=np.float64)
+    n_cells = coarse.shape[1]
+    position = np.clip((np.arange(width) + 0.5) / step - 0.5, 0, n_cells - 1)
+    low = np.minimum(position.astype(np.intp), max(n_cells - 2, 0))
+    high = np.minimum(low + 1, n_cells - 1)
+    left = coarse[:, low]
+    return (left + (position - low) * (coarse[:, high] - left)).astype(np.float32)
 
 
 def row_weights(rows: slice, n_cells: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
