@@ -159,6 +159,19 @@ def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float)
     return box(a * cells) / norm, box(b * cells) / norm
 
 
+def _inverse_3x3(matrices: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of (well-conditioned) 3 x 3 matrices, by their adjugates."""
+    m = matrices
+    cofactor = np.empty_like(m)
+    for i in range(3):
+        for j in range(3):
+            r0, r1 = (i + 1) % 3, (i + 2) % 3
+            c0, c1 = (j + 1) % 3, (j + 2) % 3
+            cofactor[..., j, i] = m[..., r0, c0] * m[..., r1, c1] - m[..., r0, c1] * m[..., r1, c0]
+    determinant = np.einsum("...k,...k->...", m[..., 0, :], cofactor[..., :, 0])
+    return cofactor / determinant[..., None, None]
+
+
 def _color_coefficients(source, mapped, step: int, stride: int, shape: tuple[int, int], radius: int,
                         eps: float, keep=None):
     """He's color-guided filter of the sRGB change, on the coarse grid.
@@ -193,7 +206,7 @@ def _color_coefficients(source, mapped, step: int, stride: int, shape: tuple[int
         covariance[..., k, l] = covariance[..., l, k] = means[6 + index] - mean_guide[k] * mean_guide[l]
     covariance += float(eps) * np.eye(3)
     cross = (means[12:21].reshape(3, 3, *grid) - mean_guide[:, None] * mean_change[None, :]).transpose(2, 3, 0, 1)
-    a = np.linalg.solve(covariance, cross)  # (rows, cols, 3 guide, 3 change)
+    a = _inverse_3x3(covariance) @ cross  # (rows, cols, 3 guide, 3 change)
     b = mean_change.transpose(1, 2, 0) - np.einsum("...kc,k...->...c", a, mean_guide)
     cells = counts / max(counts.max(), 1e-12)
     norm = np.maximum(box(cells), 1e-12)
@@ -411,7 +424,7 @@ def preserve_detail(
     if out is None:
         out = np.empty(color.shape, color.dtype)
 
-    stride = max(1, step // 4)
+    stride = (step // 2) | 1  # odd: never in phase with 2x2 Bayer or 8x8 JPEG patterns
     mapped_pixels = as_pixels(color)
     sums, counts, guide, change = _cell_moments(src, mapped_pixels, step, stride, (height, width), keep)
     n_rows = counts.shape[0]

@@ -39,13 +39,16 @@ def upsample_columns(coarse: np.ndarray, width: int, step: int) -> np.ndarray:
     >>> upsample_columns(np.array([[0.0, 1.0]]), 4, 2).tolist()
     [[0.0, 0.25, 0.75, 1.0]]
     """
-    coarse = np.asarray(coarse, dtype=np.float64)
+    coarse = np.asarray(coarse, dtype=np.float32)
     n_cells = coarse.shape[1]
     position = np.clip((np.arange(width) + 0.5) / step - 0.5, 0, n_cells - 1)
     low = np.minimum(position.astype(np.intp), max(n_cells - 2, 0))
     high = np.minimum(low + 1, n_cells - 1)
     left = coarse[:, low]
-    return (left + (position - low) * (coarse[:, high] - left)).astype(np.float32)
+    out = coarse[:, high] - left
+    out *= (position - low).astype(np.float32)
+    out += left
+    return out
 
 
 def row_weights(rows: slice, n_cells: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
