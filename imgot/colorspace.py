@@ -65,14 +65,18 @@ def lab_to_srgb_unclipped(lab: np.ndarray) -> np.ndarray:
     """
     from skimage.color.colorconv import rgb_from_xyz, xyz_tristimulus_values
 
-    lab = np.asarray(lab, dtype=np.float64)
-    y = (lab[..., 0] + 16.0) / 116.0
-    f = np.stack([lab[..., 1] / 500.0 + y, y, y - lab[..., 2] / 200.0], axis=-1)
-    xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787)
-    xyz *= xyz_tristimulus_values(illuminant="D65", observer="2")
-    linear = xyz @ rgb_from_xyz.T
+    lab = np.asarray(lab)
+    dtype = np.float32 if lab.dtype == np.float32 else np.float64  # float32 stays float32
+    lab = lab.astype(dtype, copy=False)
+    y = (lab[..., 0] + dtype(16.0)) / dtype(116.0)
+    f = np.stack([lab[..., 1] / dtype(500.0) + y, y, y - lab[..., 2] / dtype(200.0)], axis=-1)
+    xyz = np.where(f > dtype(0.2068966), f**3, (f - dtype(16.0 / 116.0)) / dtype(7.787))
+    xyz *= xyz_tristimulus_values(illuminant="D65", observer="2").astype(dtype)
+    linear = xyz @ rgb_from_xyz.T.astype(dtype)
     magnitude = np.abs(linear)
-    curve = np.where(magnitude > 0.0031308, 1.055 * np.power(magnitude, 1.0 / 2.4) - 0.055, 12.92 * magnitude)
+    curve = np.where(magnitude > dtype(0.0031308),
+                     dtype(1.055) * np.power(magnitude, dtype(1.0 / 2.4)) - dtype(0.055),
+                     dtype(12.92) * magnitude)
     return np.copysign(curve, linear)
 
 

@@ -100,18 +100,24 @@ def build_lut(
     )
 
 
+def _keep_lightness_of(rgb: np.ndarray, mapped: np.ndarray) -> np.ndarray:
+    """`mapped` (sRGB in [0, 1]) with the CIELAB L* of `rgb`."""
+    lab = srgb_to_lab(mapped)
+    lab[:, 0] = srgb_to_lab(rgb)[:, 0]
+    return lab_to_srgb(lab)
+
+
 def _finish(grid: np.ndarray, mapped: np.ndarray, size: int, preserve_luminance: bool,
-            extended: np.ndarray | None = None) -> "ColorLUT":
+            extended: np.ndarray | None = None, exact=None) -> "ColorLUT":
     mapped = np.clip(mapped, 0.0, 1.0)
     if preserve_luminance:
-        lab = srgb_to_lab(mapped)
-        lab[:, 0] = srgb_to_lab(grid)[:, 0]
-        mapped = lab_to_srgb(lab)
+        mapped = _keep_lightness_of(grid, mapped)
         extended = None
     if extended is not None and np.array_equal(np.clip(extended, 0.0, 1.0), mapped):
         extended = None  # the map stays inside the gamut: nothing to gain
     shape = (size, size, size, 3)
-    return ColorLUT(mapped.reshape(shape), extended=None if extended is None else extended.reshape(shape))
+    return ColorLUT(mapped.reshape(shape), extended=None if extended is None else extended.reshape(shape),
+                    exact=exact)
 
 
 def lut_from_field(
@@ -121,6 +127,7 @@ def lut_from_field(
     size: int = 33,
     strength: float = 1.0,
     preserve_luminance: bool = False,
+    exact: bool = False,
 ) -> "ColorLUT":
     """Evaluate a displacement field of the working space on an RGB lattice.
 
@@ -136,6 +143,10 @@ def lut_from_field(
         Each lattice color moves ``strength * field(x)``.
     preserve_luminance : bool
         Keep each lattice color's CIELAB L*.
+    exact : bool, default False
+        Also give the LUT the field itself, evaluated per pixel for 16-bit
+        and float images (:attr:`ColorLUT.exact`): for cheap closed-form
+        fields (the linear maps), whose lattice error would show at 16 bits.
 
     Returns
     -------
@@ -160,7 +171,28 @@ def lut_from_field(
         # which interpolate it and clip after (see ColorLUT).
         unclipped = space.to_rgb_unclipped
         extended = grid + (unclipped(working + strength * shift) - unclipped(working))
-    return _finish(grid, mapped, size, preserve_luminance, extended)
+    return _finish(grid, mapped, size, preserve_luminance, extended,
+                   _exact_map(field, space, strength, preserve_luminance) if exact else None)
+
+
+def _exact_map(field, space: ColorSpace, strength: float, preserve_luminance: bool):
+    """The map of :func:`lut_from_field` at any sRGB colors (N, 3) in [0, 1], clipped to the gamut."""
+    to_rgb = space.to_rgb_unclipped or space.to_rgb
+
+    def exact(rgb: np.ndarray) -> np.ndarray:
+        # float32 in (skimage converts it as float32), float64 out of the field: well within
+        # a 16-bit level, and the round trip rgb -> working -> rgb is the identity to ~1e-7.
+        rgb = np.clip(rgb, 0.0, 1.0)
+        if strength == 0:
+            return rgb.astype(np.float32)
+        working = space.from_rgb(rgb)
+        moved = (working + strength * field(working)).astype(working.dtype, copy=False)
+        mapped = np.clip(to_rgb(moved), 0.0, 1.0)
+        if preserve_luminance:
+            mapped = _keep_lightness_of(rgb, mapped)
+        return mapped.astype(np.float32)
+
+    return exact
 
 
 def _splat(points: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -284,9 +316,14 @@ class ColorLUT:
         smooth unclipped map and clipping afterwards is exact to the lattice's
         second-order error. Used by :meth:`apply_float` (16-bit and float
         images); 8-bit images, exports and :attr:`table` keep the clipped map.
+    exact : callable, optional
+        The map itself, from sRGB colors (N, 3) in [0, 1] to mapped ones, for
+        a cheap closed-form map: :meth:`apply_float` evaluates it per pixel
+        instead of interpolating, so 16-bit and float images get the exact
+        map. Not saved with the LUT (a pickled or exported LUT is its table).
     """
 
-    def __init__(self, table: np.ndarray, *, extended: np.ndarray | None = None):
+    def __init__(self, table: np.ndarray, *, extended: np.ndarray | None = None, exact=None):
         table = np.asarray(table, dtype=np.float32)
         size = table.shape[0]
         if table.shape != (size, size, size, 3) or size < 2:
@@ -297,6 +334,7 @@ class ColorLUT:
                 raise ValueError(f"extended must have the table's shape {table.shape}, got {extended.shape}")
         self.table = table
         self.extended = extended
+        self.exact = exact
         self.size = size
         self._baked: np.ndarray | None = None
 
@@ -305,7 +343,7 @@ class ColorLUT:
         return {"table": self.table, "extended": self.extended, "size": self.size}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"extended": None, **state}, _baked=None)
+        self.__dict__.update({"extended": None, **state}, exact=None, _baked=None)
 
     @property
     def is_baked(self) -> bool:
@@ -409,7 +447,7 @@ class ColorLUT:
         out = np.empty(flat_in.shape, dtype=np.float32)
         for start in range(0, flat_in.shape[0], _CHUNK):
             block = flat_in[start : start + _CHUNK].astype(np.float32) * np.float32(1.0 / scale)
-            out[start : start + _CHUNK] = self._trilinear(block)
+            out[start : start + _CHUNK] = self._trilinear(block) if self.exact is None else self.exact(block)
         return out.reshape(rgb.shape)
 
     def apply_gray(self, levels: np.ndarray) -> np.ndarray:

@@ -228,7 +228,7 @@ def _linear_method(name: str, solve, summary: str) -> Method:
 
     def build(params, state, pixels, seed, strength, luminance):
         source = _moments(params, pixels, seed, name)
-        options = dict(size=params.lut_size, strength=float(strength), preserve_luminance=luminance)
+        options = dict(size=params.lut_size, strength=float(strength), preserve_luminance=luminance, exact=True)
         if pixels.is_gray:  # only lightness to move: the 1-D Gaussian map of L*
             (mean_s, var_s), (mean_t, var_t) = source.lightness, state.lightness
             gain = np.sqrt(var_t / var_s)

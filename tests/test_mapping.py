@@ -92,7 +92,7 @@ def test_preserve_luminance_keeps_lightness_on_the_lattice():
     assert np.abs(moved - grid).max() > 0.05
 
 
-def test_16_bit_linear_map_interpolates_the_unclipped_map_close_to_the_closed_form(rocket, coffee):
+def test_16_bit_linear_map_is_the_closed_form_within_64_levels(rocket, coffee):
     # The closed form of method="linear": the Gaussian map in CIELAB, clipped to sRGB.
     from imgot import ColorTransfer
     from imgot.colorspace import lab_to_srgb, lab_to_srgb_unclipped, srgb_to_lab
@@ -117,9 +117,11 @@ def test_16_bit_linear_map_interpolates_the_unclipped_map_close_to_the_closed_fo
     exact = np.clip(unclipped, 0, 1) * 65535
     error = np.abs(model.transform(source).reshape(-1, 3) - exact)
     clipped_only = np.abs(ColorLUT(lut.table).apply_float(source, 65535.0).reshape(-1, 3) * 65535 - exact)
-    # Stated bound: within 300 of 65,535 levels everywhere (mean under 15), where the
-    # clipped table alone is several times farther at the gamut boundary.
-    assert error.max() < 300 and error.mean() < 15
+    # Stated bound (issue 21): within 64 of 65,535 levels everywhere. The closed-form
+    # linear maps are evaluated per pixel at 16 bits (ColorLUT.exact), so the only error
+    # left is float32 rounding; the clipped table alone is hundreds of levels off.
+    assert error.max() < 64 and error.mean() < 2
+    assert lut.exact is not None
     assert clipped_only.max() > 2 * error.max()
     # 8-bit images and exports keep the clipped table.
     assert lut.table.min() >= 0 and lut.table.max() <= 1
