@@ -501,7 +501,7 @@ def test_the_names_readme_code_uses_are_exported():
     names = set(re.findall(r"\bimgot\.([A-Za-z_]\w*)", code))
     names |= {"transfer_many", "ColorLUT", "color_distance", "read_cube", "write_cube"}  # the list
     for name in sorted(names):
-        if name not in imgot.__all__ and (PACKAGE / f"{name}.py").exists():
+        if name not in imgot.__all__ and ((PACKAGE / f"{name}.py").exists() or (PACKAGE / name).is_dir()):
             importlib.import_module(f"imgot.{name}")  # a submodule, as in `from imgot.cube import ...`
             continue
         assert name in imgot.__all__ and getattr(imgot, name) is not None, name

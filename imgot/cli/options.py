@@ -134,7 +134,7 @@ def image_output(ctx, param, value):
     """An output image path whose extension imgot can write (``.psd``: a usage error, exit 2)."""
     if value is None:
         return None
-    from ..videoio import is_video_path
+    from ..video.reading import is_video_path
 
     if is_video_path(Path(value)) or "%" in Path(value).name:  # a clip, or a numbered frame sequence
         return value
