@@ -16,6 +16,7 @@ import numpy as np
 from .colorspace import get_color_space
 from .estimator import ParamsMixin
 from .mapping import ColorLUT
+from .palette import Palette
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
@@ -199,7 +200,16 @@ class ColorTransfer(ParamsMixin):
     # -- the scikit-learn estimator contract: imgot.estimator.ParamsMixin, and --------
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "reference_states_") or hasattr(self, "reference_palette_")
+        return hasattr(self, "reference_states_")
+
+    @property
+    def reference_palette_(self) -> Palette:
+        """The reference palette inside the fitted state (palette methods and ``emd-sliced``)."""
+        for name, state in getattr(self, "reference_states_", {}).items():
+            if METHODS[name].reference_palette is not None:
+                return METHODS[name].reference_palette(state)
+        raise AttributeError(f"this ColorTransfer has no reference palette (method {self.method!r}, "
+                             "fitted: " + ("yes" if hasattr(self, "reference_states_") else "no") + ")")
 
     def fit_transform(self, image, y=None):
         """``fit(image).transform(image)``: an image recolored toward its own colors (near identity)."""
@@ -247,8 +257,6 @@ class ColorTransfer(ParamsMixin):
         if states is not None:
             return states[name]
         states = getattr(self, "reference_states_", {})
-        if name not in states and name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
-            return self.reference_palette_  # a palette set directly (e.g. imgot.Normalizer's barycenter)
         if name not in states:
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return states[name]
@@ -301,15 +309,11 @@ class ColorTransfer(ParamsMixin):
             or labels that are not integers.
         """
         stages = self._validate_params()
-        for name in ("seed_", "reference_palette_", "region_states_"):
+        for name in ("seed_", "region_states_"):
             self.__dict__.pop(name, None)
         seed = self._seed()
         pixels, _ = self._select(reference, reference_mask, "reference")
         states = self._fit_states(pixels, stages, seed)
-        for name in states:
-            if METHODS[name].reference_palette is not None:
-                self.reference_palette_ = METHODS[name].reference_palette(states[name])
-                break
         if reference_labels is not None:
             labels = as_labels(reference_labels, pixels.color.shape[:2], what="reference label image")
             self.region_states_ = {
@@ -320,8 +324,53 @@ class ColorTransfer(ParamsMixin):
         self.reference_states_ = states
         return self
 
+    def fit_palette(self, palette: Palette) -> "ColorTransfer":
+        """Learn the reference as a palette instead of an image (a palette method's whole reference state).
+
+        For a reference that is not one image: a Wasserstein barycenter of
+        many (:class:`imgot.Normalizer`), or a palette read from a file.
+
+        Parameters
+        ----------
+        palette : Palette
+            Colors in the working color space (`color_space`, CIELAB by
+            default) and their weights; used as given.
+
+        Returns
+        -------
+        self : ColorTransfer
+
+        Raises
+        ------
+        ValueError
+            For a method that is not a palette method (its reference state is
+            more than a palette), or a malformed palette.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> warm, cool = rng.random((8, 8, 3)) * [1, .5, .2], rng.random((8, 8, 3)) * [.2, .5, 1]
+        >>> fitted = ColorTransfer(method="emd", n_clusters=4).fit(cool)
+        >>> again = ColorTransfer(method="emd", n_clusters=4).fit_palette(fitted.reference_palette_)
+        >>> bool((again.transform(warm) == fitted.transform(warm)).all())
+        True
+        """
+        stages = self._validate_params()
+        if stages not in [(name,) for name in PALETTE_METHODS]:
+            raise ValueError(f"fit_palette needs a palette method, one of: {', '.join(PALETTE_METHODS)}; "
+                             f"got {self.method!r}")
+        if not isinstance(palette, Palette):
+            raise TypeError(f"palette must be an imgot.palette.Palette, got {type(palette).__name__}")
+        palette = Palette.from_arrays(palette.colors, palette.weights)
+        for name in ("seed_", "region_states_"):
+            self.__dict__.pop(name, None)
+        self._seed()
+        self.reference_states_ = {stages[0]: palette}
+        return self
+
     def _check_fitted(self) -> tuple[str, ...]:
-        if not hasattr(self, "reference_states_") and not hasattr(self, "reference_palette_"):
+        if not hasattr(self, "reference_states_"):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
