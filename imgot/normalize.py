@@ -33,13 +33,13 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterable
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
 from .estimator import ParamsMixin
 from .palette import Palette
+from .validation import check_integer
 
 __all__ = [
     "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
@@ -174,10 +174,7 @@ class Normalizer(ParamsMixin):
         if self.method not in NORMALIZE_METHODS:
             raise ValueError(f"Normalizer needs a palette method, one of: {', '.join(NORMALIZE_METHODS)}; "
                              f"got {self.method!r}")
-        for name, low in (("barycenter_iter", 1),):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_integer("barycenter_iter", self.barycenter_iter, 1)
         if self.random_state is None:
             raise ValueError("Normalizer needs an integer random_state: every image is sampled with it")
         check_background(self.background, self.min_content)

@@ -62,6 +62,14 @@ class Palette:
             raise ValueError(f"{what} weights must be >= 0 with a positive sum")
         return cls(colors, weights)
 
+    def as_arrays(self, prefix: str) -> dict:
+        """``{prefix_colors, prefix_weights}``: the palette as named arrays, for a saved model.
+
+        >>> sorted(Palette.from_arrays([[50, 0, 0]], [1]).as_arrays("reference"))
+        ['reference_colors', 'reference_weights']
+        """
+        return {f"{prefix}_colors": self.colors, f"{prefix}_weights": self.weights}
+
 
 def sample_colors(
     pixels: np.ndarray,

@@ -113,10 +113,6 @@ def _numbers(path, name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _palette_arrays(prefix: str, palette: Palette) -> dict:
-    return {f"{prefix}_colors": palette.colors, f"{prefix}_weights": palette.weights}
-
-
 def _palette(path, arrays: dict, prefix: str) -> Palette:
     try:
         return Palette.from_arrays(arrays[f"{prefix}_colors"], arrays[f"{prefix}_weights"], what=f"{prefix} palette")
@@ -273,8 +269,8 @@ def save_color_map(
     ((33, 33, 33, 3), 2)
     """
     arrays = {
-        **_palette_arrays("source", color_map.source_palette),
-        **_palette_arrays("reference", color_map.reference_palette),
+        **color_map.source_palette.as_arrays("source"),
+        **color_map.reference_palette.as_arrays("reference"),
         "plan": color_map.plan,
         "destinations": color_map.destinations,
         "lut_table": color_map.lut.table,
