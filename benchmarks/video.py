@@ -13,7 +13,7 @@ encoder settings (libx264 --crf --preset, audio copied):
   the plain re-encode a user would compare with (skipped if there is no
   ``ffmpeg`` on the PATH);
 - ``pyav``: the same re-encode through imgot's own decode/encode loop
-  (:func:`imgot.videoio.stream_video` with no grading);
+  (:func:`imgot.video.stream_video` with no grading);
 - ``grade``: ``imgot transfer clip ref -o out`` with the default options
   (the detail step on);
 - ``no-detail``: the same with ``--no-detail``.
@@ -46,8 +46,8 @@ CHILD = r"""
 import sys
 mode, source, out, crf, preset, reference, method = sys.argv[1:8]
 if mode == "pyav":
-    import imgot.videoio as videoio
-    videoio.stream_video(source, out, None, crf=int(crf), preset=preset, overwrite=True)
+    from imgot.video import EncoderChoice, stream_video
+    stream_video(source, out, None, encoder=EncoderChoice(crf=int(crf), preset=preset), overwrite=True)
 else:
     from imgot.cli import main
     args = ["transfer", source, reference, "-o", out, "--crf", crf, "--preset", preset, "--overwrite"]

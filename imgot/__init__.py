@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing i
     from .mapping import ColorLUT
     from .methods import DEFAULT_METHOD, METHOD_NAMES
     from .metrics import color_distance
-    from .transfer import ColorMap, ColorTransfer, LUTTransform, apply_lut_to_image, load
+    from .loading import load
+    from .transfer import ColorMap, ColorTransfer, LUTTransform, apply_lut_to_image
 
     __version__: str
 
@@ -57,7 +58,7 @@ _EXPORTS = {
     "read_image": "io",
     "write_image": "io",
     "morph": "morph",
-    "load": "transfer",
+    "load": "loading",
     "color_distance": "metrics",
     "read_cube": "cube",
     "write_cube": "cube",

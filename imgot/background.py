@@ -88,12 +88,29 @@ class ContentTransfer(ColorTransfer):
     """A :class:`~imgot.ColorTransfer` that leaves background alone (see the module notes).
 
     Its parameters are :class:`~imgot.ColorTransfer`'s; the rule is set
-    after construction, as ``background_`` (None: no background, a plain
-    transfer) and ``min_content_``, by :class:`imgot.Normalizer`.
+    after construction with :meth:`set_background` (by :class:`imgot.Normalizer`),
+    and read back as ``background_`` (None: no background, a plain transfer)
+    and ``min_content_``.
     """
 
     background_: float | None = None
     min_content_: float = 0.0
+
+    def set_background(self, background: float | None, min_content: float = 0.0) -> "ContentTransfer":
+        """Leave pixels at least as light as `background` alone, and tiles with less content than `min_content`.
+
+        Returns
+        -------
+        self : ContentTransfer
+
+        Raises
+        ------
+        ValueError
+            For a level outside (0, 1] or a share outside [0, 1] (:func:`check_background`).
+        """
+        check_background(background, min_content)
+        self.background_, self.min_content_ = background, float(min_content)
+        return self
 
     def content(self, image) -> tuple[Pixels, np.ndarray | None]:
         """`image` as Pixels and its content weights; None when the image is to be left unchanged.

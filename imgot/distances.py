@@ -27,7 +27,6 @@ distribution, in which every image weighs the same whatever its size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
@@ -43,6 +42,7 @@ from .transport import (
     sliced_wasserstein,
     wasserstein_1d,
 )
+from .validation import check_integer, check_positive, check_seed
 
 __all__ = [
     "DISTANCE_METHODS", "distance", "pairwise_distances", "sinkhorn_divergence",
@@ -236,12 +236,9 @@ def _check(method, p, gray, color_space, n_clusters, n_samples, reg, n_projectio
     get_color_space(color_space)
     for name, value in (("n_clusters", n_clusters), ("n_samples", n_samples),
                         ("n_projections", n_projections), ("max_iter", max_iter)):
-        if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not isinstance(reg, Real) or not float(reg) > 0:
-        raise ValueError(f"reg must be a positive number, got {reg!r}")
-    if not isinstance(random_state, Integral) or isinstance(random_state, bool) or random_state < 0:
-        raise ValueError(f"random_state must be a non-negative integer seed, got {random_state!r}")
+        check_integer(name, value, 1)
+    check_positive("reg", reg)
+    check_seed(random_state, allow_none=False)
 
 
 def _prepare(images, *, method, gray, color_space, n_clusters, n_samples, random_state) -> _Distribution:

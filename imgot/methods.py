@@ -162,21 +162,12 @@ def palette_color_map(params, reference: Palette, pixels: Pixels, seed: int, nam
 
 
 def _palette_arrays(palette: Palette) -> dict:
-    return {"reference_colors": palette.colors, "reference_weights": palette.weights}
+    return palette.as_arrays("reference")
 
 
 def _palette_from_arrays(arrays: dict) -> Palette:
-    colors = np.asarray(arrays["reference_colors"])
-    weights = np.asarray(arrays["reference_weights"])
-    if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
-        raise ValueError(f"bad reference palette shapes {colors.shape} and {weights.shape}")
-    if colors.dtype.kind not in "fiu" or weights.dtype.kind not in "fiu":
-        raise ValueError("reference palette colors and weights must be numbers")
-    if not (np.isfinite(colors).all() and np.isfinite(weights).all()):
-        raise ValueError("reference palette holds NaN or infinite values")
-    if (weights < 0).any() or not weights.sum() > 0:
-        raise ValueError("reference palette weights must be >= 0 with a positive sum")
-    return Palette(colors.astype(np.float64), weights.astype(np.float64) / weights.sum())
+    palette = Palette.from_arrays(arrays["reference_colors"], arrays["reference_weights"], what="reference palette")
+    return Palette(palette.colors, palette.weights / palette.weights.sum())
 
 
 def _palette_method(name: str, summary: str) -> Method:

@@ -19,13 +19,14 @@ converted to full CIELAB; the per-pixel metrics need only L*, which
 from __future__ import annotations
 
 import dataclasses
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from .colorspace import lightness_from_luminance, relative_luminance, srgb_to_lab
 from .palette import sample_rgb
 from .pixels import Pixels, as_pixels
+from .validation import check_integer
 
 __all__ = ["color_distance", "structure_similarity", "grain", "lightness", "structure_score",
            "chroma_structure", "blotch"]
@@ -33,11 +34,6 @@ __all__ = ["color_distance", "structure_similarity", "grain", "lightness", "stru
 # Below this high-frequency energy (L* units squared, an rms amplitude of
 # 0.001 L*), an image counts as flat; see `grain`.
 _FLAT_ENERGY = 1e-6
-
-
-def _check_integer(name: str, value, low: int) -> None:
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def _lightness(pixels: Pixels) -> np.ndarray:
@@ -155,9 +151,9 @@ def color_distance(
     """
     from .transport import random_directions, sliced_wasserstein
 
-    _check_integer("n_samples", n_samples, 1)
-    _check_integer("n_projections", n_projections, 1)
-    _check_integer("random_state", random_state, 0)
+    check_integer("n_samples", n_samples, 1)
+    check_integer("n_projections", n_projections, 1)
+    check_integer("random_state", random_state, 0)
     lab_a = _lab_sample(a, int(n_samples), int(random_state))
     lab_b = _lab_sample(b, int(n_samples), int(random_state))
     return sliced_wasserstein(lab_a, lab_b, random_directions(3, int(n_projections), int(random_state)))

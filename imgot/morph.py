@@ -24,6 +24,7 @@ import numpy as np
 from .colorspace import lab_to_srgb, srgb_to_lab
 from .methods import DEFAULT_METHOD
 from .pixels import as_pixels, quantize, to_output
+from .validation import check_integer
 
 __all__ = ["morph", "save_frames", "output_paths"]
 
@@ -32,8 +33,7 @@ _ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
 
 
 def _check_frames(frames) -> int:
-    if not isinstance(frames, Integral) or isinstance(frames, bool) or frames < 2:
-        raise ValueError(f"frames must be an integer >= 2, got {frames!r}")
+    check_integer("frames", frames, 2)
     return int(frames)
 
 
@@ -133,9 +133,8 @@ def morph(
     frames = _check_frames(frames)
     if not isinstance(reach, Real) or isinstance(reach, bool) or not reach > 0:
         raise ValueError(f"reach must be a positive number, got {reach!r}")
-    if n_clusters is not None and (not isinstance(n_clusters, Integral) or isinstance(n_clusters, bool)
-                                   or n_clusters < 1):
-        raise ValueError(f"n_clusters must be an integer >= 1, got {n_clusters!r}")
+    if n_clusters is not None:
+        check_integer("n_clusters", n_clusters, 1)
     times = np.linspace(0.0, 1.0, frames)
     if spatial:
         from .spatial_morph import spatial_frames

@@ -33,13 +33,13 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterable
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
 from .estimator import ParamsMixin
 from .palette import Palette
+from .validation import check_integer
 
 __all__ = [
     "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
@@ -174,17 +174,13 @@ class Normalizer(ParamsMixin):
         if self.method not in NORMALIZE_METHODS:
             raise ValueError(f"Normalizer needs a palette method, one of: {', '.join(NORMALIZE_METHODS)}; "
                              f"got {self.method!r}")
-        for name, low in (("barycenter_iter", 1),):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_integer("barycenter_iter", self.barycenter_iter, 1)
         if self.random_state is None:
             raise ValueError("Normalizer needs an integer random_state: every image is sampled with it")
         check_background(self.background, self.min_content)
         model = ContentTransfer(**{**self._transfer_params(), **changes})
         model._validate_params()
-        model.background_, model.min_content_ = self.background, float(self.min_content)
-        return model
+        return model.set_background(self.background, float(self.min_content))
 
     def _palette_and_content(self, image) -> tuple[Palette, float | None]:
         """The palette of `image`'s content, and its content pixel count (None: background, whole palette)."""
@@ -241,8 +237,7 @@ class Normalizer(ParamsMixin):
                                               max_iter=int(self.barycenter_iter),
                                               random_state=int(self.random_state))
         self.palettes_, self.image_weights_, self.n_images_ = palettes, weights, len(palettes)
-        model.reference_palette_ = self.barycenter_
-        self.transfer_ = model
+        self.transfer_ = model.fit_palette(self.barycenter_)
         return self
 
     def _image_weights(self, n: int, counts: list[float], kept: list[int]) -> np.ndarray:
@@ -284,9 +279,7 @@ class Normalizer(ParamsMixin):
         """The 3-D LUT that normalizes `image` (without the detail step, if any); a ColorLUT."""
         self._check_fitted()
         if self.detail:
-            model = self._new_transfer(detail=False)
-            model.reference_palette_ = self.barycenter_
-            return model.color_lut(_as_image(image))
+            return self._new_transfer(detail=False).fit_palette(self.barycenter_).color_lut(_as_image(image))
         return self.transfer_.color_lut(_as_image(image))
 
     def distance(self, image) -> float:
@@ -338,20 +331,20 @@ def load_normalizer(path: str | os.PathLike) -> Normalizer:
     from .persist import read_archive
 
     params, arrays = read_archive(path, _FORMAT, ("barycenter_colors", "barycenter_weights", "image_weights"))
-    colors, weights = arrays["barycenter_colors"], arrays["barycenter_weights"]
-    if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
-        raise ModelFormatError(f"{path}: bad barycenter shapes {colors.shape} and {weights.shape}")
+    try:
+        palette = Palette.from_arrays(arrays["barycenter_colors"], arrays["barycenter_weights"], what="barycenter")
+    except ValueError as error:
+        raise ModelFormatError(f"{path}: {error}") from None
     try:
         model = Normalizer(**params)
         transfer = model._new_transfer()
     except (TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: bad parameters ({error})") from None
-    model.barycenter_ = Palette(colors, weights)
+    model.barycenter_ = palette
     model.image_weights_ = arrays["image_weights"]
     model.n_images_ = int(model.image_weights_.size)
     model.n_background_ = 0  # not saved: only the fitted images' weights are
-    transfer.reference_palette_ = model.barycenter_
-    model.transfer_ = transfer
+    model.transfer_ = transfer.fit_palette(palette)
     return model
 
 

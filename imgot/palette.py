@@ -30,6 +30,46 @@ class Palette:
     colors: np.ndarray
     weights: np.ndarray
 
+    @classmethod
+    def from_arrays(cls, colors, weights, *, what: str = "palette") -> "Palette":
+        """A palette from plain arrays, checked: (K, 3) finite colors, K finite weights >= 0 with a positive sum.
+
+        The values are kept as given (as float64; the weights are not rescaled).
+
+        Raises
+        ------
+        ValueError
+            Naming `what` and the shapes or values it got.
+
+        Examples
+        --------
+        >>> Palette.from_arrays([[50, 0, 0]], [2]).weights
+        array([2.])
+        >>> Palette.from_arrays([[50, 0, 0]], [0])
+        Traceback (most recent call last):
+        ...
+        ValueError: palette weights must be >= 0 with a positive sum
+        """
+        colors, weights = np.asarray(colors), np.asarray(weights)
+        if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
+            raise ValueError(f"bad {what} shapes {colors.shape} and {weights.shape}")
+        if colors.dtype.kind not in "fiu" or weights.dtype.kind not in "fiu":
+            raise ValueError(f"{what} colors and weights must be numbers")
+        colors, weights = colors.astype(np.float64, copy=False), weights.astype(np.float64, copy=False)
+        if not (np.isfinite(colors).all() and np.isfinite(weights).all()):
+            raise ValueError(f"{what} holds NaN or infinite values")
+        if (weights < 0).any() or not weights.sum() > 0:
+            raise ValueError(f"{what} weights must be >= 0 with a positive sum")
+        return cls(colors, weights)
+
+    def as_arrays(self, prefix: str) -> dict:
+        """``{prefix_colors, prefix_weights}``: the palette as named arrays, for a saved model.
+
+        >>> sorted(Palette.from_arrays([[50, 0, 0]], [1]).as_arrays("reference"))
+        ['reference_colors', 'reference_weights']
+        """
+        return {f"{prefix}_colors": self.colors, f"{prefix}_weights": self.weights}
+
 
 def sample_colors(
     pixels: np.ndarray,

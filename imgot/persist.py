@@ -24,15 +24,14 @@ from .palette import Palette
 from .methods import METHODS, SAVABLE_METHODS, ColorMap, get_method
 
 __all__ = [
-    "FORMAT_VERSION", "get_params", "load_model", "load_color_map", "read_archive", "save", "save_color_map",
-    "write_archive",
+    "FORMAT_VERSION", "archive_format", "get_params", "load_model", "load_color_map", "read_archive", "save",
+    "save_color_map", "write_archive",
 ]
 
 FORMAT_VERSION = 1
 _TRANSFER = "imgot.ColorTransfer"
 _COLOR_MAP = "imgot.ColorMap"
-_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map",
-        "imgot.Normalizer": "imgot.normalize.load_normalizer"}
+_USE = {_TRANSFER: "imgot.load", _COLOR_MAP: "imgot.persist.load_color_map", "imgot.Normalizer": "imgot.load"}
 
 
 def get_params(model) -> dict:
@@ -114,17 +113,11 @@ def _numbers(path, name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _palette_arrays(prefix: str, palette: Palette) -> dict:
-    return {f"{prefix}_colors": palette.colors, f"{prefix}_weights": palette.weights}
-
-
 def _palette(path, arrays: dict, prefix: str) -> Palette:
-    colors, weights = arrays[f"{prefix}_colors"], arrays[f"{prefix}_weights"]
-    if colors.ndim != 2 or colors.shape[1:] != (3,) or weights.shape != colors.shape[:1] or not len(weights):
-        raise ModelFormatError(f"{path}: bad {prefix} palette shapes {colors.shape} and {weights.shape}")
-    if weights.min() < 0 or not weights.sum() > 0:
-        raise ModelFormatError(f"{path}: {prefix} palette weights must be >= 0 with a positive sum")
-    return Palette(colors, weights)
+    try:
+        return Palette.from_arrays(arrays[f"{prefix}_colors"], arrays[f"{prefix}_weights"], what=f"{prefix} palette")
+    except ValueError as error:
+        raise ModelFormatError(f"{path}: {error}") from None
 
 
 def save(path: str | os.PathLike, model, *, overwrite: bool = False) -> None:
@@ -240,7 +233,6 @@ def load_model(path: str | os.PathLike, estimator):
             raise ModelFormatError(f"{path}: {where}{error}") from None
 
     model.reference_states_ = {stages[0]: state(arrays)}
-    model.reference_palette_ = method.reference_palette(model.reference_states_[stages[0]])
     if regions:
         model.region_states_ = {label: {stages[0]: state(named, f"region {label}: ")}
                                 for label, named in sorted(regions.items())}
@@ -277,8 +269,8 @@ def save_color_map(
     ((33, 33, 33, 3), 2)
     """
     arrays = {
-        **_palette_arrays("source", color_map.source_palette),
-        **_palette_arrays("reference", color_map.reference_palette),
+        **color_map.source_palette.as_arrays("source"),
+        **color_map.reference_palette.as_arrays("reference"),
         "plan": color_map.plan,
         "destinations": color_map.destinations,
         "lut_table": color_map.lut.table,
@@ -338,6 +330,18 @@ def load_color_map(path: str | os.PathLike) -> tuple[ColorMap, dict]:
 
 
 # -- the archive format, for other fitted objects (imgot.normalize.Normalizer) ---------------
+
+
+def archive_format(path: str | os.PathLike) -> str | None:
+    """The format name an imgot ``.npz`` declares (``'imgot.ColorTransfer'``, ...), or None if it has none.
+
+    Reads only that entry; a missing or unreadable file is None too (the loader then says why).
+    """
+    try:
+        with np.load(Path(path), allow_pickle=False) as archive:
+            return str(archive["format"]) if "format" in archive.files else None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        return None
 
 
 def write_archive(path: str | os.PathLike, kind: str, params: Mapping, arrays: dict, *,

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from .colorspace import get_color_space
 from .estimator import ParamsMixin
 from .mapping import ColorLUT
+from .palette import Palette
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
 from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
+from .validation import check_flag, check_integer, check_positive, check_seed, check_share
 from .regions import (
     apply_weight,
     as_labels,
@@ -33,12 +35,12 @@ from .regions import (
     select,
 )
 
+
 __all__ = [
     "ColorTransfer", "ColorMap", "LUTTransform", "transfer", "apply_lut_to_image", "finish", "NotFittedError", "load",
 ]
 
 
-MAX_SEED = 2**32 - 1  # the largest seed scikit-learn's k-means takes
 
 
 def _as_float(pixels: Pixels) -> Pixels:
@@ -199,7 +201,16 @@ class ColorTransfer(ParamsMixin):
     # -- the scikit-learn estimator contract: imgot.estimator.ParamsMixin, and --------
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "reference_states_") or hasattr(self, "reference_palette_")
+        return hasattr(self, "reference_states_")
+
+    @property
+    def reference_palette_(self) -> Palette:
+        """The reference palette inside the fitted state (palette methods and ``emd-sliced``)."""
+        for name, state in getattr(self, "reference_states_", {}).items():
+            if METHODS[name].reference_palette is not None:
+                return METHODS[name].reference_palette(state)
+        raise AttributeError(f"this ColorTransfer has no reference palette (method {self.method!r}, "
+                             "fitted: " + ("yes" if hasattr(self, "reference_states_") else "no") + ")")
 
     def fit_transform(self, image, y=None):
         """``fit(image).transform(image)``: an image recolored toward its own colors (near identity)."""
@@ -210,27 +221,14 @@ class ColorTransfer(ParamsMixin):
         if self.color_space is not None:
             get_color_space(self.color_space)
         for name, low in (("n_clusters", 1), ("n_samples", 1), ("max_iter", 1), ("n_iter", 1), ("lut_size", 2)):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            check_integer(name, getattr(self, name), low)
         for name in ("reg", "reg_m", "tol", "bandwidth"):
-            value = getattr(self, name)
             # reg_m may be inf (no mass relaxation: balanced Sinkhorn); the others must be finite.
-            finite = name != "reg_m" or not (isinstance(value, Real) and np.isposinf(float(value)))
-            if not isinstance(value, Real) or isinstance(value, bool) or not float(value) > 0 or \
-                    (finite and not np.isfinite(float(value))):
-                what = "a positive number or inf" if name == "reg_m" else "a finite positive number"
-                raise ValueError(f"{name} must be {what}, got {value!r}")
-        if not isinstance(self.strength, Real) or isinstance(self.strength, bool) or \
-                not 0.0 <= self.strength <= 1.0:
-            raise ValueError(f"strength must be in [0, 1], got {self.strength!r}")
+            check_positive(name, getattr(self, name), allow_inf=name == "reg_m")
+        check_share("strength", self.strength)
         for name in ("preserve_luminance", "detail"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        seed = self.random_state
-        if seed is not None and (not isinstance(seed, Integral) or isinstance(seed, bool)
-                                 or not 0 <= seed <= MAX_SEED):
-            raise ValueError(f"random_state must be None or an integer seed in 0..{MAX_SEED}, got {seed!r}")
+            check_flag(name, getattr(self, name))
+        check_seed(self.random_state)
         check_ignore_color(self.ignore_color, self.ignore_tolerance)
         if self.feather is not None and (not isinstance(self.feather, Real) or isinstance(self.feather, bool)
                                          or not np.isfinite(self.feather) or self.feather < 0):
@@ -247,8 +245,6 @@ class ColorTransfer(ParamsMixin):
         if states is not None:
             return states[name]
         states = getattr(self, "reference_states_", {})
-        if name not in states and name in PALETTE_METHODS and hasattr(self, "reference_palette_"):
-            return self.reference_palette_  # a palette set directly (e.g. imgot.Normalizer's barycenter)
         if name not in states:
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return states[name]
@@ -301,15 +297,11 @@ class ColorTransfer(ParamsMixin):
             or labels that are not integers.
         """
         stages = self._validate_params()
-        for name in ("seed_", "reference_palette_", "region_states_"):
+        for name in ("seed_", "region_states_"):
             self.__dict__.pop(name, None)
         seed = self._seed()
         pixels, _ = self._select(reference, reference_mask, "reference")
         states = self._fit_states(pixels, stages, seed)
-        for name in states:
-            if METHODS[name].reference_palette is not None:
-                self.reference_palette_ = METHODS[name].reference_palette(states[name])
-                break
         if reference_labels is not None:
             labels = as_labels(reference_labels, pixels.color.shape[:2], what="reference label image")
             self.region_states_ = {
@@ -320,8 +312,53 @@ class ColorTransfer(ParamsMixin):
         self.reference_states_ = states
         return self
 
+    def fit_palette(self, palette: Palette) -> "ColorTransfer":
+        """Learn the reference as a palette instead of an image (a palette method's whole reference state).
+
+        For a reference that is not one image: a Wasserstein barycenter of
+        many (:class:`imgot.Normalizer`), or a palette read from a file.
+
+        Parameters
+        ----------
+        palette : Palette
+            Colors in the working color space (`color_space`, CIELAB by
+            default) and their weights; used as given.
+
+        Returns
+        -------
+        self : ColorTransfer
+
+        Raises
+        ------
+        ValueError
+            For a method that is not a palette method (its reference state is
+            more than a palette), or a malformed palette.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> warm, cool = rng.random((8, 8, 3)) * [1, .5, .2], rng.random((8, 8, 3)) * [.2, .5, 1]
+        >>> fitted = ColorTransfer(method="emd", n_clusters=4).fit(cool)
+        >>> again = ColorTransfer(method="emd", n_clusters=4).fit_palette(fitted.reference_palette_)
+        >>> bool((again.transform(warm) == fitted.transform(warm)).all())
+        True
+        """
+        stages = self._validate_params()
+        if stages not in [(name,) for name in PALETTE_METHODS]:
+            raise ValueError(f"fit_palette needs a palette method, one of: {', '.join(PALETTE_METHODS)}; "
+                             f"got {self.method!r}")
+        if not isinstance(palette, Palette):
+            raise TypeError(f"palette must be an imgot.palette.Palette, got {type(palette).__name__}")
+        palette = Palette.from_arrays(palette.colors, palette.weights)
+        for name in ("seed_", "region_states_"):
+            self.__dict__.pop(name, None)
+        self._seed()
+        self.reference_states_ = {stages[0]: palette}
+        return self
+
     def _check_fitted(self) -> tuple[str, ...]:
-        if not hasattr(self, "reference_states_") and not hasattr(self, "reference_palette_"):
+        if not hasattr(self, "reference_states_"):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
@@ -389,14 +426,16 @@ class ColorTransfer(ParamsMixin):
         return METHODS[name].map(self, self._state(name), pixels, self._seed(),
                                  float(self.strength), bool(self.preserve_luminance))
 
-    def _mapped(self, pixels: Pixels, states: dict | None = None, rows: slice = slice(None)) -> np.ndarray:
+    def _mapped(self, pixels: Pixels, stages: tuple[str, ...], states: dict | None = None,
+                rows: slice = slice(None)) -> np.ndarray:
         """The color map alone (no finishing step) applied to `pixels`, in their dtype.
 
-        `states` are the reference states to map toward (a region's); None
-        takes the fitted reference's. Only `rows` of the result are returned
-        (the map is still fitted on the whole image's selection).
+        `stages` are the checked method's (:meth:`_check_fitted`, once per
+        transform). `states` are the reference states to map toward (a
+        region's); None takes the fitted reference's. Only `rows` of the
+        result are returned (the map is still fitted on the whole image's
+        selection).
         """
-        stages = self._check_fitted()
         seed = self._seed()
         strength, luminance = float(self.strength), bool(self.preserve_luminance)
         if len(stages) == 1 and METHODS[stages[0]].is_lut:
@@ -419,7 +458,7 @@ class ColorTransfer(ParamsMixin):
             out = source.color[rows] + np.asarray(strength, out.dtype) * (out - source.color[rows])
         return quantize(out, pixels.dtype)
 
-    def _mapped_regions(self, pixels: Pixels, source_labels) -> np.ndarray:
+    def _mapped_regions(self, pixels: Pixels, stages: tuple[str, ...], source_labels) -> np.ndarray:
         """Each source region mapped toward its reference region, blended by feathered region weights.
 
         Source labels with no region in the reference take the global map
@@ -431,7 +470,7 @@ class ColorTransfer(ParamsMixin):
         labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
 
         def map_rows(region: Pixels, label, rows: slice) -> np.ndarray:
-            return self._mapped(region, None if label is None else regions[label], rows)
+            return self._mapped(region, stages, None if label is None else regions[label], rows)
 
         return blend_regions(pixels, labels, regions, map_rows, feather=self.feather)
 
@@ -464,13 +503,13 @@ class ColorTransfer(ParamsMixin):
             The same kind, shape and dtype as `image`; alpha is copied as is.
         """
         pixels, ignore = self._select(image, source_mask, "source")
+        stages = self._check_fitted()  # the one check of the parameters per transform
         if self.strength == 0:
-            self._check_fitted()
             return to_output(pixels, pixels.color.copy())
         if source_labels is None:
-            mapped = self._mapped(pixels)
+            mapped = self._mapped(pixels, stages)
         else:
-            mapped = self._mapped_regions(pixels, source_labels)
+            mapped = self._mapped_regions(pixels, stages, source_labels)
         result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance),
                         ignore=ignore)
         weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)

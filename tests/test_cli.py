@@ -220,7 +220,7 @@ def test_warnings_are_one_line_each_and_the_hook_is_restored(pair, tmp_path):
 
 def test_apply_refuses_masks_for_a_video_and_takes_its_per_pixel_steps(pair, tmp_path):
     pytest.importorskip("av")
-    from imgot.videoio import is_video_path
+    from imgot.video import is_video_path
 
     src, _ = pair
     write_cube(tmp_path / "id.cube", identity_lut(5))

@@ -117,11 +117,11 @@ def test_transfer_names_unknown_keywords_and_seed_range():
         imgot.transfer(REFERENCE, REFERENCE, clusters=8)
     with pytest.raises(ValueError, match="random_state"):
         imgot.ColorTransfer(random_state=2**70).fit(REFERENCE)
-    from imgot.cli.options import SEED_MAX
-    from imgot.transfer import MAX_SEED
+    from imgot.validation import MAX_SEED
 
-    assert SEED_MAX == MAX_SEED
     imgot.ColorTransfer(method="linear", random_state=MAX_SEED).fit(REFERENCE)
+    with pytest.raises(ValueError, match="random_state must be an integer seed"):
+        imgot.distance(REFERENCE, REFERENCE, random_state=MAX_SEED + 1)  # the same bound everywhere
 
 
 def test_unbalanced_with_infinite_reg_m_is_balanced_sinkhorn(rocket, coffee):

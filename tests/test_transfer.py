@@ -142,3 +142,19 @@ def test_errors_name_the_parameter(warm, cool):
 
 def test_version_is_exposed():
     assert imgot.__version__ != "0+unknown"
+
+
+def test_fit_palette_is_fit_with_that_palette(warm, cool):
+    """The public way to fit from a palette (used by the Normalizer): the same bytes as fitting the image."""
+    from sklearn.utils.validation import check_is_fitted
+
+    fitted = ColorTransfer(method="emd", n_clusters=8).fit(cool)
+    from_palette = ColorTransfer(method="emd", n_clusters=8).fit_palette(fitted.reference_palette_)
+    check_is_fitted(from_palette)
+    np.testing.assert_array_equal(from_palette.transform(warm), fitted.transform(warm))
+    np.testing.assert_array_equal(from_palette.reference_palette_.weights, fitted.reference_palette_.weights)
+    with pytest.raises(ValueError, match="palette method"):
+        ColorTransfer(method="linear").fit_palette(fitted.reference_palette_)
+    bad = type(fitted.reference_palette_)(fitted.reference_palette_.colors, -fitted.reference_palette_.weights)
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        ColorTransfer(method="emd").fit_palette(bad)

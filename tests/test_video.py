@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from imgot.transfer import apply_lut_to_image
 
 av = pytest.importorskip("av")
 video = pytest.importorskip("imgot.video")
-from imgot import videoio
+from imgot.video import grading, reading, streaming
+from imgot.video.encoding import EncoderChoice
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 FPS = 25
@@ -43,7 +45,7 @@ def _crop(image: np.ndarray, t: float, zoom: float = 0.0) -> np.ndarray:
 
 def yuv420_error(rgb: np.ndarray) -> float:
     """Mean error of `rgb` through 4:2:0 and back: what a lossless encode of it still loses."""
-    flags = videoio._exact()
+    flags = reading._exact()
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
         format="yuv420p", dst_colorspace=1, dst_color_range=1, interpolation=flags)
     back = frame.reformat(format="rgb24", src_colorspace=1, src_color_range=1, interpolation=flags).to_ndarray()
@@ -123,7 +125,7 @@ def audio_samples(path) -> int:
 def test_frame_rate_timestamps_rotation_color_and_audio_are_kept(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
     result = video.transfer_video(clips["pan"], reference, out, method="linear", detail=False)
-    source, graded = videoio.probe(clips["pan"]), videoio.probe(out)
+    source, graded = reading.probe(clips["pan"]), reading.probe(out)
     assert graded.frame_rate == source.frame_rate and graded.duration == pytest.approx(source.duration, abs=1 / FPS)
     assert [f.time for f in video.iter_frames(out)] == [f.time for f in video.iter_frames(clips["pan"])]
     assert len(frames_of(out)) == 30
@@ -150,7 +152,7 @@ def test_output_is_each_frame_through_the_clip_map(clips, reference, tmp_path):
 
 
 def test_yuv_route_matches_the_rgb_route(clips, reference):
-    from imgot.yuvlut import YUV420LUT
+    from imgot.video.yuvlut import YUV420LUT
 
     lut = imgot.ColorTransfer(method="emd", n_clusters=16).fit(reference).color_lut(reference)
     with av.open(str(clips["pan"])) as container:
@@ -158,8 +160,8 @@ def test_yuv_route_matches_the_rgb_route(clips, reference):
     fast = YUV420LUT(lut, frame.colorspace, full_range=False)
     graded = av.VideoFrame.from_ndarray(fast.apply(frame.to_ndarray(), W, H), format="yuv420p")
     graded.colorspace, graded.color_range = frame.colorspace, frame.color_range
-    expected = apply_lut_to_image(lut, videoio._to_rgb(frame, "rgb24"))
-    error = np.abs(videoio._to_rgb(graded, "rgb24").astype(int) - expected).mean()
+    expected = apply_lut_to_image(lut, reading._to_rgb(frame, "rgb24"))
+    error = np.abs(reading._to_rgb(graded, "rgb24").astype(int) - expected).mean()
     assert error < yuv420_error(expected) + 0.5  # the RGB route's own 4:2:0 loss, and a little more
     # A flat color: exactly the RGB route's 8-bit LUT output, converted to YUV.
     flat = np.zeros((H * 3 // 2, W), np.uint8)
@@ -236,7 +238,7 @@ def yuv420_10_roundtrip(rgb: np.ndarray) -> np.ndarray:
 def test_ten_bit_stays_ten_bit(clips, reference, tmp_path):
     out = tmp_path / "ten.mkv"
     result = video.transfer_video(clips["ten"], reference, out, method="linear", detail=False, crf=0)
-    assert result.encoder.pix_fmt == "yuv420p10le" and videoio.probe(out).bit_depth == 10
+    assert result.encoder.pix_fmt == "yuv420p10le" and reading.probe(out).bit_depth == 10
     source, graded = frames_of(clips["ten"]), frames_of(out)
     assert source[0].dtype == graded[0].dtype == np.uint16
     for frame, out_frame in zip(source, graded):
@@ -266,7 +268,7 @@ def test_image_sequence_output_is_upright(clips, reference, tmp_path):
 def test_webm_gets_vp9_and_opus(clips, reference, tmp_path):
     out = tmp_path / "graded.webm"
     result = video.transfer_video(clips["pan"], reference, out, method="linear", detail=False)
-    assert result.encoder.codec == "libvpx-vp9" and videoio.probe(out).audio == ("opus",)
+    assert result.encoder.codec == "libvpx-vp9" and reading.probe(out).audio == ("opus",)
     assert abs(audio_samples(out) - audio_samples(clips["pan"])) <= 960 * 2  # one opus frame of padding
 
 
@@ -279,8 +281,36 @@ def test_interrupted_run_leaves_no_file(clips, tmp_path):
         return rgb
 
     with pytest.raises(KeyboardInterrupt):
-        videoio.stream_video(clips["pan"], out, stop)
+        streaming.stream_video(clips["pan"], out, stop)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_input_is_never_written_over_through_a_hard_link(clips, reference, tmp_path):
+    """The overwrite guard compares device and inode (atomic.refuse_inputs), not resolved names."""
+    from imgot.exceptions import InputOverwriteError
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(clips["pan"].read_bytes())
+    before = clip.read_bytes()
+    os.link(clip, tmp_path / "link.mp4")
+    for call in (lambda: video.transfer_video(clip, reference, tmp_path / "link.mp4", method="linear", overwrite=True),
+                 lambda: video.apply_lut_video(imgot.ColorTransfer(method="linear").fit(reference).color_lut(reference),
+                                               clip, tmp_path / "link.mp4", overwrite=True),
+                 lambda: streaming.stream_video(clip, tmp_path / "link.mp4", None, overwrite=True)):
+        with pytest.raises(InputOverwriteError, match="is an input"):
+            call()
+    assert clip.read_bytes() == before
+
+
+def test_encoder_choice_travels_as_one_object(clips, tmp_path):
+    """check_encoder and choose_encoder read the same EncoderChoice the entry points build."""
+    choice = EncoderChoice(codec="libx264", crf=23, preset="veryfast")
+    settings = video.check_encoder(clips["pan"], tmp_path / "out.mkv", choice)
+    assert (settings.codec, settings.options["crf"], settings.options["preset"]) == ("libx264", "23", "veryfast")
+    with pytest.raises(ValueError, match="one of crf or bitrate"):
+        video.check_encoder(clips["pan"], tmp_path / "out.mkv", EncoderChoice(crf=20, bitrate=10**6))
+    with pytest.raises(ValueError, match="not image sequences"):
+        video.check_encoder(clips["pan"], tmp_path / "f_%03d.png", EncoderChoice(preset="fast"))
 
 
 def run(*args):
@@ -481,7 +511,7 @@ def test_a_jpeg_named_mp4_is_a_photo(tmp_path):
     expected = imgot.transfer(_picture("rocket.jpg"), _picture("coffee.jpg"), method="linear", detail=False)
     assert np.array_equal(imgot.read_image(tmp_path / "out.png")[..., :3], expected)
     with pytest.raises(imgot.exceptions.VideoReadError, match="a MJPEG image, not a video"):
-        videoio.probe(fake)
+        reading.probe(fake)
 
 
 def test_clip_cube_with_preserve_detail_reproduces_the_graded_clip(clips, tmp_path):
@@ -528,12 +558,12 @@ def test_encoder_without_the_source_time_base_rounds_to_the_frame_rate_and_says_
 def test_yuv_route_through_the_pipeline_matches_the_rgb_route(clips, reference, tmp_path):
     """The direct Y, U, V route of stream_video (long 8-bit 4:2:0 clips take it) against the RGB route, decoded back."""
     lut = imgot.ColorTransfer(method="linear").fit(reference).color_lut(frames_of(clips["pan"])[0])
-    info = videoio.probe(clips["pan"])
+    info = reading.probe(clips["pan"])
     grade = video.ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames)
-    routes = {"yuv": video._yuv420_route([lut], lambda index: 0, info), "rgb": None}
+    routes = {"yuv": grading._yuv420_route([lut], lambda index: 0, info), "rgb": None}
     for name, route in routes.items():
-        videoio.stream_video(clips["pan"], tmp_path / f"{name}.mkv", grade.grade, crf=0, preset="ultrafast",
-                             yuv420_function=route)
+        streaming.stream_video(clips["pan"], tmp_path / f"{name}.mkv", grade.grade,
+                               encoder=EncoderChoice(crf=0, preset="ultrafast"), yuv420_function=route)
     yuv, rgb = frames_of(tmp_path / "yuv.mkv"), frames_of(tmp_path / "rgb.mkv")
     assert len(yuv) == len(rgb) == 30
     for a, b in zip(yuv, rgb):

@@ -90,7 +90,7 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, preserve_lumina
     steps.
     """
     from ..cube import read_cube
-    from ..videoio import is_video_path
+    from ..video.reading import is_video_path
     from .region_options import check_feather
 
     check_feather(masking, masking)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from ..validation import MAX_SEED
+
 # Kept equal to imgot.methods.METHOD_NAMES by a test; a plain tuple here so
 # that `imgot --help` imports no solver.
 METHODS = (
@@ -80,7 +82,6 @@ def import_solvers_in_background() -> None:
 # and data (ImgotError, OSError), and values the library refuses.
 ERRORS = (OSError, ValueError, TypeError, MemoryError)
 
-SEED_MAX = 2**32 - 1  # equal to imgot.transfer.MAX_SEED (checked by a test)
 MAX_SIDE = 8192  # largest picture side a command draws (plan, morph --size)
 MAX_TILE = 4096  # largest compare tile width
 
@@ -134,7 +135,7 @@ def image_output(ctx, param, value):
     """An output image path whose extension imgot can write (``.psd``: a usage error, exit 2)."""
     if value is None:
         return None
-    from ..videoio import is_video_path
+    from ..video.reading import is_video_path
 
     if is_video_path(Path(value)) or "%" in Path(value).name:  # a clip, or a numbered frame sequence
         return value
@@ -176,7 +177,7 @@ def lut_note(path: Path, detail: bool, preserve_luminance: bool, masked: bool = 
 
 def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
     """``--seed``: an integer in 0..2**32-1, as ``random_state``."""
-    return click.option("--seed", "random_state", type=click.IntRange(0, SEED_MAX), default=0,
+    return click.option("--seed", "random_state", type=click.IntRange(0, MAX_SEED), default=0,
                         show_default=True, help=help)
 
 

@@ -76,7 +76,7 @@ grading_options = _gather(GRADING_KEYS, _GRADING_OPTIONS)
 
 
 def is_video(path: Path) -> bool:
-    from ..videoio import is_video_file
+    from ..video.reading import is_video_file
 
     return is_video_file(path)
 
@@ -129,12 +129,11 @@ def _progress() -> Progress | None:
 def check_encoder(source: Path, output: Path, video: dict) -> None:
     """Bad encoder choices are bad option values (exit 2), found before any work."""
     from ..exceptions import ImgotError
-    from ..videoio import check_encoder
+    from ..video.encoding import EncoderChoice, check_encoder
     from .options import fail
 
-    encoder = {key: video[key] for key in ENCODER_KEYS}
     try:
-        check_encoder(source, output, **encoder)
+        check_encoder(source, output, EncoderChoice(**{key: video[key] for key in ENCODER_KEYS}))
     except (ImgotError, ImportError) as error:
         raise fail(error) from None
     except ValueError as error:
@@ -152,7 +151,7 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     from ..atomic import check_writable
     from ..cube import cube_title, write_cube
     from ..exceptions import ImgotError
-    from ..video import transfer_video as run
+    from ..video.grading import transfer_video as run
     from .options import fail, lut_note
 
     if save_lut and (video["per_shot"] or video["smooth"]):
@@ -186,7 +185,7 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
 def apply_video(lut, source: Path, output: Path, overwrite: bool, video: dict, *, detail: bool = False,
                 preserve_luminance: bool = False) -> None:
     """``imgot apply LUT CLIP``: map every frame through the LUT, then the per-pixel steps asked for."""
-    from ..video import apply_lut_video
+    from ..video.grading import apply_lut_video
 
     progress = _progress()
     try:

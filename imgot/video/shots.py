@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .reading import _decode, _exact, _open_input, probe
+
 __all__ = ["ClipSample", "histogram_distance", "sample_clip"]
 
 _THUMB_WIDTH = 128
@@ -137,8 +139,6 @@ def sample_clip(
     ValueError
         If `threshold` is not in (0, 1).
     """
-    from .videoio import _decode, _exact, _open_input, probe
-
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
     path = Path(path)

@@ -12,13 +12,12 @@ map. Here the map belongs to the clip, not the frame:
 
 Every frame then goes through the same per-pixel LUT step as
 :func:`imgot.transfer.apply_lut_to_image`, which is deterministic per frame.
-Decoding and encoding stream one frame at a time (:mod:`imgot.videoio`).
+Decoding and encoding stream one frame at a time (:mod:`imgot.video.streaming`).
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -26,15 +25,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .mapping import ColorLUT
-from .transfer import ColorTransfer, apply_lut_to_image
-from .videoio import EncoderSettings, Frame, iter_frames, probe, stream_video
+from ..mapping import ColorLUT
+from ..transfer import ColorTransfer, apply_lut_to_image
+from .encoding import EncoderChoice, EncoderSettings, check_encoder
+from .reading import Frame, iter_frames, probe
+from .shots import sample_clip
+from .streaming import stream_video
+from .yuvlut import YUV420LUT
 
-__all__ = ["ClipGrade", "Frame", "VideoResult", "apply_lut_video", "fit_video", "iter_frames",
-           "iter_graded_frames", "probe", "transfer_video"]
-
-# The per-pixel finishing steps apply_lut_to_image takes (detail, preserve_luminance), if any.
-_FINISHING = {"detail", "preserve_luminance"} & set(inspect.signature(apply_lut_to_image).parameters)
+__all__ = ["ClipGrade", "VideoResult", "apply_lut_video", "fit_video", "iter_graded_frames", "transfer_video"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -144,21 +143,8 @@ class ClipGrade:
 
     def grade(self, rgb: np.ndarray, index: int) -> np.ndarray:
         """Grade frame `index`'s RGB pixels with its map and the per-pixel finishing steps."""
-        return _apply(self.lut_at(index), rgb, self.detail, self.preserve_luminance)
-
-
-def _apply(lut: ColorLUT, rgb: np.ndarray, detail: bool, preserve_luminance: bool) -> np.ndarray:
-    options = {"detail": detail, "preserve_luminance": preserve_luminance}
-    options = {name: value for name, value in options.items() if name in _FINISHING}
-    if detail and "detail" not in _FINISHING:
-        # apply_lut_to_image without its detail step: the same step as ColorTransfer's.
-        from .detail import preserve_detail
-        from .pixels import as_pixels, quantize, to_output
-        from .transfer import apply_lut
-
-        pixels = as_pixels(rgb)
-        return to_output(pixels, quantize(preserve_detail(pixels.color, apply_lut(lut, pixels)), pixels.dtype))
-    return apply_lut_to_image(lut, rgb, **options)
+        return apply_lut_to_image(self.lut_at(index), rgb, detail=self.detail,
+                                  preserve_luminance=self.preserve_luminance)
 
 
 def _clip_lut(model: ColorTransfer, sample: np.ndarray) -> ColorLUT:
@@ -190,7 +176,7 @@ def _anchors(first: int, stop: int, times: np.ndarray, smooth: float | None) -> 
 
 def _reference_pixels(reference):
     if isinstance(reference, (str, os.PathLike)):
-        from .io import load_image
+        from ..io import load_image
 
         return load_image(reference).pixels
     return reference
@@ -249,8 +235,6 @@ def fit_video(
     ...
     ValueError: smooth must be a positive number of seconds, got -1.0
     """
-    from .shots import sample_clip
-
     if smooth is not None and not smooth > 0:
         raise ValueError(f"smooth must be a positive number of seconds, got {smooth!r}")
     if crossfade < 0 or int(crossfade) != crossfade:
@@ -286,12 +270,10 @@ class VideoResult:
 
 
 def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info) -> Callable:
-    """Grade 8-bit 4:2:0 frames without RGB (:class:`imgot.yuvlut.YUV420LUT`), one table kept at a time.
+    """Grade 8-bit 4:2:0 frames without RGB (:class:`imgot.video.yuvlut.YUV420LUT`), one table kept at a time.
 
     `which(index)` is the map of frame `index`, or None where it needs the RGB route (blends, detail).
     """
-    from .yuvlut import YUV420LUT
-
     full = info.color.get("color_range") == 2 or info.pix_fmt == "yuvj420p"
     cache: dict = {}
     lock = threading.Lock()
@@ -313,7 +295,7 @@ def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info
 def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
     def which(index: int) -> int | None:
         pairs = grade.weights(index)
-        per_pixel = grade.detail or (grade.preserve_luminance and "preserve_luminance" in _FINISHING)
+        per_pixel = grade.detail or grade.preserve_luminance
         return pairs[0][0] if len(pairs) == 1 and not per_pixel else None
 
     return which
@@ -355,7 +337,7 @@ def transfer_video(
 
     Two passes over the clip, one frame in memory at a time: the first
     samples it and fits the maps (:func:`fit_video`), the second grades and
-    encodes (:func:`imgot.videoio.stream_video`), keeping time stamps,
+    encodes (:func:`imgot.video.stream_video`), keeping time stamps,
     rotation, color metadata, audio and subtitles.
 
     Parameters
@@ -370,7 +352,7 @@ def transfer_video(
         See :func:`fit_video`.
     codec, crf, bitrate, preset
         Encoder choices (default: the source's codec family), see
-        :func:`imgot.videoio.choose_encoder`.
+        :func:`imgot.video.choose_encoder` (they travel as one :class:`EncoderChoice`).
     overwrite : bool, default False
     progress : callable ``(stage, done, total)``, optional
     **params
@@ -382,21 +364,20 @@ def transfer_video(
 
     Examples
     --------
-    >>> transfer_video("clip.mp4", np.zeros((4, 4, 3), np.uint8), "clip.mp4")
+    >>> transfer_video(__file__, np.zeros((4, 4, 3), np.uint8), __file__)
     Traceback (most recent call last):
     ...
-    ValueError: clip.mp4: refusing to write over the input; pick another output
+    imgot.exceptions.InputOverwriteError: ... is an input; refusing to write over it (pick another output)
     """
-    from .videoio import check_encoder
-
-    check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)  # fail before fitting
+    encoder = EncoderChoice(codec, crf, bitrate, preset)
+    check_encoder(path, out_path, encoder)  # fail before fitting
     grade = fit_video(path, reference, per_shot=per_shot, smooth=smooth, crossfade=crossfade,
                       shot_threshold=shot_threshold, progress=progress, **params)
     grade.bake = _worth_baking(path, grade.n_frames / len(grade.luts))
     yuv = _yuv420_route(grade.luts, _pure_map(grade), probe(path)) if grade.bake else None
-    encoder, notes = stream_video(path, out_path, grade.grade, codec=codec, crf=crf, bitrate=bitrate, preset=preset,
-                                  overwrite=overwrite, progress=_encode_progress(progress), yuv420_function=yuv)
-    return VideoResult(grade, encoder, notes)
+    settings, notes = stream_video(path, out_path, grade.grade, encoder=encoder, overwrite=overwrite,
+                                   progress=_encode_progress(progress), yuv420_function=yuv)
+    return VideoResult(grade, settings, notes)
 
 
 def apply_lut_video(
@@ -429,12 +410,11 @@ def apply_lut_video(
     ...
     ValueError: graded.txt: unknown video output; use one of .mp4, .m4v, .mov, .mkv, .webm, .avi or a numbered image pattern such as frames_%05d.png
     """
-    from .videoio import check_encoder
-
-    check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
+    encoder = EncoderChoice(codec, crf, bitrate, preset)
+    check_encoder(path, out_path, encoder)
     info = probe(path)
     yuv = None
-    per_pixel = detail or (preserve_luminance and "preserve_luminance" in _FINISHING)
+    per_pixel = detail or preserve_luminance
     if _worth_baking(path, info.n_frames):
         if not per_pixel:
             yuv = _yuv420_route([lut], lambda index: 0, info)
@@ -442,10 +422,9 @@ def apply_lut_video(
             lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
     grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames, detail=bool(detail),
                       preserve_luminance=bool(preserve_luminance))
-    encoder, notes = stream_video(path, out_path, grade.grade, codec=codec,
-                                  crf=crf, bitrate=bitrate, preset=preset, overwrite=overwrite,
-                                  progress=_encode_progress(progress), yuv420_function=yuv)
-    return VideoResult(None, encoder, notes)
+    settings, notes = stream_video(path, out_path, grade.grade, encoder=encoder, overwrite=overwrite,
+                                   progress=_encode_progress(progress), yuv420_function=yuv)
+    return VideoResult(None, settings, notes)
 
 
 def iter_graded_frames(path: str | os.PathLike, grade: ClipGrade) -> Iterator[Frame]:

@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from .mapping import ColorLUT
+from ..mapping import ColorLUT
 
 __all__ = ["YUV420LUT", "matrix_of"]
 

@@ -1,0 +1,94 @@
+"""Argument checks shared by every public function and estimator: one message per kind of mistake.
+
+Each check raises a plain :class:`ValueError` naming the parameter and the
+value it got (scikit-image's and scikit-learn's convention), and is called
+once per ``fit`` and per ``transform``, not on every internal step. Nothing
+is imported but the standard library, so the CLI can read :data:`MAX_SEED`
+without loading numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+__all__ = ["MAX_SEED", "check_flag", "check_integer", "check_positive", "check_seed", "check_share"]
+
+#: The largest seed: scikit-learn's k-means (numpy's legacy RandomState) takes 0..2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def check_integer(name: str, value, low: int) -> None:
+    """`value` is an integer (not a bool) >= `low`.
+
+    >>> check_integer("n_clusters", 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_clusters must be an integer >= 1, got 0
+    """
+    if not _is_integer(value) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def check_positive(name: str, value, *, allow_inf: bool = False) -> None:
+    """`value` is a real number (not a bool) > 0, finite unless `allow_inf` (then +inf is allowed).
+
+    >>> check_positive("reg", -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: reg must be a finite positive number, got -1.0
+    """
+    number = isinstance(value, Real) and not isinstance(value, bool)
+    infinite = number and allow_inf and math.isinf(float(value)) and float(value) > 0
+    if not number or not float(value) > 0 or not (infinite or math.isfinite(float(value))):
+        what = "a positive number or inf" if allow_inf else "a finite positive number"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def check_share(name: str, value) -> None:
+    """`value` is a real number (not a bool) in [0, 1].
+
+    >>> check_share("strength", 1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: strength must be in [0, 1], got 1.5
+    """
+    if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+
+
+def check_flag(name: str, value) -> None:
+    """`value` is True or False (a Python or numpy bool).
+
+    >>> check_flag("detail", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: detail must be True or False, got 1
+    """
+    import numpy as np
+
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_seed(value, *, allow_none: bool = True, name: str = "random_state") -> None:
+    """`value` is an integer seed in 0..:data:`MAX_SEED` (or None, a fresh seed, if `allow_none`).
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: random_state must be None or an integer seed in 0..4294967295, got -1
+    >>> check_seed(None, allow_none=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: random_state must be an integer seed in 0..4294967295, got None
+    """
+    if value is None and allow_none:
+        return
+    if not _is_integer(value) or not 0 <= value <= MAX_SEED:
+        what = "None or an integer seed" if allow_none else "an integer seed"
+        raise ValueError(f"{name} must be {what} in 0..{MAX_SEED}, got {value!r}")
