@@ -303,8 +303,15 @@ def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: flo
         rgb = lattice[2] if working is lattice[1] else np.clip(space.to_rgb(working), 0.0, 1.0)
         return space.from_rgb(second.apply_float(first.apply_float(rgb, 1.0), 1.0).astype(np.float64)) - working
 
-    lut = lut_from_field(field, space, size=params.lut_size, strength=float(strength),
-                         preserve_luminance=preserve_luminance)
+    size = params.lut_size
+    if strength == 1.0 and not preserve_luminance:
+        # At full strength the composed LUT is the second map applied to the first map's own
+        # table: the same (to rounding) as through `field`, without three color conversions of the
+        # lattice and a lookup. The second map's table is clipped, so is this one.
+        own = first.table if first.extended is None else np.clip(first.extended, 0.0, 1.0)
+        lut = ColorLUT(second.apply_float(own.reshape(-1, 3), 1.0).reshape(size, size, size, 3))
+    else:
+        lut = lut_from_field(field, space, size=size, strength=float(strength), preserve_luminance=preserve_luminance)
     return ColorMap(placement.source_palette, placement.reference_palette, placement.plan,
                     placement.destinations, lut, field, space)
 
