@@ -162,7 +162,8 @@ def load_image(path: str | os.PathLike, *, palette_indices: bool = False) -> Ima
                 return _read_tiff(path)
             image.load()
             icc = image.info.get("icc_profile")
-            upright = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # in place: no second copy of a big image
+            upright = image
             if palette_indices and upright.mode == "P":
                 return ImageFile(np.asarray(upright), icc, None)
             if upright.mode == "1":  # bilevel: recolored levels need 8 bits

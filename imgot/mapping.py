@@ -19,7 +19,7 @@ import numpy as np
 
 from .colorspace import ColorSpace, lab_to_srgb, srgb_to_lab
 
-__all__ = ["ColorLUT", "smooth_displacement", "build_lut", "lut_from_field", "lut_from_samples"]
+__all__ = ["ColorLUT", "smooth_displacement", "build_lut", "lut_from_field", "lut_from_samples", "working_lattice"]
 
 _CHUNK = 1 << 18  # pixels per numpy block: bounds the temporaries to a few MB
 
@@ -76,6 +76,29 @@ def _lattice(size: int) -> np.ndarray:
     axis = np.linspace(0.0, 1.0, size)
     r, g, b = np.meshgrid(axis, axis, axis, indexing="ij")
     return np.stack([r, g, b], axis=-1).reshape(-1, 3)
+
+
+_LATTICES: dict = {}
+
+
+def working_lattice(space: ColorSpace, size: int) -> tuple[np.ndarray, ...]:
+    """The RGB lattice of a LUT in `space`, and what every LUT built on it shares, computed once.
+
+    Returns read-only ``(grid, working, identity, identity_unclipped)``: the
+    sRGB lattice, its colors in `space`, and those back in sRGB (clipped, and
+    unclipped or None), the same arrays :func:`lut_from_field` would compute.
+    """
+    key = (space.name, int(size))
+    if key not in _LATTICES:
+        grid = _lattice(size)
+        working = space.from_rgb(grid)
+        unclipped = None if space.to_rgb_unclipped is None else space.to_rgb_unclipped(working)
+        arrays = (grid, working, space.to_rgb(working), unclipped)
+        for array in arrays:
+            if array is not None:
+                array.flags.writeable = False
+        _LATTICES[key] = arrays
+    return _LATTICES[key]
 
 
 def build_lut(
@@ -159,18 +182,16 @@ def lut_from_field(
     >>> bool(np.array_equal(lut.table.reshape(-1, 3), _lattice(3).astype(np.float32)))
     True
     """
-    grid = _lattice(size)
-    working = space.from_rgb(grid)
+    grid, working, identity, identity_unclipped = working_lattice(space, size)
     shift = field(working)
     # Add the change in RGB rather than the round-tripped color, so that a
     # zero displacement is the identity to the last bit.
-    mapped = grid + (space.to_rgb(working + strength * shift) - space.to_rgb(working))
+    mapped = grid + (space.to_rgb(working + strength * shift) - identity)
     extended = None
     if space.to_rgb_unclipped is not None:
         # The same map before the gamut clip, for 16-bit and float images,
         # which interpolate it and clip after (see ColorLUT).
-        unclipped = space.to_rgb_unclipped
-        extended = grid + (unclipped(working + strength * shift) - unclipped(working))
+        extended = grid + (space.to_rgb_unclipped(working + strength * shift) - identity_unclipped)
     return _finish(grid, mapped, size, preserve_luminance, extended,
                    _exact_map(field, space, strength, preserve_luminance) if exact else None)
 

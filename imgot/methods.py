@@ -19,10 +19,10 @@ import numpy as np
 from .colorspace import get_color_space, srgb_to_lab
 from .histogram import fit_histograms, match_pixels
 from .linear import color_statistics, diagonal_map, gaussian_map
-from .mapping import ColorLUT, lut_from_field, lut_from_samples, smooth_displacement
+from .mapping import ColorLUT, lut_from_field, lut_from_samples, smooth_displacement, working_lattice
 from .palette import Palette, fit_palette, sample_rgb
 from .pixels import Pixels
-from .sliced import sliced_transport
+from .sliced import SlicedReference, sliced_transport
 from .transport import barycentric_projection, solve_plan
 
 __all__ = [
@@ -239,8 +239,12 @@ def _linear_method(name: str, solve, summary: str) -> Method:
 # -- sliced -------------------------------------------------------------------------------------
 
 
-def _fit_sliced(params, pixels, seed):
-    return _space(params, "sliced").from_rgb(sample_rgb(pixels, params.n_samples, seed))
+def _fit_sliced(params, pixels, seed) -> SlicedReference:
+    # The reference's sorted projections on the seeded rotations, computed here
+    # once: every image mapped toward this reference (every batch worker) reuses them.
+    reference = SlicedReference(_space(params, "sliced").from_rgb(sample_rgb(pixels, params.n_samples, seed)))
+    reference.projections(params.n_iter, seed)
+    return reference
 
 
 def _map_sliced(params, state, pixels, seed, strength, luminance):
@@ -283,19 +287,29 @@ def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: flo
     second = lut_from_samples(placed, np.clip(space.to_rgb(moved), 0.0, 1.0), size=params.lut_size,
                               sigma=SLICED_SMOOTHING * (params.lut_size - 1))
 
+    lattice = working_lattice(space, params.lut_size)
+
     def field(working):
-        rgb = np.clip(space.to_rgb(working), 0.0, 1.0)
+        # On the LUT's own lattice (what lut_from_field asks for), its colors back in sRGB are known.
+        rgb = lattice[2] if working is lattice[1] else np.clip(space.to_rgb(working), 0.0, 1.0)
         return space.from_rgb(second.apply_float(first.apply_float(rgb, 1.0), 1.0).astype(np.float64)) - working
 
-    lut = lut_from_field(field, space, size=params.lut_size, strength=float(strength),
-                         preserve_luminance=preserve_luminance)
+    size = params.lut_size
+    if strength == 1.0 and not preserve_luminance:
+        # At full strength the composed LUT is the second map applied to the first map's own
+        # table: the same (to rounding) as through `field`, without three color conversions of the
+        # lattice and a lookup. The second map's table is clipped, so is this one.
+        own = first.table if first.extended is None else np.clip(first.extended, 0.0, 1.0)
+        lut = ColorLUT(second.apply_float(own.reshape(-1, 3), 1.0).reshape(size, size, size, 3))
+    else:
+        lut = lut_from_field(field, space, size=size, strength=float(strength), preserve_luminance=preserve_luminance)
     return ColorMap(placement.source_palette, placement.reference_palette, placement.plan,
                     placement.destinations, lut, field, space)
 
 
 def _emd_sliced_arrays(state) -> dict:
-    palette, sample = state
-    return {**_palette_arrays(palette), "reference_sample": sample}
+    palette, reference = state
+    return {**_palette_arrays(palette), "reference_sample": reference.sample}
 
 
 def _emd_sliced_from_arrays(arrays: dict):
@@ -304,7 +318,7 @@ def _emd_sliced_from_arrays(arrays: dict):
         raise ValueError(f"bad reference sample of shape {sample.shape} and dtype {sample.dtype}")
     if not np.isfinite(sample).all():
         raise ValueError("reference sample holds NaN or infinite values")
-    return _palette_from_arrays(arrays), sample.astype(np.float64)
+    return _palette_from_arrays(arrays), SlicedReference(sample.astype(np.float64))
 
 
 METHODS: dict[str, Method] = {

@@ -208,22 +208,25 @@ class _ProcessBackend:
 
 
 class _DaskBackend:
-    """The same task on a Dask cluster.
+    """The same task on a Dask cluster, the mapper sent to every worker once.
 
-    The mapper (a fitted model or a LUT, well under a megabyte) travels inside
-    each task rather than being scattered once: data scattered to a worker
-    that dies cannot be recomputed, and every task that needs it would be
-    cancelled, while a task that carries its mapper is simply run again on
-    another worker.
+    The mapper (a fitted model with its reference's palette, sample and
+    sorted projections, or one LUT: a few megabytes) is scattered to all
+    workers at start (``broadcast=True``) and each task only names it, so a
+    batch of N images does not ship it N times. Every worker holds a copy: a
+    worker that dies takes only its own, and its tasks are run again
+    elsewhere. Tasks are pure (the same input, output and options give the
+    same key and the same bytes), so a task that is run twice writes the same
+    file, or finds it there and reports it ``"skipped"``.
     """
 
     def __init__(self, client, mapper, options: dict):
         self.client, self.options = client, options
-        self.mapper = mapper
+        [self.mapper] = client.scatter([mapper], broadcast=True, hash=False)
 
     def submit(self, source: Path, target: Path):
         return self.client.submit(process_file, self.mapper, source.resolve(), target.resolve(),
-                                  pure=False, **self.options)
+                                  pure=True, **self.options)
 
     @staticmethod
     def wait_first(futures: list) -> set:
@@ -234,6 +237,7 @@ class _DaskBackend:
     def close(self, pending: dict) -> None:
         if pending:
             self.client.cancel(list(pending))
+        self.mapper.release()
 
 
 def _dask_workers(client) -> int:

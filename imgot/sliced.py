@@ -5,13 +5,19 @@ source sample along every rotated axis to the reference's value at the same
 quantile (1-D optimal transport per axis), rotate back, and repeat. After a
 few tens of rotations the source sample has the reference sample's full 3-D
 distribution, not only its marginals.
+
+The rotations depend on the seed alone, so the reference's side (its sample
+projected on every rotated axis, sorted) is computed once per reference and
+seed (:class:`SlicedReference`) and shared by every source image.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-__all__ = ["random_rotation", "sliced_transport"]
+__all__ = ["random_rotation", "rank_order", "SlicedReference", "sliced_transport"]
 
 
 def random_rotation(rng: np.random.Generator, dim: int = 3) -> np.ndarray:
@@ -30,25 +36,103 @@ def random_rotation(rng: np.random.Generator, dim: int = 3) -> np.ndarray:
     return q
 
 
+def rank_order(values: np.ndarray) -> np.ndarray:
+    """The indices that sort `values` (1-D), ties (at float32 precision) in index order.
+
+    The same order as ``np.argsort(values.astype(np.float32), kind="stable")``,
+    about four times faster: each value's float32 bits, mapped to an unsigned
+    key in the same order, are packed with its index into one 64-bit integer,
+    and the keys, all distinct, are sorted by numpy's vectorised sort. The
+    order is the same whatever sort algorithm runs, hence on every machine.
+
+    Examples
+    --------
+    >>> rank_order(np.array([0.5, -1.0, 0.5, 2.0])).tolist()
+    [1, 0, 2, 3]
+    """
+    # + 0.0 turns -0.0 into 0.0, which compare equal (a tie, kept in index order).
+    bits = (np.asarray(values, dtype=np.float32) + np.float32(0.0)).view(np.int32)
+    # IEEE order to unsigned order: negative floats have all their bits flipped,
+    # non-negative ones only the sign bit.
+    keys = np.where(bits < 0, ~bits, bits ^ np.int32(-(2**31))).view(np.uint32).astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= np.arange(keys.size, dtype=np.uint64)
+    keys.sort()
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
+class SlicedReference:
+    """A reference color sample with its sorted projections on the seeded rotations.
+
+    Parameters
+    ----------
+    sample : ndarray of shape (M, D)
+        The reference's colors in the working space.
+
+    Notes
+    -----
+    :meth:`projections` is computed on first use for each ``(n_iter,
+    random_state)`` and kept, so a fitted model maps every image without
+    sorting the reference again; the kept projections travel with the
+    object when it is pickled to worker processes.
+    """
+
+    def __init__(self, sample: np.ndarray):
+        self.sample = np.asarray(sample, dtype=np.float64)
+        self._cache: dict = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"sample": self.sample, "_cache": dict(self._cache)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
+    def projections(self, n_iter: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rotations and the sample's sorted projections on their axes.
+
+        Returns
+        -------
+        rotations : ndarray of shape (n_iter, D, D)
+        sorted_projections : ndarray of shape (n_iter, D, M)
+            ``sorted_projections[i, d]`` is ``sample @ rotations[i][:, d]``, sorted.
+        """
+        key = (int(n_iter), int(random_state))
+        with self._lock:
+            if key not in self._cache:
+                rng = np.random.default_rng(random_state)
+                dim = self.sample.shape[1]
+                rotations = np.stack([random_rotation(rng, dim) for _ in range(n_iter)])
+                projected = np.stack([(self.sample @ rotation).T for rotation in rotations])
+                projected.sort(axis=-1)
+                self._cache[key] = (rotations, projected)
+            return self._cache[key]
+
+
 def _match_axis(values: np.ndarray, target_sorted: np.ndarray) -> np.ndarray:
     """1-D OT: each value goes to the target's value at the same quantile."""
-    order = np.argsort(values, kind="stable")
+    order = rank_order(values)
+    out = np.empty_like(values)
+    if values.size == target_sorted.size:  # the same quantiles: the sorted target itself
+        out[order] = target_sorted
+        return out
     quantiles = (np.arange(values.size) + 0.5) / values.size
     target_quantiles = (np.arange(target_sorted.size) + 0.5) / target_sorted.size
-    out = np.empty_like(values)
     out[order] = np.interp(quantiles, target_quantiles, target_sorted)
     return out
 
 
 def sliced_transport(
-    source: np.ndarray, target: np.ndarray, *, n_iter: int = 20, random_state: int = 0
+    source: np.ndarray, target: np.ndarray | SlicedReference, *, n_iter: int = 20, random_state: int = 0
 ) -> np.ndarray:
     """Move `source` samples until they follow `target`'s distribution (IDT).
 
     Parameters
     ----------
     source : ndarray of shape (N, D)
-    target : ndarray of shape (M, D)
+    target : ndarray of shape (M, D) or SlicedReference
+        The reference sample; a :class:`SlicedReference` keeps its sorted
+        projections from one call to the next (same result).
     n_iter : int, default 20
         Number of random rotations.
     random_state : int, default 0
@@ -73,15 +157,14 @@ def sliced_transport(
     >>> bool(gap < 0.1)
     True
     """
-    rng = np.random.default_rng(random_state)
+    if not isinstance(target, SlicedReference):
+        target = SlicedReference(target)
+    rotations, sorted_projections = target.projections(n_iter, random_state)
     moved = np.array(source, dtype=np.float64, copy=True)
-    target = np.asarray(target, dtype=np.float64)
-    for _ in range(n_iter):
-        rotation = random_rotation(rng, moved.shape[1])
-        projected, reference = moved @ rotation, target @ rotation
+    for rotation, reference in zip(rotations, sorted_projections):
+        projected = moved @ rotation
         shift = np.empty_like(projected)
         for axis in range(projected.shape[1]):
-            matched = _match_axis(projected[:, axis], np.sort(reference[:, axis]))
-            shift[:, axis] = matched - projected[:, axis]
+            shift[:, axis] = _match_axis(projected[:, axis], reference[axis]) - projected[:, axis]
         moved += shift @ rotation.T
     return moved

@@ -17,6 +17,7 @@ from imgot import ColorTransfer, read_image, write_image
 from imgot.batch import pooled_sample, transfer_many
 from imgot.cli.batch import batch
 from imgot.cube import read_cube
+from imgot.methods import METHOD_NAMES
 from imgot.transfer import LUTTransform
 
 PARAMS = {"n_clusters": 8, "random_state": 3}
@@ -237,3 +238,38 @@ def test_dask_local_cluster_equals_process_pool(frames, tmp_path):
 def test_help_has_an_example():
     result = run("--help")
     assert result.exit_code == 0 and "imgot batch photos/" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHOD_NAMES)
+def test_batch_writes_the_bytes_of_imgot_transfer_for_every_method(tmp_path, warm, rocket, cool, method):
+    from imgot.cli.transfer import transfer as transfer_command
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    images = {"warm.jpg": warm, "rocket.png": rocket}
+    for name, image in images.items():
+        write_image(folder / name, image)
+    write_image(tmp_path / "ref.png", cool)
+    options = ["--method", method, "--clusters", "8", "--seed", "3"]
+    result = run(folder, "-r", tmp_path / "ref.png", "-o", tmp_path / "batch", "-j", "1", *options)
+    assert result.exit_code == 0, result.output
+    for name in images:
+        alone = tmp_path / f"alone_{name}"
+        ran = CliRunner().invoke(transfer_command, [str(folder / name), str(tmp_path / "ref.png"), "-o", str(alone),
+                                                    *options])
+        assert ran.exit_code == 0, ran.output
+        assert (tmp_path / "batch" / name).read_bytes() == alone.read_bytes(), name
+
+
+def test_the_shared_reference_state_gives_the_bytes_of_a_fit_per_image(warm, rocket, coffee):
+    import pickle
+
+    model = ColorTransfer().fit(coffee)  # the default method: palette, sample and sorted projections
+    projections = model.reference_states_["emd-sliced"][1]._cache
+    shipped = pickle.loads(pickle.dumps(model))  # what every worker receives, once
+    assert shipped.reference_states_["emd-sliced"][1]._cache.keys() == projections.keys() != set()
+    for image in (warm, rocket, warm):
+        alone = ColorTransfer().fit(coffee).transform(image)
+        np.testing.assert_array_equal(shipped.transform(image), alone)
+        np.testing.assert_array_equal(model.transform(image), alone)
