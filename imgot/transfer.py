@@ -467,12 +467,14 @@ class ColorTransfer(ParamsMixin):
         if self.strength == 0:
             self._check_fitted()
             return to_output(pixels, pixels.color.copy())
+        labels = None
         if source_labels is None:
             mapped = self._mapped(pixels)
         else:
-            mapped = self._mapped_regions(pixels, source_labels)
+            labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
+            mapped = self._mapped_regions(pixels, labels)
         result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance),
-                        ignore=ignore)
+                        ignore=ignore, labels=labels)
         weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)
         return to_output(pixels, composite(pixels.color, result, weight))
 
