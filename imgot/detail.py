@@ -320,6 +320,26 @@ def _lerp_rows(columns: np.ndarray, low, high, frac, out: np.ndarray | None = No
     return out
 
 
+def _by_region(src, mapped, labels: np.ndarray, keep, out, **options) -> np.ndarray:
+    """:func:`preserve_detail` of each label on its bounding box, its own pixels only, written back in place."""
+    height, width = mapped.color.shape[:2]
+    if labels.shape != (height, width):
+        raise ValueError(f"labels must have shape {(height, width)}, got {labels.shape}")
+    color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)
+    result = np.empty(color.shape, color.dtype) if out is None else out
+    for label in np.unique(labels):
+        inside = labels == label
+        rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        region = inside[box] if keep is None else inside[box] & keep[box]
+        if not region.any():
+            result[box][inside[box]] = color[box][inside[box]]
+            continue
+        filtered = preserve_detail(src.color[box], color[box], keep=region, **options)
+        result[box][inside[box]] = filtered[inside[box]]
+    return result
+
+
 def preserve_detail(
     source: np.ndarray,
     output: np.ndarray,
@@ -331,6 +351,7 @@ def preserve_detail(
     chroma_eps: float = CHROMA_EPS,
     subsample: int | None = None,
     keep: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
     out: np.ndarray | None = None,
     n_threads: int | None = None,
 ) -> np.ndarray:
@@ -381,6 +402,11 @@ def preserve_detail(
         Pixels that count; the others (an ignored color, nodata) do not enter
         the filters' statistics or the tone curve, so they cannot pull the
         result near them.
+    labels : ndarray of int, shape (H, W), optional
+        Regions whose statistics are kept apart (region transfers): each
+        label is filtered on its own bounding box with only its own pixels in
+        the statistics, so a region's change does not bleed into its
+        neighbour's across their border (each region has its own map).
     out : ndarray, optional
         Where to write the result (may be `output` itself); shape and dtype of
         `output`.
@@ -418,6 +444,9 @@ def preserve_detail(
         if keep.shape != (height, width):
             raise ValueError(f"keep must have shape {(height, width)}, got {keep.shape}")
     radius = detail_radius((height, width)) if radius is None else int(radius)
+    if labels is not None:
+        return _by_region(src, mapped, np.asarray(labels), keep, out, radius=radius, eps=eps, tone_match=tone_match,
+                          chroma=chroma, chroma_eps=chroma_eps, subsample=subsample, n_threads=n_threads)
     step = max(1, radius // 4) if subsample is None else int(subsample)
     coarse_radius = max(1, int(round(radius / step)))
     color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)

@@ -23,7 +23,7 @@ __all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
 
 
 def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool,
-           ignore: np.ndarray | None = None) -> np.ndarray:
+           ignore: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
     """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
 
     ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
@@ -31,7 +31,8 @@ def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminan
     the output the source's fine lightness detail. Neither fits in a LUT: they
     depend on each pixel's neighbourhood or on its exact source lightness.
     Pixels in `ignore` (an ignored color) do not enter the detail step's
-    statistics, so a nodata frame does not lighten or tint its neighbours.
+    statistics, so a nodata frame does not lighten or tint its neighbours;
+    with `labels` (region transfers) each region is filtered apart.
     """
     if preserve_luminance:
         from .relight import keep_lightness
@@ -41,7 +42,8 @@ def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminan
         from .detail import preserve_detail
 
         keep = None if ignore is None or not ignore.any() else ~ignore
-        return preserve_detail(pixels.color, mapped, keep=keep, out=mapped if mapped.flags.writeable else None)
+        return preserve_detail(pixels.color, mapped, keep=keep, labels=labels,
+                               out=mapped if mapped.flags.writeable else None)
     return mapped
 
 

@@ -506,12 +506,14 @@ class ColorTransfer(ParamsMixin):
         stages = self._check_fitted()  # the one check of the parameters per transform
         if self.strength == 0:
             return to_output(pixels, pixels.color.copy())
+        labels = None
         if source_labels is None:
             mapped = self._mapped(pixels, stages)
         else:
-            mapped = self._mapped_regions(pixels, stages, source_labels)
+            labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
+            mapped = self._mapped_regions(pixels, stages, labels)
         result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance),
-                        ignore=ignore)
+                        ignore=ignore, labels=labels)
         weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)
         return to_output(pixels, composite(pixels.color, result, weight))
 

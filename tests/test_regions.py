@@ -235,18 +235,21 @@ def reference_distance_p95(out, reference, where):
     return float(np.percentile(distance, 95))
 
 
+@pytest.mark.parametrize("detail", [False, True], ids=["no-detail", "detail"])
 @pytest.mark.parametrize("reference", [DUSK, NIGHT], ids=["dusk", "night"])
-def test_region_borders_take_no_color_of_neither_map(reference):
+def test_region_borders_take_no_color_of_neither_map(reference, detail):
     """Within 3 px of the border, output colors are as close to the reference's as inside the regions.
 
     The truth is the reference's own colors (nearest neighbour in CIELAB). The
     scene can fail: blending the two region maps by position alone (each map
     applied to the other region's colors) puts colors far from any reference
-    color in the band.
+    color in the band; so can a detail step whose filter mixes the two
+    regions' changes across the border (20 Delta E on the night scene).
     """
     (day, day_labels), (ref, ref_labels) = DAY, reference
     kwargs = dict(method="linear", detail=False)
-    out = imgot.transfer(day, ref, source_labels=day_labels, reference_labels=ref_labels, feather=10, **kwargs)
+    out = imgot.transfer(day, ref, source_labels=day_labels, reference_labels=ref_labels, feather=10,
+                         method="linear", detail=detail)
     rows = np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) < 3
     band = np.broadcast_to(rows[:, None], day.shape[:2])
     interior = np.broadcast_to((np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) > 20)[:, None], day.shape[:2])

@@ -148,15 +148,21 @@ class ClipGrade:
 
 
 def _clip_lut(model: ColorTransfer, sample: np.ndarray) -> ColorLUT:
-    """The model's LUT for the pooled sample; with detail, the LUT of the map before the detail step."""
+    """The model's LUT for the pooled sample; with detail, the LUT of the map before the detail step.
+
+    Its table only: every frame interpolates it (and its unclipped table), as the
+    blended and baked LUTs of a clip do; the per-pixel exact map of the linear
+    methods costs too much per frame.
+    """
     try:
-        return model.color_lut(sample)
+        lut = model.color_lut(sample)
     except ValueError:
         if not model.detail:
             raise
-    plain = copy.copy(model)  # the fitted state is shared, only the flag differs
-    plain.detail = False
-    return plain.color_lut(sample)
+        plain = copy.copy(model)  # the fitted state is shared, only the flag differs
+        plain.detail = False
+        lut = plain.color_lut(sample)
+    return ColorLUT(lut.table, extended=lut.extended)
 
 
 def _anchors(first: int, stop: int, times: np.ndarray, smooth: float | None) -> list[tuple[float, int, int]]:
