@@ -82,6 +82,7 @@ def test_detail_on_16_bit_and_float_keeps_dtype(rocket, coffee):
     assert np.abs(flt * 255 - transfer(rocket, coffee, **FAST)).mean() < 1.0
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_command_line_does_not_load_pots_optional_backends(tmp_path, rocket, coffee):
     # A stand-in "torch" package that records being imported: POT imports
     # torch at import time when it is installed, and imgot must not pay for it.

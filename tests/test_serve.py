@@ -293,6 +293,7 @@ def _cli(command: str, cwd: Path) -> None:
     {},  # the library's defaults, whatever they are
     {"method": "sinkhorn", "strength": 0.6, "preserve_luminance": True, "n_clusters": 16, "reg": 0.05},
 ])
+@pytest.mark.slow  # a subprocess
 def test_downloaded_result_equals_the_cli_output(client, images, tmp_path, settings):
     api = _open(client, *images)
     command = client.get(api + "/command", params=settings).json()["command"]
@@ -322,6 +323,7 @@ def test_downloaded_lut_is_the_models_lut(client, images, tmp_path):
     assert refused.status_code == 400 and "not a single 3-D LUT" in refused.json()["error"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_sixteen_bit_download_equals_the_cli(client, tmp_path, images):
     deep = tmp_path / "deep.png"
     imgot.write_image(deep, load_sample("rocket.jpg", (96, 64)).astype(np.uint16) * 257 + 100)
@@ -380,6 +382,7 @@ def test_serve_refuses_a_port_in_use_with_one_error_line():
     assert result.output.startswith("Error: cannot listen on 127.0.0.1:") and result.output.count("\n") == 1
 
 
+@pytest.mark.slow  # a subprocess
 def test_help_does_not_import_the_server():
     code = ("import sys, imgot.cli; "
             "print(sorted(m for m in ('starlette', 'uvicorn', 'imgot.serve') if m in sys.modules))")
@@ -561,6 +564,7 @@ def test_out_of_range_settings_are_refused_on_every_endpoint_after_a_fit(served,
         assert message in error and "\n" not in error, (path, error)
 
 
+@pytest.mark.slow  # a subprocess
 def test_download_after_slider_moves_has_the_last_settings_byte_equal_to_the_cli(served, tmp_path):
     server, api, folder = served
     for strength in (1.0, 0.8, 0.55, 0.3):  # the slider moves; each move asks for a preview
@@ -614,6 +618,7 @@ def test_ctrl_c_stops_the_server_with_one_line_and_no_batch_message(tmp_path):
 # -- names, hosts, leftovers --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_source_named_like_an_option_gives_a_command_that_runs(client, images, tmp_path):
     api = _open(client)
     for role, path, name in (("source", images[0], "-o.jpg"), ("reference", images[1], "--help.png")):
@@ -652,6 +657,7 @@ def test_a_non_loopback_host_needs_expose():
         assert lan.get("/api/config", headers={"Host": "evil.example:8765"}).status_code == 403
 
 
+@pytest.mark.slow  # a subprocess
 def test_folders_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
     from imgot.serve.session import remove_orphans
 

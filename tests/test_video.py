@@ -19,6 +19,7 @@ from imgot.cube import read_cube
 from imgot.transfer import apply_lut_to_image
 
 av = pytest.importorskip("av")
+pytestmark = pytest.mark.slow  # every test encodes or decodes real clips
 video = pytest.importorskip("imgot.video")
 from imgot.video import grading, reading, streaming
 from imgot.video.encoding import EncoderChoice
