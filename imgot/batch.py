@@ -209,9 +209,9 @@ def transfer_many(
         (``.cube``, :func:`imgot.cube.write_cube`) to this file, once it is
         fitted and before any image is processed; an existing file is
         replaced only with `overwrite`. The file holds the float32 table
-        exactly, so applying it (``imgot apply`` with the same `detail` and
+        exactly, so applying it (``imgot apply`` with the same `preserve_detail` and
         `preserve_luminance`) reproduces every output. The LUT holds the
-        color map only, not the model's per-pixel `detail` and
+        color map only, not the model's per-pixel `preserve_detail` and
         `preserve_luminance` steps.
     source_mask, apply_mask, source_labels : optional
         Each image's selection, apply mask and region labels (see

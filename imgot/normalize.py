@@ -6,7 +6,7 @@ and k-means of :class:`~imgot.ColorTransfer`) and their free-support
 Wasserstein barycenter (:func:`imgot.barycenter.palette_barycenter`), and
 ``transform(image)`` transports one image onto it with the regular transfer
 path: a :class:`~imgot.ColorTransfer` whose reference palette is the
-barycenter (``transfer_``), so the same options (strength, luminance, detail,
+barycenter (``transfer_``), so the same options (strength, luminance, detail (`preserve_detail`),
 unbalanced relaxation) mean the same thing as in ``imgot transfer``.
 
 Only the palette methods can normalize (``emd``, ``sinkhorn``,
@@ -30,7 +30,6 @@ empty glass is painted with the dataset's tissue colors.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,7 +38,7 @@ import numpy as np
 
 from .estimator import ParamsMixin
 from .palette import Palette
-from .validation import check_integer
+from .validation import RENAMED, check_integer, renamed
 
 __all__ = [
     "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
@@ -75,7 +74,7 @@ class Normalizer(ParamsMixin):
         count, or given.
     barycenter_iter : int, default 100
         Support updates of the free-support barycenter.
-    reg, reg_m, max_iter, tol, color_space, strength, preserve_luminance, detail, lut_size, bandwidth
+    reg, reg_m, max_iter, tol, color_space, strength, preserve_luminance, preserve_detail, lut_size, bandwidth
         As in :class:`imgot.ColorTransfer`; they shape the transport of each
         image onto the barycenter (`color_space` also the barycenter's space).
     random_state : int, default 0
@@ -89,6 +88,8 @@ class Normalizer(ParamsMixin):
     min_content : float, default 0.05
         With `background`, the share of content an image needs to be fitted
         on and normalized; below it, it is returned unchanged (bit for bit).
+    **deprecated
+        ``detail``, the old name of `preserve_detail` (DeprecationWarning).
 
     Attributes
     ----------
@@ -133,12 +134,13 @@ class Normalizer(ParamsMixin):
         color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,
-        detail: bool = True,
+        preserve_detail: bool = True,
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int = 0,
         background: float | None = None,
         min_content: float = 0.05,
+        **deprecated,
     ):
         self.method = method
         self.n_clusters = n_clusters
@@ -152,19 +154,25 @@ class Normalizer(ParamsMixin):
         self.color_space = color_space
         self.strength = strength
         self.preserve_luminance = preserve_luminance
-        self.detail = detail
+        self.preserve_detail = renamed("Normalizer", deprecated).get("preserve_detail", preserve_detail)
         self.lut_size = lut_size
         self.bandwidth = bandwidth
         self.random_state = random_state
         self.background = background
         self.min_content = min_content
 
+    @property
+    def detail(self) -> bool:
+        """Deprecated alias of `preserve_detail` (until the next release)."""
+        renamed("Normalizer.detail", {"detail": None})
+        return self.preserve_detail
+
     # -- fitting ---------------------------------------------------------------------------------
 
     def _transfer_params(self) -> dict:
         from .transfer import ColorTransfer
 
-        names = set(inspect.signature(ColorTransfer.__init__).parameters) - {"self"}
+        names = set(ColorTransfer._get_param_names())
         return {name: getattr(self, name) for name in self._get_param_names() if name in names}
 
     def _new_transfer(self, **changes):
@@ -233,7 +241,7 @@ class Normalizer(ParamsMixin):
                              f"{self.min_content} with background={self.background}): nothing to fit on")
         self.n_background_ = seen - len(kept)
         weights = self._image_weights(seen, counts, kept)
-        self.barycenter_ = palette_barycenter(palettes, weights=weights, n_colors=int(self.n_clusters),
+        self.barycenter_ = palette_barycenter(palettes, weights=weights, n_clusters=int(self.n_clusters),
                                               max_iter=int(self.barycenter_iter),
                                               random_state=int(self.random_state))
         self.palettes_, self.image_weights_, self.n_images_ = palettes, weights, len(palettes)
@@ -278,8 +286,8 @@ class Normalizer(ParamsMixin):
     def color_lut(self, image):
         """The 3-D LUT that normalizes `image` (without the detail step, if any); a ColorLUT."""
         self._check_fitted()
-        if self.detail:
-            return self._new_transfer(detail=False).fit_palette(self.barycenter_).color_lut(_as_image(image))
+        if self.preserve_detail:
+            return self._new_transfer(preserve_detail=False).fit_palette(self.barycenter_).color_lut(_as_image(image))
         return self.transfer_.color_lut(_as_image(image))
 
     def distance(self, image) -> float:
@@ -335,6 +343,7 @@ def load_normalizer(path: str | os.PathLike) -> Normalizer:
         palette = Palette.from_arrays(arrays["barycenter_colors"], arrays["barycenter_weights"], what="barycenter")
     except ValueError as error:
         raise ModelFormatError(f"{path}: {error}") from None
+    params = {RENAMED.get(name, name): value for name, value in params.items()}  # files of the last release
     try:
         model = Normalizer(**params)
         transfer = model._new_transfer()

@@ -97,14 +97,14 @@ def _thumbnail(image, width: int):
     return thumb.resize((width, height), Image.Resampling.LANCZOS)
 
 
-def _swatches(image, width: int, height: int, n_colors: int, random_state: int):
+def _swatches(image, width: int, height: int, n_clusters: int, random_state: int):
     """A bar of the image's k-means palette, each color as wide as its share, dark to light."""
     from PIL import Image
 
     from .colorspace import lab_to_srgb
     from .transfer import ColorTransfer
 
-    palette = ColorTransfer(n_clusters=n_colors, random_state=random_state).fit(image).reference_palette_
+    palette = ColorTransfer(n_clusters=n_clusters, random_state=random_state).fit(image).reference_palette_
     order = np.argsort(palette.colors[:, 0])
     rgb = np.round(lab_to_srgb(palette.colors[order]) * 255).astype(np.uint8)
     edges = np.round(np.concatenate([[0], np.cumsum(palette.weights[order])]) * width).astype(int)

@@ -182,7 +182,7 @@ def test_sixteen_bit_source_is_kept(client, tmp_path, images):
 SLIDERS = [
     ("emd", {"strength": 0.4}, {"strength": 0.9}),
     ("emd", {"preserve_luminance": True}, {"preserve_luminance": False}),
-    ("emd", {"detail": True, "strength": 0.7}, {"detail": False, "strength": 0.7}),
+    ("emd", {"preserve_detail": True, "strength": 0.7}, {"preserve_detail": False, "strength": 0.7}),
     ("emd", {"n_clusters": 4}, {"n_clusters": 24}),
     ("sinkhorn", {"reg": 0.5}, {"reg": 0.005}),
     ("unbalanced", {"reg_m": 0.3, "reg": 0.1}, {"reg_m": 5.0, "reg": 0.1}),
@@ -234,7 +234,7 @@ def test_bad_settings_name_the_setting(client, images):
                            ({"strength": "2"}, "strength must be in [0, 1]"),
                            ({"method": "magic"}, "unknown method 'magic'"),
                            ({"n_clusters": "0"}, "n_clusters must be an integer >= 1"),
-                           ({"detail": "maybe"}, "detail must be true or false")):
+                           ({"preserve_detail": "maybe"}, "preserve_detail must be true or false")):
         answer = client.get(api + "/preview.jpg", params=query)
         assert answer.status_code == 400 and message in answer.json()["error"]
 
@@ -353,8 +353,8 @@ def test_downloaded_transfer_loads_back(client, images, tmp_path):
 @pytest.mark.parametrize("settings", [
     {},
     {"method": "unbalanced", "reg": 0.2, "reg_m": 3.0, "n_clusters": 9, "strength": 0.25,
-     "preserve_luminance": True, "detail": True, "random_state": 7, "color_space": "rgb"},
-    {"method": "sliced", "n_iter": 5, "detail": False, "preserve_luminance": False},
+     "preserve_luminance": True, "preserve_detail": True, "random_state": 7, "color_space": "rgb"},
+    {"method": "sliced", "n_iter": 5, "preserve_detail": False, "preserve_luminance": False},
 ])
 def test_command_line_parses_back_to_the_same_settings(settings):
     from imgot.cli.transfer import transfer
@@ -569,7 +569,7 @@ def test_download_after_slider_moves_has_the_last_settings_byte_equal_to_the_cli
     server, api, folder = served
     for strength in (1.0, 0.8, 0.55, 0.3):  # the slider moves; each move asks for a preview
         assert server.request("GET", f"{api}/preview.jpg?method=linear&strength={strength}")[0] == 200
-    query = "method=linear&strength=0.3&detail=true"
+    query = "method=linear&strength=0.3&preserve_detail=true"
     status, _, result = server.request("GET", f"{api}/download/result?{query}")
     command = _json(server.request("GET", f"{api}/command?{query}")[2])["command"]
     assert status == 200 and "--strength 0.3" in command

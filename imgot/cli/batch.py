@@ -204,7 +204,7 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
     click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
     if save_lut:
         click.echo(f"lut: {save_lut}", err=True)
-        note = lut_note(save_lut, options["detail"], options["preserve_luminance"],
+        note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"],
                         selection["apply_mask"] is not None or options["ignore_color"] is not None)
         if note:
             click.echo(note, err=True)

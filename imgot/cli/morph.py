@@ -21,7 +21,7 @@ from .plan import parse_size
 
 # The transfer options imgot.morph() takes (tested against its signature);
 # --strength is the morph's own time axis.
-MORPH_TRANSFER_OPTIONS = ("reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "detail",
+MORPH_TRANSFER_OPTIONS = ("reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "preserve_detail",
                           "random_state")
 
 

@@ -161,10 +161,10 @@ def save_lut_option(help: str = "Also write the fitted color map as a 3-D LUT (.
                         help=help)
 
 
-def lut_note(path: Path, detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
+def lut_note(path: Path, preserve_detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
     """The stderr note that the saved LUT at `path` lacks the per-pixel steps that are on, or None."""
     steps = [(name, flag) for name, flag, on in (
-        ("detail", "--preserve-detail", detail),
+        ("detail", "--preserve-detail", preserve_detail),
         ("exact per-pixel L*", "--preserve-luminance", preserve_luminance),
         ("mask", "--apply-mask/--ignore-color", masked),
     ) if on]
@@ -231,7 +231,7 @@ def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METH
 def detail_option():
     """``--preserve-detail/--no-detail``: the finishing step, on by default as in the API."""
     return click.option(
-        "--preserve-detail/--no-detail", "detail", default=True, show_default=True,
+        "--preserve-detail/--no-detail", "preserve_detail", default=True, show_default=True,
         help="Keep the source's fine texture: the lightness change is smoothed by a fast edge-aware "
              "filter, so no grain, banding or JPEG blocks are added. --no-detail is the fast path "
              "(one LUT per pixel, nothing else).")

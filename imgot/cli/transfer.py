@@ -102,6 +102,6 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     if save_lut:
         click.echo(str(save_lut))
         masked = selection.get("apply_mask") is not None or options.get("ignore_color") is not None
-        note = lut_note(save_lut, options["detail"], options["preserve_luminance"], masked)
+        note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"], masked)
         if note:
             click.echo(note, err=True)
