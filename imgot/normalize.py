@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .estimator import ParamsMixin
+from .method_table import PALETTE_METHODS
 from .palette import Palette
 from .validation import RENAMED, check_integer, renamed
 
@@ -44,7 +45,7 @@ __all__ = [
     "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
 ]
 
-NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")
+NORMALIZE_METHODS = PALETTE_METHODS  # the methods whose reference state is a palette (a barycenter is one)
 WEIGHTINGS = ("equal", "pixels")
 _FORMAT = "imgot.Normalizer"
 

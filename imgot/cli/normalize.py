@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
+from ..method_table import PALETTE_METHODS
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
 from .options import FiniteFloat, fail, transfer_options, warning_lines
 
-NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
+NORMALIZE_METHODS = PALETTE_METHODS  # = imgot.normalize.NORMALIZE_METHODS: the palette methods
 REPORT_SAMPLE = 200
 
 

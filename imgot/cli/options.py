@@ -9,30 +9,16 @@ from pathlib import Path
 
 import click
 
+# The method table imports only the standard library: `imgot --help` lists the methods without a solver.
+# PLAN_METHODS: the only ones `imgot plan` and the color morph can serve; LUT_METHODS: the only
+# ones `imgot batch --fit-on` can fit once for all.
+from ..method_table import DEFAULT_METHOD, LUT_METHODS, PLAN_METHODS, method_help  # noqa: F401 (for the commands)
+from ..method_table import METHOD_NAMES as METHODS
 from ..validation import MAX_SEED
 
-# Kept equal to imgot.methods.METHOD_NAMES by a test; a plain tuple here so
-# that `imgot --help` imports no solver.
-METHODS = (
-    "emd", "sinkhorn", "unbalanced", "histogram", "linear", "reinhard", "sliced", "emd-sliced",
-    "histogram-linear-histogram",
-)
-# The methods with a palette plan (imgot.methods.PLAN_METHODS, checked by a test):
-# the only ones `imgot plan` and the color morph can serve.
-PLAN_METHODS = ("emd", "sinkhorn", "unbalanced", "emd-sliced")
-# The methods whose color map is one 3-D LUT (imgot.methods.METHODS[name].is_lut,
-# checked by a test): the only ones `imgot batch --fit-on` can fit once for all.
-LUT_METHODS = ("emd", "sinkhorn", "unbalanced", "linear", "reinhard", "sliced", "emd-sliced")
 COLOR_SPACES = ("lab", "rgb")
 
-DEFAULT_METHOD = "emd-sliced"  # kept equal to imgot.methods.DEFAULT_METHOD by a test
-
-METHOD_HELP = (
-    "emd-sliced (default): palette OT places the colors, sliced OT refines their spread; "
-    "emd/sinkhorn/unbalanced: OT between palettes; histogram: exact per-channel matching; "
-    "linear: Gaussian OT map (MKL); reinhard: per-channel mean/std; sliced: iterative sliced OT; "
-    "histogram-linear-histogram: the three in turn."
-)
+METHOD_HELP = method_help()
 PLAN_METHOD_HELP = "A method with a palette plan (emd-sliced: its emd stage's plan)."
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from typing import Mapping
 
-from ..methods import METHOD_NAMES, PALETTE_METHODS
+from ..method_table import METHOD_NAMES, METHOD_TABLE, PALETTE_METHODS
 from ..validation import RENAMED
 
 __all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "SERVER_MAX", "method_settings",
@@ -29,21 +29,9 @@ PLAN = ("reg", "reg_m", "n_iter")
 FINISH = ("strength", "preserve_luminance", "preserve_detail")
 PARAMETERS = FIT + PLAN + FINISH
 
-# Which of the page's method-specific sliders each method reads (the others
-# are hidden). A registered method missing here gets them all (see method_settings).
-METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
-    "emd": ("n_clusters",),
-    "sinkhorn": ("n_clusters", "reg"),
-    "unbalanced": ("n_clusters", "reg", "reg_m"),
-    "histogram": (),
-    "linear": (),
-    "reinhard": (),
-    "sliced": ("n_iter",),
-    "emd-sliced": ("n_clusters", "n_iter"),
-    "histogram-linear-histogram": (),
-}
-
-_ALL_SETTINGS = ("n_clusters", "reg", "reg_m", "n_iter")
+# Which of the page's method-specific sliders each method reads (the others are hidden): the
+# settings of its row of the method table.
+METHOD_SETTINGS: dict[str, tuple[str, ...]] = {name: info.settings for name, info in METHOD_TABLE.items()}
 
 # Upper bounds this server adds to the library's own checks: the settings whose
 # cost grows without limit (k-means clusters, sliced rotations). The page's
@@ -59,7 +47,7 @@ def method_settings() -> dict[str, tuple[str, ...]]:
     >>> method_settings()["unbalanced"]
     ('n_clusters', 'reg', 'reg_m')
     """
-    return {name: METHOD_SETTINGS.get(name, _ALL_SETTINGS) for name in METHOD_NAMES}
+    return dict(METHOD_SETTINGS)
 
 
 _TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
