@@ -39,7 +39,7 @@ import numpy as np
 from .estimator import ParamsMixin
 from .method_table import PALETTE_METHODS
 from .palette import Palette
-from .validation import RENAMED, check_integer, renamed
+from .validation import RENAMED, check_integer, renamed, takes_renamed
 
 __all__ = [
     "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
@@ -120,6 +120,7 @@ class Normalizer(ParamsMixin):
     True
     """
 
+    @takes_renamed
     def __init__(
         self,
         *,

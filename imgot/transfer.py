@@ -21,7 +21,8 @@ from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAV
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
 from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
-from .validation import RENAMED, check_flag, check_integer, check_positive, check_seed, check_share, renamed
+from .validation import (RENAMED, check_flag, check_integer, check_positive, check_seed, check_share, renamed,
+                         takes_renamed)
 from .regions import (
     apply_weight,
     as_labels,
@@ -160,6 +161,7 @@ class ColorTransfer(ParamsMixin):
     True
     """
 
+    @takes_renamed
     def __init__(
         self,
         *,

@@ -13,7 +13,8 @@ import math
 import warnings
 from numbers import Integral, Real
 
-__all__ = ["MAX_SEED", "check_flag", "check_integer", "check_positive", "check_seed", "check_share", "renamed"]
+__all__ = ["MAX_SEED", "check_flag", "check_integer", "check_positive", "check_seed", "check_share", "renamed",
+           "takes_renamed"]
 
 #: The largest seed: scikit-learn's k-means (numpy's legacy RandomState) takes 0..2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -128,3 +129,17 @@ def renamed(owner: str, given: dict, names: tuple[str, ...] = ("detail",), stack
                       DeprecationWarning, stacklevel=stacklevel)
         out[RENAMED[old]] = value
     return out
+
+
+def takes_renamed(init):
+    """Decorate an estimator's ``__init__(..., **deprecated)``: the old names are accepted, not advertised.
+
+    Its signature, as :mod:`inspect` (and so scikit-learn's ``get_params``,
+    ``clone`` and estimator checks) sees it, lists the real parameters only.
+    """
+    import inspect
+
+    signature = inspect.signature(init)
+    init.__signature__ = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD])
+    return init
