@@ -21,7 +21,6 @@ from typing import Iterator
 
 import numpy as np
 
-from .colorspace import lab_to_srgb, srgb_to_lab
 from .methods import DEFAULT_METHOD
 from .pixels import as_pixels, quantize, to_output
 from .validation import check_integer, renamed

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
@@ -41,16 +40,14 @@ from .method_table import PALETTE_METHODS
 from .palette import Palette
 from .validation import RENAMED, check_integer, renamed, takes_renamed
 
-__all__ = [
-    "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
-]
+__all__ = ["NORMALIZE_METHODS", "Normalizer", "barycenter", "image_of", "load_normalizer"]
 
 NORMALIZE_METHODS = PALETTE_METHODS  # the methods whose reference state is a palette (a barycenter is one)
 WEIGHTINGS = ("equal", "pixels")
 _FORMAT = "imgot.Normalizer"
 
 
-def _as_image(item):
+def image_of(item):
     """An array, a PIL image, or a path read through :func:`imgot.io.load_image`."""
     if isinstance(item, (str, os.PathLike)):
         from .io import load_image
@@ -195,7 +192,7 @@ class Normalizer(ParamsMixin):
     def _palette_and_content(self, image) -> tuple[Palette, float | None]:
         """The palette of `image`'s content, and its content pixel count (None: background, whole palette)."""
         model = self._new_transfer()
-        pixels, weight = model.content(_as_image(image))
+        pixels, weight = model.content(image_of(image))
         if weight is None:  # background: its palette is all of it
             return model.fit(pixels).reference_palette_, None
         mask = None if self.background is None else weight
@@ -225,7 +222,7 @@ class Normalizer(ParamsMixin):
         model = self._new_transfer()
         palettes, counts, kept, seen = [], [], [], 0
         for item in images:
-            image = _as_image(item)
+            image = image_of(item)
             palette, content = self._palette_and_content(image)
             seen += 1
             if content is None:
@@ -266,8 +263,11 @@ class Normalizer(ParamsMixin):
             raise ValueError(f"weights must be non-negative with a positive sum, got {raw!r}")
         return raw / raw.sum()
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "transfer_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "transfer_"):
+        if not self.__sklearn_is_fitted__():
             from .exceptions import NotFittedError
 
             raise NotFittedError("this Normalizer is not fitted yet; call fit(images) first")
@@ -277,7 +277,7 @@ class Normalizer(ParamsMixin):
     def transform(self, image):
         """Recolor `image` onto the barycenter; same kind, shape and dtype as `image`."""
         self._check_fitted()
-        return self.transfer_.transform(_as_image(image))
+        return self.transfer_.transform(image_of(image))
 
     def fit_transform(self, images, y=None) -> list:
         """``fit(images)``, then the transform of each (images are read twice)."""
@@ -289,8 +289,8 @@ class Normalizer(ParamsMixin):
         """The 3-D LUT that normalizes `image` (without the detail step, if any); a ColorLUT."""
         self._check_fitted()
         if self.preserve_detail:
-            return self._new_transfer(preserve_detail=False).fit_palette(self.barycenter_).color_lut(_as_image(image))
-        return self.transfer_.color_lut(_as_image(image))
+            return self._new_transfer(preserve_detail=False).fit_palette(self.barycenter_).color_lut(image_of(image))
+        return self.transfer_.color_lut(image_of(image))
 
     def distance(self, image) -> float:
         """W2 between the palette of `image` and the barycenter (exact; working-space units)."""
@@ -384,73 +384,3 @@ def barycenter(images: Iterable, **params) -> Palette:
     ((1, 3), [1.0])
     """
     return Normalizer(**params).fit(images).barycenter_
-
-
-def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_state: int = 0) -> dict:
-    """How much closer normalization brought the images: distances to the barycenter and to each other.
-
-    Parameters
-    ----------
-    model : Normalizer
-        Fitted.
-    pairs : sequence of (input, output)
-        Images (arrays, PIL images or paths) before and after normalization.
-    max_pairwise : int, default 30
-        Pairwise distances are computed among at most this many images.
-
-    Returns
-    -------
-    dict
-        ``images``: one row per pair (``input``, ``output``, ``before``,
-        ``after``: W2 of its palette to the barycenter, working-space units);
-        ``summary``: their median and 90th percentile before and after, and
-        the median pairwise W2 between the images' palettes before and after.
-    """
-    from .barycenter import barycenter_cost
-
-    model._check_fitted()
-    rows, before, after = [], [], []
-    for source, output in pairs:
-        a, b = model.palette(source), model.palette(output)
-        before.append(a)
-        after.append(b)
-        rows.append({"input": str(source) if isinstance(source, (str, os.PathLike)) else "",
-                     "output": str(output) if isinstance(output, (str, os.PathLike)) else "",
-                     "before": float(np.sqrt(barycenter_cost(model.barycenter_, [a]))),
-                     "after": float(np.sqrt(barycenter_cost(model.barycenter_, [b])))})
-    if not rows:
-        raise ValueError("spread_report needs at least one (input, output) pair")
-
-    def pairwise(palettes):
-        palettes = palettes[:max_pairwise]
-        values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
-        return float(np.median(values)) if values else 0.0
-
-    far, near = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
-    summary = {"images": len(rows), "before_median": float(np.median(far)), "after_median": float(np.median(near)),
-               "before_p90": float(np.percentile(far, 90)), "after_p90": float(np.percentile(near, 90)),
-               "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
-    return {"images": rows, "summary": summary}
-
-
-def _name(image) -> str:
-    return Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
-
-
-def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
-    """A contact sheet: the first input and the barycenter palette, then each input and its output."""
-    from .colorspace import get_color_space
-    from .sheet import contact_sheet
-
-    model._check_fitted()
-    space = get_color_space(model.color_space or "lab")
-    colors = np.clip(space.to_rgb(model.barycenter_.colors), 0.0, 1.0)
-    order = np.argsort(model.barycenter_.colors[:, 0])
-    swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
-    entries = []
-    for source, output in pairs:
-        name = _name(source)
-        entries += [(f"{name} before", _as_image(source), None), (f"{name} after", _as_image(output), None)]
-    first = _as_image(pairs[0][0])
-    return contact_sheet(first, swatch, entries, width=width, columns=4,
-                         titles=("first input", "barycenter palette"))

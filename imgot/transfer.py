@@ -8,7 +8,6 @@ The methods themselves live in :mod:`imgot.methods`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np

@@ -9,7 +9,8 @@ import imgot
 from imgot import ColorTransfer, Normalizer, read_image
 from imgot.barycenter import palette_barycenter
 from imgot.cli.normalize import normalize as normalize_command
-from imgot.normalize import NORMALIZE_METHODS, load_normalizer, spread_report
+from imgot.normalize import NORMALIZE_METHODS, load_normalizer
+from imgot.sheet import spread_report
 from imgot.transfer import load as load_transfer
 
 FAST = {"n_clusters": 8, "n_samples": 1500}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail, transfer_options, warning_lines
+from .options import ERRORS, fail, overwrite_option, quality_option, transfer_options, warning_lines
 from .region_options import apply_mask_options
 from .video_options import encoder_options
 
@@ -62,10 +62,9 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
 @click.option("-o", "--out-dir", required=True, type=click.Path(path_type=Path),
               help="Folder of the outputs (created if missing); each keeps its input's file name. "
                    "For one video input, may be the output video itself (out.mp4, frames_%05d.png).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the outputs.")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--preserve-detail/--no-detail", "detail", default=False, show_default=True,
+@quality_option()
+@overwrite_option()
+@click.option("--preserve-detail/--no-detail", "preserve_detail", default=False, show_default=True,
               help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
                    "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
                    "LUT as any editor applies it.")

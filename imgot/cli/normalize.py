@@ -9,7 +9,7 @@ import click
 
 from ..method_table import PALETTE_METHODS
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
-from .options import FiniteFloat, fail, transfer_options, warning_lines
+from .options import FiniteFloat, fail, overwrite_option, quality_option, transfer_options, warning_lines
 
 NORMALIZE_METHODS = PALETTE_METHODS  # = imgot.normalize.NORMALIZE_METHODS: the palette methods
 REPORT_SAMPLE = 200
@@ -69,9 +69,8 @@ def _spread_indices(total: int, count: int):
               help="With --background, the content share an image needs to be fitted on and normalized; "
                    "an image with less (an empty tile) is copied unchanged. [default: 0.05]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
-@click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the outputs.")
+@overwrite_option("Redo outputs that exist (otherwise they are skipped).")
+@quality_option()
 @warning_lines()
 def normalize(inputs, out_dir, target, fit_images, fit_sample, save_barycenter, report, sheet, save_luts, scheduler,
               dask_local, jobs, overwrite, quality, **options):
@@ -145,7 +144,7 @@ def normalize(inputs, out_dir, target, fit_images, fit_sample, save_barycenter, 
 def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> str:
     import csv
 
-    from ..normalize import spread_report
+    from ..sheet import spread_report
 
     result = spread_report(model, done[:REPORT_SAMPLE], random_state=seed)
     if report:
@@ -160,7 +159,7 @@ def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> 
         import numpy as np
 
         from .. import io
-        from ..normalize import normalize_sheet
+        from ..sheet import normalize_sheet
 
         io.write_image(sheet, np.asarray(normalize_sheet(model, done[:6])), overwrite=True)
     s = result["summary"]

@@ -161,6 +161,31 @@ def lut_note(path: Path, preserve_detail: bool, preserve_luminance: bool, masked
             f"in the LUT (imgot apply {flags} adds it back)")
 
 
+def source_reference_arguments(command):
+    """``SOURCE REFERENCE``: the two image files of the commands that take a pair."""
+    for name in ("reference", "source"):
+        command = click.argument(name, type=click.Path(dir_okay=False, path_type=Path))(command)
+    return command
+
+
+def output_option(help: str, *, required: bool = True, image: bool = True):
+    """``-o/--output``: one output file; with `image`, checked as an image name (:func:`image_output`)."""
+    if not image:
+        return click.option("-o", "--output", required=required, help=help)
+    return click.option("-o", "--output", required=required, type=click.Path(dir_okay=False, path_type=Path),
+                        callback=image_output, help=help)
+
+
+def overwrite_option(help: str = "Replace existing output files."):
+    """``--overwrite``: replace (or redo) existing outputs; without it an existing file is never replaced."""
+    return click.option("--overwrite", is_flag=True, help=help)
+
+
+def quality_option(help: str = "JPEG/WebP quality of the outputs."):
+    """``--quality``: JPEG/WebP quality, 1..100, default 95."""
+    return click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help=help)
+
+
 def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
     """``--seed``: an integer in 0..2**32-1, as ``random_state``."""
     return click.option("--seed", "random_state", type=click.IntRange(0, MAX_SEED), default=0,

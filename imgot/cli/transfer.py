@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .options import (
@@ -11,10 +9,13 @@ from .options import (
     default_output,
     fail,
     guard_outputs,
-    image_output,
     import_solvers_in_background,
     lut_note,
+    output_option,
+    overwrite_option,
+    quality_option,
     save_lut_option,
+    source_reference_arguments,
     transfer_options,
     warning_lines,
 )
@@ -25,15 +26,11 @@ from .video_options import encoder_options, grading_options
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              callback=image_output,
-              help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
+@source_reference_arguments
+@output_option("Output file; its extension picks the format. [default: SOURCE_imgot.EXT]", required=False)
 @transfer_options()
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the output.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@quality_option("JPEG/WebP quality of the output.")
+@overwrite_option("Replace an existing output file.")
 @save_lut_option()
 @region_options
 @grading_options

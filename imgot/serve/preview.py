@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..colorspace import get_color_space
-from ..mapping import ColorLUT, lut_from_field
+from ..mapping import ColorLUT
 from ..methods import default_color_space
 from ..pixels import quantize
 from ..transfer import ColorTransfer, apply_lut_to_image
