@@ -5,7 +5,7 @@ output through its own public API with its documented defaults:
 
 - ``imgot:<method>``: ``imgot.transfer(image, reference, method=...)`` for each
   method imgot offers (the default method is called with no ``method``), and
-  ``imgot:<method>+detail`` with ``detail=True`` (the README's recipes);
+  ``imgot:<method>+detail`` with ``preserve_detail=True`` (the README's recipes);
 - ``skimage``: ``skimage.exposure.match_histograms(..., channel_axis=-1)``;
 - ``cm:<method>``: color-matcher's ``ColorMatcher().transfer(src=, ref=,
   method=)`` followed by ``Normalizer(result).uint8_norm()``, as in its README;
@@ -74,17 +74,17 @@ def _to_uint8(array):
 def _imgot(variant: str | None):
     """``None`` / ``default``: ``imgot.transfer(src, ref)`` with no options (the default
     recipe, detail step included); ``default--no-detail``: the fast path (default method,
-    ``detail=False``); ``METHOD``: that method alone (``detail=False``, since detail is on
-    by default for every method); ``METHOD+detail``: ``detail=True``."""
+    ``preserve_detail=False``); ``METHOD``: that method alone (``preserve_detail=False``, since detail is on
+    by default for every method); ``METHOD+detail``: ``preserve_detail=True``."""
     import imgot
 
     if variant in (None, "", "default"):
         return lambda source, reference: imgot.transfer(source, reference)
     if variant == "default--no-detail":
-        return lambda source, reference: imgot.transfer(source, reference, detail=False)
+        return lambda source, reference: imgot.transfer(source, reference, preserve_detail=False)
     method, _, option = variant.partition("+")
     detail = option == "detail"
-    return lambda source, reference: imgot.transfer(source, reference, method=method, detail=detail)
+    return lambda source, reference: imgot.transfer(source, reference, method=method, preserve_detail=detail)
 
 
 def _skimage():

@@ -13,7 +13,7 @@ JPEG q95, cached in ``benchmarks/out/inputs/``). Every row calls
 the ones named:
 
 1. default transfer (no masks): the peer of every ratio;
-2. ``detail=False``: the fast path;
+2. ``preserve_detail=False``: the fast path;
 3. ``source_mask`` + ``reference_mask`` (an ellipse on each): selections only;
 4. ``apply_mask`` (the source's ellipse) with ``feather`` 0, 20 and 200;
 5. ``ignore_color=(0, 0, 0)`` on the source with a black frame (5% of the
@@ -151,7 +151,7 @@ def calls(inputs: dict) -> dict:
     src, ref, mask = inputs["source"], inputs["reference"], inputs["mask"]
     table = {
         DEFAULT: lambda: imgot.transfer(src, ref),
-        "default, detail=False": lambda: imgot.transfer(src, ref, detail=False),
+        "default, detail=False": lambda: imgot.transfer(src, ref, preserve_detail=False),
         "source_mask + reference_mask": lambda: imgot.transfer(
             src, ref, source_mask=mask, reference_mask=inputs["reference_mask"]),
     }

@@ -60,7 +60,7 @@ QUALITY_MAX_MP = 4.0
 # imgot recipes measured besides the plain methods: method + --preserve-detail.
 RECIPES = ("emd+detail", "emd-sliced+detail")
 QUALITY_RECIPE = "imgot:emd-sliced+detail"
-# imgot.transfer(src, ref) with no options, and the fast path (detail=False, default method).
+# imgot.transfer(src, ref) with no options, and the fast path (preserve_detail=False, default method).
 DEFAULT_TOOLS = ("default", "default--no-detail")
 PROBE_MP = 0.05  # size of the rate probe of POT's recipe
 
@@ -151,7 +151,7 @@ def select_tools(args, methods: list[str], default: str) -> list[str]:
     unknown = set(chosen) - set(methods) - set(RECIPES) - set(DEFAULT_TOOLS)
     if unknown:
         sys.exit(f"unknown imgot method(s) {sorted(unknown)}; imgot offers: {', '.join(methods)}")
-    # The default recipe (no options) and its fast path first; plain methods run with detail=False.
+    # The default recipe (no options) and its fast path first; plain methods run with preserve_detail=False.
     tools = [f"imgot:{d}" for d in DEFAULT_TOOLS if not args.methods or d in chosen]
     tools += [f"imgot:{m}" for m in methods if m in chosen]
     tools += [f"imgot:{r}" for r in RECIPES if r.partition("+")[0] in methods

@@ -32,7 +32,7 @@ def main(out_dir=None) -> dict:
 
     source = np.asarray(Image.open(SAMPLES / "chelsea.jpg").convert("RGB"))
     reference = load_sample_image("china.jpg")
-    plain = imgot.transfer(source, reference, detail=False)
+    plain = imgot.transfer(source, reference, preserve_detail=False)
     default = imgot.transfer(source, reference)
     height = source.shape[0]
     thumb = np.asarray(Image.fromarray(reference).resize(

@@ -1,8 +1,11 @@
 """imgot: image color transfer and histogram matching by optimal transport.
 
-The public names below are imported on first use (PEP 562), so that
-``import imgot`` and ``imgot --help`` stay instant; ``from imgot import
-transfer`` works as usual.
+Most public names below are imported on first use (PEP 562). ``transfer``,
+``morph``, ``Normalizer`` and ``barycenter`` are bound at import (two of them
+share their names with submodules); that loads numpy and imgot's own modules
+but no solver (POT, scikit-learn, SciPy and scikit-image are imported inside
+the functions that use them), so ``import imgot`` and ``imgot --help`` stay
+fast.
 """
 
 from importlib import import_module
@@ -17,10 +20,13 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing i
         ImageReadError,
         ImageWriteError,
         ImgotError,
+        InputOverwriteError,
         LUTFormatError,
         ModelFormatError,
         NotFittedError,
         OutputExistsError,
+        VideoReadError,
+        VideoWriteError,
     )
     from .histogram import match_histograms
     from .io import ImageFile, load_image, read_image, write_image
@@ -50,6 +56,9 @@ _EXPORTS = {
     "LUTFormatError": "exceptions",
     "ModelFormatError": "exceptions",
     "OutputExistsError": "exceptions",
+    "InputOverwriteError": "exceptions",
+    "VideoReadError": "exceptions",
+    "VideoWriteError": "exceptions",
     "distance": "distances",
     "pairwise_distances": "distances",
     "match_histograms": "histogram",

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .palette import Palette
+from .validation import renamed
 
 __all__ = ["barycenter_cost", "displacement_interpolation", "palette_barycenter"]
 
@@ -51,10 +52,11 @@ def palette_barycenter(
     palettes: Sequence[Palette],
     *,
     weights=None,
-    n_colors: int = 64,
+    n_clusters: int = 64,
     max_iter: int = 100,
     tol: float = 1e-7,
     random_state: int = 0,
+    **deprecated,
 ) -> Palette:
     """Free-support Wasserstein barycenter of weighted palettes.
 
@@ -64,17 +66,20 @@ def palette_barycenter(
         In one working space (e.g. CIELAB), of any sizes.
     weights : array-like of shape (n,), optional
         Weight of each palette in the average (uniform when omitted).
-    n_colors : int, default 64
-        Support points of the barycenter, of equal mass.
+    n_clusters : int, default 64
+        Support points of the barycenter, of equal mass (the k-means clusters
+        that start it; the `n_clusters` of the palettes).
     max_iter, tol : int, float
         Support updates, and the displacement under which they stop.
     random_state : int, default 0
         Seed of the k-means that starts the support.
+    **deprecated
+        ``n_colors``, the old name of `n_clusters` (DeprecationWarning).
 
     Returns
     -------
     Palette
-        ``n_colors`` colors of mass ``1 / n_colors`` each. A single palette
+        ``n_clusters`` colors of mass ``1 / n_clusters`` each. A single palette
         is returned as it is (it is its own barycenter).
 
     Raises
@@ -86,13 +91,14 @@ def palette_barycenter(
     --------
     >>> red = Palette(np.array([[50.0, 60.0, 40.0]]), np.array([1.0]))
     >>> green = Palette(np.array([[50.0, -60.0, 40.0]]), np.array([1.0]))
-    >>> palette_barycenter([red, green], n_colors=1).colors.round(6).tolist()
+    >>> palette_barycenter([red, green], n_clusters=1).colors.round(6).tolist()
     [[50.0, 0.0, 40.0]]
-    >>> palette_barycenter([red, green], weights=[3, 1], n_colors=1).colors.round(6).tolist()
+    >>> palette_barycenter([red, green], weights=[3, 1], n_clusters=1).colors.round(6).tolist()
     [[50.0, 30.0, 40.0]]
     """
     from .transport import free_support_barycenter
 
+    n_clusters = renamed("palette_barycenter", deprecated, ("n_colors",)).get("n_clusters", n_clusters)
     palettes = list(palettes)
     if not palettes:
         raise ValueError("palettes must not be empty")
@@ -103,13 +109,13 @@ def palette_barycenter(
     if len(palettes) == 1 or np.count_nonzero(weights) == 1:
         return palettes[int(np.argmax(weights))]
     masses = [p.weights / p.weights.sum() for p in palettes]
-    init = _weighted_kmeans(palettes, masses, weights, int(n_colors), int(random_state))
+    init = _weighted_kmeans(palettes, masses, weights, int(n_clusters), int(random_state))
     support = free_support_barycenter([p.colors for p in palettes], masses, init, measure_weights=weights,
                                       max_iter=max_iter, tol=tol)
     return Palette(support, np.full(support.shape[0], 1.0 / support.shape[0]))
 
 
-def _weighted_kmeans(palettes, masses, weights, n_colors: int, seed: int) -> np.ndarray:
+def _weighted_kmeans(palettes, masses, weights, n_clusters: int, seed: int) -> np.ndarray:
     """The k-means centers of all palette colors, each weighted by its share in the average."""
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
@@ -119,12 +125,12 @@ def _weighted_kmeans(palettes, masses, weights, n_colors: int, seed: int) -> np.
     keep = mass > 0
     colors, mass = colors[keep], mass[keep]
     distinct = np.unique(colors, axis=0).shape[0]
-    if distinct <= n_colors:
+    if distinct <= n_clusters:
         # Fewer colors than points: start from a weighted draw of them (repeats allowed).
         rng = np.random.default_rng(seed)
-        return colors[rng.choice(colors.shape[0], size=n_colors, p=mass / mass.sum())]
+        return colors[rng.choice(colors.shape[0], size=n_clusters, p=mass / mass.sum())]
     with threadpool_limits(limits=1, user_api="openmp"):
-        kmeans = KMeans(n_clusters=n_colors, n_init=1, random_state=seed).fit(colors, sample_weight=mass)
+        kmeans = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(colors, sample_weight=mass)
     return kmeans.cluster_centers_
 
 

@@ -6,12 +6,13 @@ at a time, yielding one :class:`BatchResult` per file as it finishes.
 
 Two modes:
 
-- per image (``fit_on=None``): every image gets its own source palette and
-  transport plan toward the shared reference palette;
-- one map for all (``fit_on="first"``, ``"pooled"`` or a file): one
-  :class:`~imgot.transfer.ColorMap` is solved up front and the workers only
-  apply its LUT, so every frame of a sequence is graded identically (and
-  `save_lut` can export that LUT as a ``.cube``).
+- per image (``fit_on=None``): every image gets its own map toward the
+  reference fitted once (for the palette methods, its own source palette
+  and transport plan toward the shared reference palette);
+- one map for all (``fit_on="first"``, ``"pooled"`` or a file; LUT methods
+  only): one 3-D LUT is fitted up front (a :class:`~imgot.recolor.LUTTransform`)
+  and the workers only apply it, so every frame of a sequence is graded
+  identically (and `save_lut` can export that LUT as a ``.cube``).
 
 Outputs keep the inputs' relative folders and file names under `out_dir` and
 are written atomically; an existing output is skipped unless `overwrite`;
@@ -209,9 +210,9 @@ def transfer_many(
         (``.cube``, :func:`imgot.cube.write_cube`) to this file, once it is
         fitted and before any image is processed; an existing file is
         replaced only with `overwrite`. The file holds the float32 table
-        exactly, so applying it (``imgot apply`` with the same `detail` and
+        exactly, so applying it (``imgot apply`` with the same `preserve_detail` and
         `preserve_luminance`) reproduces every output. The LUT holds the
-        color map only, not the model's per-pixel `detail` and
+        color map only, not the model's per-pixel `preserve_detail` and
         `preserve_luminance` steps.
     source_mask, apply_mask, source_labels : optional
         Each image's selection, apply mask and region labels (see

@@ -33,7 +33,7 @@ import numpy as np
 
 from .colorspace import get_color_space
 from .palette import fit_palette, sample_rgb
-from .pixels import ImageLike, Pixels, as_pixels
+from .pixels import ImageLike, as_pixels
 from .transport import (
     emd_plan,
     random_directions,

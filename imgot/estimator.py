@@ -26,7 +26,9 @@ class ParamsMixin:
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
-        return sorted(name for name in inspect.signature(cls.__init__).parameters if name != "self")
+        # **deprecated (old names of renamed parameters) is not a parameter of its own.
+        return sorted(name for name, p in inspect.signature(cls.__init__).parameters.items()
+                      if name != "self" and p.kind is not p.VAR_KEYWORD)
 
     def get_params(self, deep: bool = True) -> dict:
         """The constructor parameters, as scikit-learn's ``get_params`` (for clone, grid search)."""

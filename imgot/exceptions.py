@@ -2,8 +2,13 @@
 
 Bad arguments raise the built-in :class:`ValueError` or :class:`TypeError`;
 the classes here cover what goes wrong with files, so that a caller (and the
-CLI) can tell a user mistake from a bug.
+CLI) can tell a user mistake from a bug. Every class is exported as ``imgot.<name>``.
 """
+
+__all__ = [
+    "ConvergenceWarning", "ImageReadError", "ImageWriteError", "ImgotError", "InputOverwriteError", "LUTFormatError",
+    "ModelFormatError", "NotFittedError", "OutputExistsError", "VideoReadError", "VideoWriteError",
+]
 
 
 class ImgotError(Exception):

@@ -17,6 +17,8 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .colorspace import get_color_space, srgb_to_lab
+from .method_table import (COMPOSITES, DEFAULT_METHOD, METHOD_NAMES, METHOD_TABLE, PALETTE_METHODS, PLAN_METHODS,
+                           SAVABLE_METHODS)
 from .histogram import fit_histograms, match_pixels
 from .linear import color_statistics, diagonal_map, gaussian_map
 from .mapping import ColorLUT, lut_from_field, lut_from_samples, smooth_displacement, working_lattice
@@ -91,12 +93,8 @@ class Method:
         ``map(params, state, source_pixels, seed, strength, preserve_luminance) -> mapper``;
         a per-pixel mapper ignores `strength` and `preserve_luminance`, which
         the caller applies afterwards.
-    is_lut : bool
-        The map is a 3-D LUT (True) or a per-pixel function (False).
-    color_space : str
-        Default working space.
-    summary : str
-        One line for the help.
+    is_lut, color_space, summary : bool, str, str
+        Read from the method's row of :data:`imgot.method_table.METHOD_TABLE`.
     color_map : callable or None
         ``color_map(params, state, source_pixels, seed, strength, preserve_luminance) -> ColorMap``
         for methods with a palette plan (which ``imgot plan`` draws and the
@@ -115,13 +113,22 @@ class Method:
     name: str
     fit: Callable[..., Any]
     map: Callable[..., Mapper]
-    is_lut: bool
-    color_space: str
-    summary: str
     color_map: Callable[..., "ColorMap"] | None = None
     reference_palette: Callable[[Any], Palette] | None = None
     state_arrays: Callable[[Any], dict] | None = None
     state_from_arrays: Callable[[dict], Any] | None = None
+
+    @property
+    def is_lut(self) -> bool:
+        return METHOD_TABLE[self.name].is_lut
+
+    @property
+    def color_space(self) -> str:
+        return METHOD_TABLE[self.name].color_space
+
+    @property
+    def summary(self) -> str:
+        return METHOD_TABLE[self.name].summary
 
 
 # Absolute floor under the covariances' eigenvalues, relative to the squared
@@ -170,7 +177,7 @@ def _palette_from_arrays(arrays: dict) -> Palette:
     return Palette(palette.colors, palette.weights / palette.weights.sum())
 
 
-def _palette_method(name: str, summary: str) -> Method:
+def _palette_method(name: str) -> Method:
     def color_map(params, state, pixels, seed, strength, luminance):
         return palette_color_map(params, state, pixels, seed, name, strength, luminance)
 
@@ -178,7 +185,6 @@ def _palette_method(name: str, summary: str) -> Method:
         name,
         lambda params, pixels, seed: _fit_palette(params, pixels, seed, name),
         lambda *args: color_map(*args).lut,
-        True, "lab", summary,
         color_map=color_map, reference_palette=lambda state: state,
         state_arrays=_palette_arrays, state_from_arrays=_palette_from_arrays,
     )
@@ -213,7 +219,7 @@ def _moments(params, pixels: Pixels, seed: int, name: str) -> _Moments:
     return _Moments(mean, cov, (float(lightness.mean()), float(lightness.var()) + _RIDGE * 100.0**2))
 
 
-def _linear_method(name: str, solve, summary: str) -> Method:
+def _linear_method(name: str, solve) -> Method:
     def fit(params, pixels, seed):
         return _moments(params, pixels, seed, name)
 
@@ -233,7 +239,7 @@ def _linear_method(name: str, solve, summary: str) -> Method:
         A, b = solve(source.mean, source.covariance, state.mean, state.covariance)
         return lut_from_field(lambda x: x @ A.T + b - x, _space(params, name), **options)
 
-    return Method(name, fit, build, True, "lab", summary)
+    return Method(name, fit, build)
 
 
 # -- sliced -------------------------------------------------------------------------------------
@@ -321,36 +327,20 @@ def _emd_sliced_from_arrays(arrays: dict):
     return _palette_from_arrays(arrays), SlicedReference(sample.astype(np.float64))
 
 
+# The fit/map functions of each method that is not a composite; the facts about
+# the methods (and the composites) are in imgot.method_table.
 METHODS: dict[str, Method] = {
-    "emd": _palette_method("emd", "exact OT between k-means palettes (ot.emd)"),
-    "sinkhorn": _palette_method("sinkhorn", "entropic OT between palettes (Sinkhorn, log domain)"),
-    "unbalanced": _palette_method(
-        "unbalanced", "unbalanced Sinkhorn between palettes: reg_m lets shares differ"),
-    "histogram": Method("histogram", _fit_histogram, _map_histogram, False, "rgb",
-                        "exact per-channel histogram matching (1-D OT per channel, all pixels)"),
-    "linear": _linear_method("linear", gaussian_map, "Gaussian OT map, Monge-Kantorovich linear (MKL)"),
-    "reinhard": _linear_method("reinhard", diagonal_map, "per-channel mean and std (diagonal linear map)"),
-    "sliced": Method("sliced", _fit_sliced, _map_sliced, True, "lab",
-                     "iterative sliced OT (Pitie's IDT) on samples, smoothed into a LUT"),
-    "emd-sliced": Method("emd-sliced", _fit_emd_sliced, lambda *args: emd_sliced_color_map(*args).lut, True, "lab",
-                         "emd, then sliced OT from its result: the closest colors, one LUT (default)",
+    "emd": _palette_method("emd"),
+    "sinkhorn": _palette_method("sinkhorn"),
+    "unbalanced": _palette_method("unbalanced"),
+    "histogram": Method("histogram", _fit_histogram, _map_histogram),
+    "linear": _linear_method("linear", gaussian_map),
+    "reinhard": _linear_method("reinhard", diagonal_map),
+    "sliced": Method("sliced", _fit_sliced, _map_sliced),
+    "emd-sliced": Method("emd-sliced", _fit_emd_sliced, lambda *args: emd_sliced_color_map(*args).lut,
                          color_map=emd_sliced_color_map, reference_palette=lambda state: state[0],
                          state_arrays=_emd_sliced_arrays, state_from_arrays=_emd_sliced_from_arrays),
 }
-
-COMPOSITES: dict[str, tuple[str, ...]] = {
-    "histogram-linear-histogram": ("histogram", "linear", "histogram"),
-}
-
-METHOD_NAMES: tuple[str, ...] = (*METHODS, *COMPOSITES)
-PALETTE_METHODS: tuple[str, ...] = ("emd", "sinkhorn", "unbalanced")
-# The default: the palette plan places the colors, sliced OT refines their
-# spread, and the finishing step (``detail=True``, also a default) keeps the
-# source's fine texture. It is a method plus a finishing step, not a method of
-# its own, because the detail step is spatial and cannot live in a LUT.
-DEFAULT_METHOD = "emd-sliced"
-PLAN_METHODS: tuple[str, ...] = tuple(name for name, spec in METHODS.items() if spec.color_map is not None)
-SAVABLE_METHODS: tuple[str, ...] = tuple(name for name, spec in METHODS.items() if spec.state_arrays is not None)
 
 
 def get_method(name: str) -> tuple[str, ...]:

@@ -21,10 +21,9 @@ from typing import Iterator
 
 import numpy as np
 
-from .colorspace import lab_to_srgb, srgb_to_lab
 from .methods import DEFAULT_METHOD
 from .pixels import as_pixels, quantize, to_output
-from .validation import check_integer
+from .validation import check_integer, renamed
 
 __all__ = ["morph", "save_frames", "output_paths"]
 
@@ -71,8 +70,9 @@ def morph(
     reg: float = 0.01,
     reg_m: float = 1.0,
     n_iter: int = 20,
-    detail: bool = True,
+    preserve_detail: bool = True,
     preserve_luminance: bool = False,
+    **deprecated,
 ) -> Iterator:
     """Yield the frames of a morph from `source` to `reference`.
 
@@ -103,10 +103,12 @@ def morph(
     max_iter : int, default 1000
         Sinkhorn iteration cap of the color morph.
     random_state : int, default 0
-    reg, reg_m, n_iter, detail, preserve_luminance
+    reg, reg_m, n_iter, preserve_detail, preserve_luminance
         The color morph's :class:`imgot.ColorTransfer` parameters (the same
         defaults): frame t is ``transfer(source, reference, strength=t, ...)``
         with them. The spatial morph takes none of them.
+    **deprecated
+        ``detail``, the old name of `preserve_detail` (DeprecationWarning).
 
     Yields
     ------
@@ -130,6 +132,7 @@ def morph(
     >>> bool((first == warm).all() and (last == cool).all())
     True
     """
+    preserve_detail = renamed("morph", deprecated).get("preserve_detail", preserve_detail)
     frames = _check_frames(frames)
     if not isinstance(reach, Real) or isinstance(reach, bool) or not reach > 0:
         raise ValueError(f"reach must be a positive number, got {reach!r}")
@@ -140,7 +143,7 @@ def morph(
         from .spatial_morph import spatial_frames
 
         color_options = {"reg": (reg, 0.01), "reg_m": (reg_m, 1.0), "n_iter": (n_iter, 20),
-                         "detail": (detail, True), "preserve_luminance": (preserve_luminance, False)}
+                         "preserve_detail": (preserve_detail, True), "preserve_luminance": (preserve_luminance, False)}
         given = [name for name, (value, default) in color_options.items() if value != default]
         if given:
             raise ValueError(f"{', '.join(given)}: color morph parameters; the spatial morph takes none of them")
@@ -153,7 +156,8 @@ def morph(
         raise ValueError("size applies to the spatial morph only; the color morph keeps the source's size")
     return _color_morph(source, reference, times, method=method, n_clusters=n_clusters or 64,
                         color_space=color_space, max_iter=max_iter, random_state=random_state, reg=reg,
-                        reg_m=reg_m, n_iter=n_iter, detail=detail, preserve_luminance=preserve_luminance)
+                        reg_m=reg_m, n_iter=n_iter, preserve_detail=preserve_detail,
+                        preserve_luminance=preserve_luminance)
 
 
 def _color_morph(source, reference, times, **options) -> Iterator:
@@ -172,7 +176,8 @@ def _color_morph(source, reference, times, **options) -> Iterator:
                 continue
             luminance = bool(model.preserve_luminance)
             mapped = apply_lut(color_map.lut_at(float(t), preserve_luminance=luminance), pixels)
-            yield to_output(pixels, finish(pixels, mapped, detail=bool(model.detail), preserve_luminance=luminance))
+            yield to_output(pixels, finish(pixels, mapped, preserve_detail=bool(model.preserve_detail),
+                                           preserve_luminance=luminance))
 
     return frames()
 

@@ -6,7 +6,7 @@ and k-means of :class:`~imgot.ColorTransfer`) and their free-support
 Wasserstein barycenter (:func:`imgot.barycenter.palette_barycenter`), and
 ``transform(image)`` transports one image onto it with the regular transfer
 path: a :class:`~imgot.ColorTransfer` whose reference palette is the
-barycenter (``transfer_``), so the same options (strength, luminance, detail,
+barycenter (``transfer_``), so the same options (strength, luminance, detail (`preserve_detail`),
 unbalanced relaxation) mean the same thing as in ``imgot transfer``.
 
 Only the palette methods can normalize (``emd``, ``sinkhorn``,
@@ -30,27 +30,24 @@ empty glass is painted with the dataset's tissue colors.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
 from .estimator import ParamsMixin
+from .method_table import PALETTE_METHODS
 from .palette import Palette
-from .validation import check_integer
+from .validation import RENAMED, check_integer, renamed, takes_renamed
 
-__all__ = [
-    "NORMALIZE_METHODS", "Normalizer", "barycenter", "load_normalizer", "normalize_sheet", "spread_report",
-]
+__all__ = ["NORMALIZE_METHODS", "Normalizer", "barycenter", "image_of", "load_normalizer"]
 
-NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")
+NORMALIZE_METHODS = PALETTE_METHODS  # the methods whose reference state is a palette (a barycenter is one)
 WEIGHTINGS = ("equal", "pixels")
 _FORMAT = "imgot.Normalizer"
 
 
-def _as_image(item):
+def image_of(item):
     """An array, a PIL image, or a path read through :func:`imgot.io.load_image`."""
     if isinstance(item, (str, os.PathLike)):
         from .io import load_image
@@ -75,7 +72,7 @@ class Normalizer(ParamsMixin):
         count, or given.
     barycenter_iter : int, default 100
         Support updates of the free-support barycenter.
-    reg, reg_m, max_iter, tol, color_space, strength, preserve_luminance, detail, lut_size, bandwidth
+    reg, reg_m, max_iter, tol, color_space, strength, preserve_luminance, preserve_detail, lut_size, bandwidth
         As in :class:`imgot.ColorTransfer`; they shape the transport of each
         image onto the barycenter (`color_space` also the barycenter's space).
     random_state : int, default 0
@@ -89,6 +86,8 @@ class Normalizer(ParamsMixin):
     min_content : float, default 0.05
         With `background`, the share of content an image needs to be fitted
         on and normalized; below it, it is returned unchanged (bit for bit).
+    **deprecated
+        ``detail``, the old name of `preserve_detail` (DeprecationWarning).
 
     Attributes
     ----------
@@ -118,6 +117,7 @@ class Normalizer(ParamsMixin):
     True
     """
 
+    @takes_renamed
     def __init__(
         self,
         *,
@@ -133,12 +133,13 @@ class Normalizer(ParamsMixin):
         color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,
-        detail: bool = True,
+        preserve_detail: bool = True,
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int = 0,
         background: float | None = None,
         min_content: float = 0.05,
+        **deprecated,
     ):
         self.method = method
         self.n_clusters = n_clusters
@@ -152,19 +153,25 @@ class Normalizer(ParamsMixin):
         self.color_space = color_space
         self.strength = strength
         self.preserve_luminance = preserve_luminance
-        self.detail = detail
+        self.preserve_detail = renamed("Normalizer", deprecated).get("preserve_detail", preserve_detail)
         self.lut_size = lut_size
         self.bandwidth = bandwidth
         self.random_state = random_state
         self.background = background
         self.min_content = min_content
 
+    @property
+    def detail(self) -> bool:
+        """Deprecated alias of `preserve_detail` (until the next release)."""
+        renamed("Normalizer.detail", {"detail": None})
+        return self.preserve_detail
+
     # -- fitting ---------------------------------------------------------------------------------
 
     def _transfer_params(self) -> dict:
         from .transfer import ColorTransfer
 
-        names = set(inspect.signature(ColorTransfer.__init__).parameters) - {"self"}
+        names = set(ColorTransfer._get_param_names())
         return {name: getattr(self, name) for name in self._get_param_names() if name in names}
 
     def _new_transfer(self, **changes):
@@ -185,7 +192,7 @@ class Normalizer(ParamsMixin):
     def _palette_and_content(self, image) -> tuple[Palette, float | None]:
         """The palette of `image`'s content, and its content pixel count (None: background, whole palette)."""
         model = self._new_transfer()
-        pixels, weight = model.content(_as_image(image))
+        pixels, weight = model.content(image_of(image))
         if weight is None:  # background: its palette is all of it
             return model.fit(pixels).reference_palette_, None
         mask = None if self.background is None else weight
@@ -215,7 +222,7 @@ class Normalizer(ParamsMixin):
         model = self._new_transfer()
         palettes, counts, kept, seen = [], [], [], 0
         for item in images:
-            image = _as_image(item)
+            image = image_of(item)
             palette, content = self._palette_and_content(image)
             seen += 1
             if content is None:
@@ -233,7 +240,7 @@ class Normalizer(ParamsMixin):
                              f"{self.min_content} with background={self.background}): nothing to fit on")
         self.n_background_ = seen - len(kept)
         weights = self._image_weights(seen, counts, kept)
-        self.barycenter_ = palette_barycenter(palettes, weights=weights, n_colors=int(self.n_clusters),
+        self.barycenter_ = palette_barycenter(palettes, weights=weights, n_clusters=int(self.n_clusters),
                                               max_iter=int(self.barycenter_iter),
                                               random_state=int(self.random_state))
         self.palettes_, self.image_weights_, self.n_images_ = palettes, weights, len(palettes)
@@ -256,8 +263,11 @@ class Normalizer(ParamsMixin):
             raise ValueError(f"weights must be non-negative with a positive sum, got {raw!r}")
         return raw / raw.sum()
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "transfer_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "transfer_"):
+        if not self.__sklearn_is_fitted__():
             from .exceptions import NotFittedError
 
             raise NotFittedError("this Normalizer is not fitted yet; call fit(images) first")
@@ -267,7 +277,7 @@ class Normalizer(ParamsMixin):
     def transform(self, image):
         """Recolor `image` onto the barycenter; same kind, shape and dtype as `image`."""
         self._check_fitted()
-        return self.transfer_.transform(_as_image(image))
+        return self.transfer_.transform(image_of(image))
 
     def fit_transform(self, images, y=None) -> list:
         """``fit(images)``, then the transform of each (images are read twice)."""
@@ -278,9 +288,9 @@ class Normalizer(ParamsMixin):
     def color_lut(self, image):
         """The 3-D LUT that normalizes `image` (without the detail step, if any); a ColorLUT."""
         self._check_fitted()
-        if self.detail:
-            return self._new_transfer(detail=False).fit_palette(self.barycenter_).color_lut(_as_image(image))
-        return self.transfer_.color_lut(_as_image(image))
+        if self.preserve_detail:
+            return self._new_transfer(preserve_detail=False).fit_palette(self.barycenter_).color_lut(image_of(image))
+        return self.transfer_.color_lut(image_of(image))
 
     def distance(self, image) -> float:
         """W2 between the palette of `image` and the barycenter (exact; working-space units)."""
@@ -335,6 +345,7 @@ def load_normalizer(path: str | os.PathLike) -> Normalizer:
         palette = Palette.from_arrays(arrays["barycenter_colors"], arrays["barycenter_weights"], what="barycenter")
     except ValueError as error:
         raise ModelFormatError(f"{path}: {error}") from None
+    params = {RENAMED.get(name, name): value for name, value in params.items()}  # files of the last release
     try:
         model = Normalizer(**params)
         transfer = model._new_transfer()
@@ -373,73 +384,3 @@ def barycenter(images: Iterable, **params) -> Palette:
     ((1, 3), [1.0])
     """
     return Normalizer(**params).fit(images).barycenter_
-
-
-def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_state: int = 0) -> dict:
-    """How much closer normalization brought the images: distances to the barycenter and to each other.
-
-    Parameters
-    ----------
-    model : Normalizer
-        Fitted.
-    pairs : sequence of (input, output)
-        Images (arrays, PIL images or paths) before and after normalization.
-    max_pairwise : int, default 30
-        Pairwise distances are computed among at most this many images.
-
-    Returns
-    -------
-    dict
-        ``images``: one row per pair (``input``, ``output``, ``before``,
-        ``after``: W2 of its palette to the barycenter, working-space units);
-        ``summary``: their median and 90th percentile before and after, and
-        the median pairwise W2 between the images' palettes before and after.
-    """
-    from .barycenter import barycenter_cost
-
-    model._check_fitted()
-    rows, before, after = [], [], []
-    for source, output in pairs:
-        a, b = model.palette(source), model.palette(output)
-        before.append(a)
-        after.append(b)
-        rows.append({"input": str(source) if isinstance(source, (str, os.PathLike)) else "",
-                     "output": str(output) if isinstance(output, (str, os.PathLike)) else "",
-                     "before": float(np.sqrt(barycenter_cost(model.barycenter_, [a]))),
-                     "after": float(np.sqrt(barycenter_cost(model.barycenter_, [b])))})
-    if not rows:
-        raise ValueError("spread_report needs at least one (input, output) pair")
-
-    def pairwise(palettes):
-        palettes = palettes[:max_pairwise]
-        values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
-        return float(np.median(values)) if values else 0.0
-
-    far, near = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
-    summary = {"images": len(rows), "before_median": float(np.median(far)), "after_median": float(np.median(near)),
-               "before_p90": float(np.percentile(far, 90)), "after_p90": float(np.percentile(near, 90)),
-               "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
-    return {"images": rows, "summary": summary}
-
-
-def _name(image) -> str:
-    return Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
-
-
-def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
-    """A contact sheet: the first input and the barycenter palette, then each input and its output."""
-    from .colorspace import get_color_space
-    from .sheet import contact_sheet
-
-    model._check_fitted()
-    space = get_color_space(model.color_space or "lab")
-    colors = np.clip(space.to_rgb(model.barycenter_.colors), 0.0, 1.0)
-    order = np.argsort(model.barycenter_.colors[:, 0])
-    swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
-    entries = []
-    for source, output in pairs:
-        name = _name(source)
-        entries += [(f"{name} before", _as_image(source), None), (f"{name} after", _as_image(output), None)]
-    first = _as_image(pairs[0][0])
-    return contact_sheet(first, swatch, entries, width=width, columns=4,
-                         titles=("first input", "barycenter palette"))

@@ -7,7 +7,6 @@ read back with ``allow_pickle=False``, so loading a file runs no code.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import zipfile
@@ -22,6 +21,7 @@ from .exceptions import ImageReadError, ModelFormatError, NotFittedError
 from .mapping import ColorLUT
 from .palette import Palette
 from .methods import METHODS, SAVABLE_METHODS, ColorMap, get_method
+from .validation import RENAMED
 
 __all__ = [
     "FORMAT_VERSION", "archive_format", "get_params", "load_model", "load_color_map", "read_archive", "save",
@@ -43,8 +43,7 @@ def get_params(model) -> dict:
     >>> get_params(ColorTransfer(n_clusters=8))["n_clusters"]
     8
     """
-    names = inspect.signature(type(model).__init__).parameters
-    return {name: _plain(getattr(model, name)) for name in names if name != "self"}
+    return {name: _plain(getattr(model, name)) for name in model._get_param_names()}
 
 
 def _plain(value):
@@ -214,6 +213,7 @@ def load_model(path: str | os.PathLike, estimator):
     0.5
     """
     params, arrays = _read(path, _TRANSFER, None)
+    params = {RENAMED.get(name, name): value for name, value in params.items()}  # files of the last release
     try:
         model = estimator(**params)
         stages = model._validate_params()

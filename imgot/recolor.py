@@ -3,7 +3,7 @@
 A color map is a LUT (:class:`imgot.mapping.ColorLUT`); what follows it
 depends on each pixel itself or on its neighbourhood, so it runs per pixel:
 the exact source lightness (``preserve_luminance``), the detail step
-(``detail``), and the apply mask and ignored color (:mod:`imgot.regions`).
+(``preserve_detail``), and the apply mask and ignored color (:mod:`imgot.regions`).
 :class:`imgot.ColorTransfer`, ``imgot batch --fit-on``, ``imgot apply`` and
 ``--save-lut`` all finish their maps here, so the same options give the same
 bytes everywhere.
@@ -18,16 +18,17 @@ import numpy as np
 from .mapping import ColorLUT
 from .pixels import Pixels, as_pixels, quantize, to_output
 from .regions import apply_weight, check_ignore_depth, composite, ignored_pixels
+from .validation import renamed
 
 __all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
 
 
-def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminance: bool,
+def finish(pixels: Pixels, mapped: np.ndarray, *, preserve_detail: bool, preserve_luminance: bool,
            ignore: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
     """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
 
     ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
-    where sRGB cannot hold it at that lightness); otherwise ``detail`` gives
+    where sRGB cannot hold it at that lightness); otherwise ``preserve_detail`` gives
     the output the source's fine lightness detail. Neither fits in a LUT: they
     depend on each pixel's neighbourhood or on its exact source lightness.
     Pixels in `ignore` (an ignored color) do not enter the detail step's
@@ -38,12 +39,12 @@ def finish(pixels: Pixels, mapped: np.ndarray, *, detail: bool, preserve_luminan
         from .relight import keep_lightness
 
         return keep_lightness(pixels.color, mapped, pixels.scale)
-    if detail:
-        from .detail import preserve_detail
+    if preserve_detail:
+        from .detail import preserve_detail as detail_step
 
         keep = None if ignore is None or not ignore.any() else ~ignore
-        return preserve_detail(pixels.color, mapped, keep=keep, labels=labels,
-                               out=mapped if mapped.flags.writeable else None)
+        return detail_step(pixels.color, mapped, keep=keep, labels=labels,
+                           out=mapped if mapped.flags.writeable else None)
     return mapped
 
 
@@ -57,12 +58,12 @@ class LUTTransform:
     Attributes
     ----------
     lut : ColorLUT
-    detail, preserve_luminance : bool
+    preserve_detail, preserve_luminance : bool
         See :func:`finish`.
     """
 
     lut: ColorLUT
-    detail: bool = False
+    preserve_detail: bool = False
     preserve_luminance: bool = False
     ignore_color: tuple | None = None
     ignore_tolerance: float = 0
@@ -71,33 +72,36 @@ class LUTTransform:
     @classmethod
     def from_model(cls, model, image, *, source_mask=None) -> "LUTTransform":
         """The LUT that `model` fits for `image` (its `source_mask` selection), with the model's finishing steps."""
-        return cls(model.color_lut(image, source_mask=source_mask), bool(model.detail),
+        return cls(model.color_lut(image, source_mask=source_mask), bool(model.preserve_detail),
                    bool(model.preserve_luminance), model.ignore_color, model.ignore_tolerance, model.feather)
 
     def transform(self, image, *, apply_mask=None):
         """Recolor `image`: the LUT, then the finishing steps, through `apply_mask` if given."""
-        return apply_lut_to_image(self.lut, image, detail=self.detail, preserve_luminance=self.preserve_luminance,
-                                  apply_mask=apply_mask, feather=self.feather, ignore_color=self.ignore_color,
+        return apply_lut_to_image(self.lut, image, preserve_detail=self.preserve_detail,
+                                  preserve_luminance=self.preserve_luminance, apply_mask=apply_mask, feather=self.feather, ignore_color=self.ignore_color,
                                   ignore_tolerance=self.ignore_tolerance)
 
 
-def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_luminance: bool = False,
-                       apply_mask=None, feather: float | None = None, ignore_color=None, ignore_tolerance=0):
+def apply_lut_to_image(lut: ColorLUT, image, *, preserve_detail: bool = False, preserve_luminance: bool = False,
+                       apply_mask=None, feather: float | None = None, ignore_color=None, ignore_tolerance=0,
+                       **deprecated):
     """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
 
     Parameters
     ----------
     lut : ColorLUT
     image : ndarray or PIL.Image.Image
-    detail, preserve_luminance : bool, default False
+    preserve_detail, preserve_luminance : bool, default False
         The per-pixel finishing steps of :class:`ColorTransfer` (see
         :func:`finish`), which a LUT cannot hold: with the LUT of
-        ``model.color_lut(image)`` and the model's own `detail` and
+        ``model.color_lut(image)`` and the model's own `preserve_detail` and
         `preserve_luminance`, the result equals ``model.transform(image)``.
     apply_mask, feather, ignore_color, ignore_tolerance : optional
         Where the result replaces the source, as in
         :meth:`ColorTransfer.transform`: elsewhere, and on pixels of the
         ignored color, the source is copied unchanged.
+    **deprecated
+        ``detail``, the old name of `preserve_detail` (DeprecationWarning).
 
     Returns
     -------
@@ -111,11 +115,12 @@ def apply_lut_to_image(lut: ColorLUT, image, *, detail: bool = False, preserve_l
     >>> bool((apply_lut_to_image(identity, image) == image).all())
     True
     """
+    preserve_detail = renamed("apply_lut_to_image", deprecated).get("preserve_detail", preserve_detail)
     pixels = as_pixels(image)
     check_ignore_depth(ignore_color, pixels.scale)
     ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
-    mapped = finish(pixels, apply_lut(lut, pixels), detail=detail, preserve_luminance=preserve_luminance,
-                    ignore=ignore)
+    mapped = finish(pixels, apply_lut(lut, pixels), preserve_detail=preserve_detail,
+                    preserve_luminance=preserve_luminance, ignore=ignore)
     weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
     return to_output(pixels, composite(pixels.color, mapped, weight))
 

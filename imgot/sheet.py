@@ -3,21 +3,29 @@
 :func:`evaluate` scores outputs against their source and reference with
 :mod:`imgot.metrics`; :func:`compare` runs several methods and draws one
 sheet (source, reference and their palettes, then each output with its name
-and three numbers), the picture people look at first.
+and three numbers), the picture people look at first. For
+:class:`imgot.Normalizer`, :func:`spread_report` measures how much closer
+normalization brought a dataset and :func:`normalize_sheet` draws it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .methods import METHOD_NAMES, get_method
 from .pixels import as_pixels
 
-__all__ = ["Scores", "evaluate", "compare", "contact_sheet"]
+if TYPE_CHECKING:
+    from .normalize import Normalizer
+
+__all__ = ["Scores", "evaluate", "compare", "contact_sheet", "spread_report", "normalize_sheet"]
 
 
 @dataclass(frozen=True)
@@ -97,14 +105,14 @@ def _thumbnail(image, width: int):
     return thumb.resize((width, height), Image.Resampling.LANCZOS)
 
 
-def _swatches(image, width: int, height: int, n_colors: int, random_state: int):
+def _swatches(image, width: int, height: int, n_clusters: int, random_state: int):
     """A bar of the image's k-means palette, each color as wide as its share, dark to light."""
     from PIL import Image
 
     from .colorspace import lab_to_srgb
     from .transfer import ColorTransfer
 
-    palette = ColorTransfer(n_clusters=n_colors, random_state=random_state).fit(image).reference_palette_
+    palette = ColorTransfer(n_clusters=n_clusters, random_state=random_state).fit(image).reference_palette_
     order = np.argsort(palette.colors[:, 0])
     rgb = np.round(lab_to_srgb(palette.colors[order]) * 255).astype(np.uint8)
     edges = np.round(np.concatenate([[0], np.cumsum(palette.weights[order])]) * width).astype(int)
@@ -248,3 +256,83 @@ def compare(
     sheet = contact_sheet(source, reference, list(zip(methods, outputs, scores)), width=width,
                           random_state=random_state)
     return sheet, list(zip(methods, scores, seconds))
+
+
+# -- the normalizer's report and sheet -------------------------------------------------------------
+
+
+def _check_fitted(model) -> None:
+    from .exceptions import NotFittedError
+
+    if not model.__sklearn_is_fitted__():
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit(images) first")
+
+
+def spread_report(model: Normalizer, pairs, *, max_pairwise: int = 30, random_state: int = 0) -> dict:
+    """How much closer normalization brought the images: distances to the barycenter and to each other.
+
+    Parameters
+    ----------
+    model : Normalizer
+        Fitted.
+    pairs : sequence of (input, output)
+        Images (arrays, PIL images or paths) before and after normalization.
+    max_pairwise : int, default 30
+        Pairwise distances are computed among at most this many images.
+
+    Returns
+    -------
+    dict
+        ``images``: one row per pair (``input``, ``output``, ``before``,
+        ``after``: W2 of its palette to the barycenter, working-space units);
+        ``summary``: their median and 90th percentile before and after, and
+        the median pairwise W2 between the images' palettes before and after.
+    """
+    from .barycenter import barycenter_cost
+
+    _check_fitted(model)
+    rows, before, after = [], [], []
+    for source, output in pairs:
+        a, b = model.palette(source), model.palette(output)
+        before.append(a)
+        after.append(b)
+        rows.append({"input": str(source) if isinstance(source, (str, os.PathLike)) else "",
+                     "output": str(output) if isinstance(output, (str, os.PathLike)) else "",
+                     "before": float(np.sqrt(barycenter_cost(model.barycenter_, [a]))),
+                     "after": float(np.sqrt(barycenter_cost(model.barycenter_, [b])))})
+    if not rows:
+        raise ValueError("spread_report needs at least one (input, output) pair")
+
+    def pairwise(palettes):
+        palettes = palettes[:max_pairwise]
+        values = [np.sqrt(barycenter_cost(p, [q])) for i, p in enumerate(palettes) for q in palettes[i + 1:]]
+        return float(np.median(values)) if values else 0.0
+
+    far, near = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
+    summary = {"images": len(rows), "before_median": float(np.median(far)), "after_median": float(np.median(near)),
+               "before_p90": float(np.percentile(far, 90)), "after_p90": float(np.percentile(near, 90)),
+               "pairwise_before_median": pairwise(before), "pairwise_after_median": pairwise(after)}
+    return {"images": rows, "summary": summary}
+
+
+def _name(image) -> str:
+    return Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
+
+
+def normalize_sheet(model: Normalizer, pairs, *, width: int = 240):
+    """A contact sheet: the first input and the barycenter palette, then each input and its output."""
+    from .colorspace import get_color_space
+    from .normalize import image_of
+
+    _check_fitted(model)
+    space = get_color_space(model.color_space or "lab")
+    colors = np.clip(space.to_rgb(model.barycenter_.colors), 0.0, 1.0)
+    order = np.argsort(model.barycenter_.colors[:, 0])
+    swatch = np.repeat(colors[order][None], 24, axis=0)  # one column per support point, dark to light
+    entries = []
+    for source, output in pairs:
+        name = _name(source)
+        entries += [(f"{name} before", image_of(source), None), (f"{name} after", image_of(output), None)]
+    first = image_of(pairs[0][0])
+    return contact_sheet(first, swatch, entries, width=width, columns=4,
+                         titles=("first input", "barycenter palette"))

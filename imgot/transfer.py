@@ -8,7 +8,6 @@ The methods themselves live in :mod:`imgot.methods`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
@@ -21,7 +20,8 @@ from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAV
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
 from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
-from .validation import check_flag, check_integer, check_positive, check_seed, check_share
+from .validation import (RENAMED, check_flag, check_integer, check_positive, check_seed, check_share, renamed,
+                         takes_renamed)
 from .regions import (
     apply_weight,
     as_labels,
@@ -72,7 +72,7 @@ class ColorTransfer(ParamsMixin):
           on color samples, smoothed into a LUT;
         - ``'emd-sliced'``: ``'emd'``, then ``'sliced'`` from its result,
           in one LUT: the palette map places the colors, sliced transport
-          refines their spread. The closest colors; with ``detail=True``,
+          refines their spread. The closest colors; with ``preserve_detail=True``,
           the best all-round result (see the benchmarks). The default;
         - ``'histogram-linear-histogram'``: those three in turn
           (color-matcher's ``hm-mkl-hm``).
@@ -104,7 +104,7 @@ class ColorTransfer(ParamsMixin):
         sRGB for ``'histogram'`` and composites); 0 returns the source exactly.
     preserve_luminance : bool, default False
         Keep the source's CIELAB L* and transfer only chroma and hue.
-    detail : bool, default True
+    preserve_detail : bool, default True
         Preserve the source's fine detail: the change of L* is smoothed by a
         guided filter on the source's L* and each pixel keeps the map's
         chromaticity (:func:`imgot.detail.preserve_detail`), so that a
@@ -128,6 +128,9 @@ class ColorTransfer(ParamsMixin):
         Pixels over which the result fades in inside the edge of an
         `apply_mask` (None: 0, the mask as given), and the width of the blend
         between regions with `source_labels` (None: 2% of the shorter side).
+    **deprecated
+        ``detail``: the old name of `preserve_detail`, accepted with a
+        DeprecationWarning until the next release.
 
     Attributes
     ----------
@@ -152,11 +155,12 @@ class ColorTransfer(ParamsMixin):
     ((32, 32, 3), dtype('uint8'))
     >>> bool(out[..., 2].mean() > warm[..., 2].mean())
     True
-    >>> hist = ColorTransfer(method="histogram", detail=False).fit(cool).transform(warm)
+    >>> hist = ColorTransfer(method="histogram", preserve_detail=False).fit(cool).transform(warm)
     >>> bool(abs(float(hist[..., 2].mean()) - float(cool[..., 2].mean())) < 2)
     True
     """
 
+    @takes_renamed
     def __init__(
         self,
         *,
@@ -171,13 +175,14 @@ class ColorTransfer(ParamsMixin):
         color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,
-        detail: bool = True,
+        preserve_detail: bool = True,
         lut_size: int = 33,
         bandwidth: float = 1.0,
         random_state: int | None = 0,
         ignore_color=None,
         ignore_tolerance: float = 0,
         feather: float | None = None,
+        **deprecated,
     ):
         self.method = method
         self.n_clusters = n_clusters
@@ -190,7 +195,7 @@ class ColorTransfer(ParamsMixin):
         self.color_space = color_space
         self.strength = strength
         self.preserve_luminance = preserve_luminance
-        self.detail = detail
+        self.preserve_detail = renamed("ColorTransfer", deprecated).get("preserve_detail", preserve_detail)
         self.lut_size = lut_size
         self.bandwidth = bandwidth
         self.random_state = random_state
@@ -199,6 +204,17 @@ class ColorTransfer(ParamsMixin):
         self.feather = feather
 
     # -- the scikit-learn estimator contract: imgot.estimator.ParamsMixin, and --------
+
+    @property
+    def detail(self) -> bool:
+        """Deprecated alias of `preserve_detail` (until the next release)."""
+        renamed("ColorTransfer.detail", {"detail": None})
+        return self.preserve_detail
+
+    @detail.setter
+    def detail(self, value: bool) -> None:
+        renamed("ColorTransfer.detail", {"detail": None})
+        self.preserve_detail = value
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "reference_states_")
@@ -226,7 +242,7 @@ class ColorTransfer(ParamsMixin):
             # reg_m may be inf (no mass relaxation: balanced Sinkhorn); the others must be finite.
             check_positive(name, getattr(self, name), allow_inf=name == "reg_m")
         check_share("strength", self.strength)
-        for name in ("preserve_luminance", "detail"):
+        for name in ("preserve_luminance", "preserve_detail"):
             check_flag(name, getattr(self, name))
         check_seed(self.random_state)
         check_ignore_color(self.ignore_color, self.ignore_tolerance)
@@ -402,7 +418,7 @@ class ColorTransfer(ParamsMixin):
         each pixel's exact value, not on a smooth map of its color). The LUT
         holds the color map at the estimator's `strength`, with
         `preserve_luminance` applied on its lattice; the per-pixel finishing
-        steps (`detail`, and the exact per-pixel L* of `preserve_luminance`)
+        steps (`preserve_detail`, and the exact per-pixel L* of `preserve_luminance`)
         are not in it: :func:`apply_lut_to_image` adds them.
 
         Raises
@@ -512,7 +528,8 @@ class ColorTransfer(ParamsMixin):
         else:
             labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
             mapped = self._mapped_regions(pixels, stages, labels)
-        result = finish(pixels, mapped, detail=bool(self.detail), preserve_luminance=bool(self.preserve_luminance),
+        result = finish(pixels, mapped, preserve_detail=bool(self.preserve_detail),
+                        preserve_luminance=bool(self.preserve_luminance),
                         ignore=ignore, labels=labels)
         weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)
         return to_output(pixels, composite(pixels.color, result, weight))
@@ -580,8 +597,9 @@ def _check_options(options: dict) -> None:
     import difflib
     import inspect
 
-    valid = [name for name in inspect.signature(ColorTransfer.__init__).parameters if name != "self"]
-    unknown = [name for name in options if name not in valid]
+    valid = [name for name, p in inspect.signature(ColorTransfer.__init__).parameters.items()
+             if name != "self" and p.kind is not p.VAR_KEYWORD]
+    unknown = [name for name in options if name not in valid and name not in RENAMED]
     if unknown:
         hints = [f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
             name, valid, n=1, cutoff=0.6)) else repr(name) for name in unknown]
@@ -598,7 +616,7 @@ def transfer(
     color_space: str | None = None,
     strength: float = 1.0,
     preserve_luminance: bool = False,
-    detail: bool = True,
+    preserve_detail: bool = True,
     random_state: int | None = 0,
     source_mask: MaskLike | None = None,
     reference_mask: MaskLike | None = None,
@@ -609,7 +627,7 @@ def transfer(
 ) -> ImageT:
     """Recolor `image` so that its colors follow `reference`'s, by optimal transport.
 
-    By default (``method='emd-sliced'``, ``detail=True``) both images are
+    By default (``method='emd-sliced'``, ``preserve_detail=True``) both images are
     reduced to weighted k-means palettes; the source palette is transported
     onto the reference palette, refined by sliced transport, and every pixel
     follows the resulting map through a 3-D LUT, then the detail step keeps
@@ -624,7 +642,7 @@ def transfer(
         float in [0, 1], or a PIL image.
     reference : ndarray or PIL.Image.Image
         The image whose colors to take.
-    method, n_clusters, reg, color_space, strength, preserve_luminance, detail, random_state
+    method, n_clusters, reg, color_space, strength, preserve_luminance, preserve_detail, random_state
         See :class:`ColorTransfer`.
     source_mask, reference_mask : ndarray, PIL.Image.Image or 'alpha', optional
         Which pixels each image's statistics count (gray image of its size,
@@ -638,7 +656,8 @@ def transfer(
     **options
         Other :class:`ColorTransfer` parameters (``n_samples``, ``reg_m``,
         ``max_iter``, ``tol``, ``n_iter``, ``lut_size``, ``bandwidth``,
-        ``ignore_color``, ``ignore_tolerance``, ``feather``).
+        ``ignore_color``, ``ignore_tolerance``, ``feather``; ``detail``, the
+        deprecated name of `preserve_detail`).
 
     Returns
     -------
@@ -667,7 +686,7 @@ def transfer(
         color_space=color_space,
         strength=strength,
         preserve_luminance=preserve_luminance,
-        detail=detail,
+        preserve_detail=preserve_detail,
         random_state=random_state,
         **options,
     )

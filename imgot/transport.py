@@ -15,6 +15,7 @@ import numpy as np
 
 from .exceptions import ConvergenceWarning
 from .palette import Palette
+from .method_table import PALETTE_METHODS
 
 __all__ = [
     "TRANSPORT_METHODS", "cost_matrix", "solve_plan", "barycentric_projection", "sinkhorn_unbalanced_log",
@@ -158,11 +159,10 @@ def _solve_unbalanced(a, b, cost, *, reg, reg_m, max_iter, tol):
     return plan
 
 
-TRANSPORT_METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "emd": _solve_emd,
-    "sinkhorn": _solve_sinkhorn,
-    "unbalanced": _solve_unbalanced,
-}
+# One solver per palette method of the method table, under its name (a palette method without a
+# solver fails at import, not at the first transfer).
+_SOLVERS = {"emd": _solve_emd, "sinkhorn": _solve_sinkhorn, "unbalanced": _solve_unbalanced}
+TRANSPORT_METHODS: dict[str, Callable[..., np.ndarray]] = {name: _SOLVERS[name] for name in PALETTE_METHODS}
 
 
 def solve_plan(

@@ -10,9 +10,11 @@ without loading numpy.
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 
-__all__ = ["MAX_SEED", "check_flag", "check_integer", "check_positive", "check_seed", "check_share"]
+__all__ = ["MAX_SEED", "check_flag", "check_integer", "check_positive", "check_seed", "check_share", "renamed",
+           "takes_renamed"]
 
 #: The largest seed: scikit-learn's k-means (numpy's legacy RandomState) takes 0..2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -92,3 +94,52 @@ def check_seed(value, *, allow_none: bool = True, name: str = "random_state") ->
     if not _is_integer(value) or not 0 <= value <= MAX_SEED:
         what = "None or an integer seed" if allow_none else "an integer seed"
         raise ValueError(f"{name} must be {what} in 0..{MAX_SEED}, got {value!r}")
+
+
+#: Parameters renamed in this release: old name -> new name. The old names still work, with a
+#: DeprecationWarning, until the next release.
+RENAMED = {"detail": "preserve_detail", "n_colors": "n_clusters"}
+
+
+def renamed(owner: str, given: dict, names: tuple[str, ...] = ("detail",), stacklevel: int = 3) -> dict:
+    """Keyword arguments given under a deprecated name (`names`, keys of :data:`RENAMED`), under their new names.
+
+    Each old name warns (:class:`DeprecationWarning`); any other keyword is a
+    :class:`TypeError`, as Python's own for an unexpected keyword.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     renamed("transfer", {"detail": False})
+    {'preserve_detail': False}
+    >>> str(caught[0].message)
+    "transfer: 'detail' is deprecated (removed in the next release); use 'preserve_detail'"
+    >>> renamed("transfer", {"detial": False})
+    Traceback (most recent call last):
+    ...
+    TypeError: transfer() got an unexpected keyword argument 'detial'
+    """
+    out = {}
+    for old, value in given.items():
+        if old not in names:
+            raise TypeError(f"{owner}() got an unexpected keyword argument {old!r}")
+        warnings.warn(f"{owner}: {old!r} is deprecated (removed in the next release); use {RENAMED[old]!r}",
+                      DeprecationWarning, stacklevel=stacklevel)
+        out[RENAMED[old]] = value
+    return out
+
+
+def takes_renamed(init):
+    """Decorate an estimator's ``__init__(..., **deprecated)``: the old names are accepted, not advertised.
+
+    Its signature, as :mod:`inspect` (and so scikit-learn's ``get_params``,
+    ``clone`` and estimator checks) sees it, lists the real parameters only.
+    """
+    import inspect
+
+    signature = inspect.signature(init)
+    init.__signature__ = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD])
+    return init

@@ -45,3 +45,62 @@ def rocket():
 @pytest.fixture
 def coffee():
     return load_sample("coffee.jpg")
+
+
+# Tests that take several seconds each (process pools, full-size photos, every method through every command),
+# marked slow here so that `python -m pytest -m "not slow"` stays a short lane; plain `python -m pytest` runs
+# them. Subprocess, browser and encoding tests carry their own @pytest.mark.slow. An entry is a test function
+# (all its parameters) or one parametrized id.
+LONG = {
+    "test_parity.py::test_morph_yields_the_same_kind_whatever_its_flags",
+    "test_parity.py::test_color_morph_frames_are_the_transfer_at_each_strength",
+    "test_contracts.py::test_sinkhorn_divergence_is_zero_for_the_same_points_in_another_order",
+    "test_transport.py::test_small_reg_tends_to_emd",
+    "test_serve.py::test_every_answer_carries_nosniff_and_the_json_and_downloads_no_store",
+    "test_serve.py::test_each_slider_moves_the_preview_as_the_library_would",
+    "test_serve.py::test_palettes_plan_and_metrics_match_the_library",
+    "test_serve.py::test_metrics_use_the_shown_preview_and_the_distance_of_color_distance",
+    "test_batch.py::test_per_image_equals_transform_and_keeps_structure",
+    "test_batch.py::test_dask_local_cluster_equals_process_pool",
+    "test_batch.py::test_resume_skips_and_overwrite_redoes",
+    "test_batch.py::test_fit_on_outputs_stay_identical_once_workers_bake_the_lut",
+    "test_batch.py::test_save_lut_with_fit_on_is_the_map_every_output_went_through",
+    "test_batch.py::test_bad_files_are_reported_and_inputs_untouched",
+    "test_batch.py::test_glob_and_format_keep_names",
+    "test_hardening.py::test_single_color_reference_is_a_tint_and_detail_keeps_texture",
+    "test_hardening.py::test_any_valid_array_keeps_dtype_shape_and_alpha",
+    "test_normalize.py::test_cli_normalize",
+    "test_normalize.py::test_normalizing_brings_images_closer_to_the_barycenter_and_each_other",
+    "test_transfer.py::test_strength_moves_colors_progressively",
+    "test_transfer.py::test_same_seed_same_bytes_other_seed_other_palette",
+    "test_transfer.py::test_fit_once_transform_many",
+    "test_transfer.py::test_image_onto_itself_is_nearly_unchanged",
+    "test_regions.py::test_cli_masks_and_regions",
+    "test_regions.py::test_batch_regions_by_pattern_and_fit_on_refusal",
+    "test_regions.py::test_saved_region_model_gives_the_same_bytes",
+    "test_regions.py::test_apply_a_lut_through_per_image_masks",
+    "test_default.py::test_a_noisy_uniform_patch_stays_uniform",
+    "test_examples.py::test_smooth_map_sheet_and_scores",
+    "test_morph.py::test_spatial_morph_default_size_and_errors",
+}
+# Every method through transfer, batch, --fit-on, --save-lut and apply: the lane keeps histogram's two cases.
+LONG |= {f"test_parity.py::test_transfer_batch_apply_save_lut_and_api_give_the_same_bytes[{method}-{detail}]"
+         for method in ("emd", "sinkhorn", "unbalanced", "linear", "reinhard", "sliced", "emd-sliced",
+                        "histogram-linear-histogram") for detail in ("detail", "no-detail")}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config, items):
+    found = set()
+    for item in items:
+        if item.path.parent.name != "tests":
+            continue
+        name = f"{item.path.name}::{item.originalname if hasattr(item, 'originalname') else item.name}"
+        for key in (name, f"{item.path.name}::{item.name}"):
+            if key in LONG:
+                item.add_marker(pytest.mark.slow)
+                found.add(key)
+    files = {item.path.name for item in items}
+    stale = sorted(key for key in LONG - found if key.split("::")[0] in files and "[" not in key)
+    if stale and not config.option.keyword:  # a renamed test must not fall out of the list unnoticed
+        raise pytest.UsageError(f"tests/conftest.py LONG names tests that do not exist: {', '.join(stale)}")

@@ -114,3 +114,13 @@ def test_cli_modules_have_no_cycle_even_through_function_level_imports():
 def test_no_import_cycle_even_through_function_level_imports():
     graph = {name: _imports(tree, package, top_level_only=False) for _, name, package, tree in _modules()}
     assert _cycles(graph) == []
+
+
+def test_every_exception_is_exported():
+    import imgot.exceptions
+
+    classes = {name for name, value in vars(imgot.exceptions).items()
+               if isinstance(value, type) and issubclass(value, Exception) and value.__module__ == "imgot.exceptions"}
+    assert classes == set(imgot.exceptions.__all__)
+    assert all(getattr(imgot, name) is getattr(imgot.exceptions, name) for name in classes)
+    assert classes <= set(imgot.__all__)

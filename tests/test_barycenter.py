@@ -19,7 +19,7 @@ def test_barycenter_of_translates_is_the_weighted_translate():
     shifts = np.array([[0.0, 0, 0], [30, -10, 5], [-12, 20, 40]])
     weights = np.array([0.5, 0.3, 0.2])
     palettes = [Palette(base.colors + shift, base.weights) for shift in shifts]
-    result = palette_barycenter(palettes, weights=weights, n_colors=8, max_iter=200)
+    result = palette_barycenter(palettes, weights=weights, n_clusters=8, max_iter=200)
     expected = base.colors + weights @ shifts
     cost = ot.dist(result.colors, expected)
     assert float(ot.emd2(result.weights, base.weights, cost)) < 1e-6
@@ -34,7 +34,7 @@ def test_two_palettes_give_the_displacement_interpolation_in_one_dimension():
     uniform = np.full(16, 1 / 16)
     for t in (0.25, 0.5):
         result = palette_barycenter([Palette(lift(a), uniform), Palette(lift(b), uniform)],
-                                    weights=[1 - t, t], n_colors=16, max_iter=200)
+                                    weights=[1 - t, t], n_clusters=16, max_iter=200)
         expected = displacement_interpolation(a, b, t)
         np.testing.assert_allclose(np.sort(result.colors[:, 0]), expected, atol=1e-6)
         np.testing.assert_allclose(result.colors[:, 1:], 0, atol=1e-9)
@@ -43,7 +43,9 @@ def test_two_palettes_give_the_displacement_interpolation_in_one_dimension():
 def test_barycenter_beats_the_mixture_and_each_input_on_the_objective():
     rng = np.random.default_rng(2)
     palettes = [random_palette(rng) for _ in range(4)]
-    result = palette_barycenter(palettes, n_colors=24)
+    result = palette_barycenter(palettes, n_clusters=24)
+    with pytest.warns(DeprecationWarning, match="'n_colors' is deprecated"):
+        np.testing.assert_array_equal(palette_barycenter(palettes, n_colors=24).colors, result.colors)
     best = barycenter_cost(result, palettes)
     mixture = Palette(np.concatenate([p.colors for p in palettes]),
                       np.concatenate([p.weights for p in palettes]) / 4)

@@ -197,6 +197,7 @@ def test_missing_dask_is_a_clear_error(frames, tmp_path, monkeypatch):
     assert result.exit_code == 1 and "pip install 'imgot[dask]'" in result.output
 
 
+@pytest.mark.slow  # a subprocess
 def test_killed_batch_leaves_no_partial_output_and_resumes(tmp_path, rocket):
     big = np.asarray(Image.fromarray(rocket).resize((800, 600)))
     (tmp_path / "in").mkdir()

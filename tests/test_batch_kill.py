@@ -20,6 +20,8 @@ from PIL import Image
 
 from imgot import write_image
 
+pytestmark = pytest.mark.slow  # real worker processes, killed
+
 BIN = Path(sys.executable).parent
 IMGOT = shutil.which("imgot", path=str(BIN)) or "imgot"
 

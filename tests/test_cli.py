@@ -97,6 +97,7 @@ def test_version_and_help():
         assert result.exit_code == 0 and "Example" in result.output
 
 
+@pytest.mark.slow  # a subprocess
 def test_real_subprocess(pair, tmp_path):
     src, ref = pair
     out = tmp_path / "sub.tif"

@@ -50,7 +50,7 @@ def test_compare_passes_every_transfer_option_to_each_method(tmp_path, warm, coo
 
     src, ref = _pair(tmp_path, warm, cool)
     params = {"n_clusters": 8, "color_space": "rgb", "reg": 0.05, "reg_m": 0.5, "max_iter": 300, "n_iter": 5,
-              "strength": 0.6, "preserve_luminance": True, "detail": False, "random_state": 4}
+              "strength": 0.6, "preserve_luminance": True, "preserve_detail": False, "random_state": 4}
     flags = ["--clusters", 8, "--color-space", "rgb", "--reg", 0.05, "--reg-m", 0.5, "--max-iter", 300,
              "--n-iter", 5, "--strength", 0.6, "--preserve-luminance", "--no-detail", "--seed", 4]
     methods = ("emd", "unbalanced", "sliced", "linear")

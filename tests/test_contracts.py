@@ -101,7 +101,7 @@ def test_linear_lut_is_the_closed_form_mkl_on_a_full_size_photo():
             return np.asarray(image.convert("RGB"))
 
     source, reference = load("rocket.jpg"), load("coffee.jpg")
-    model = ColorTransfer(method="linear", detail=False).fit(reference)
+    model = ColorTransfer(method="linear", preserve_detail=False).fit(reference)
 
     def moments(image):  # the method's own sample, then numpy and scipy: no imgot statistics
         lab = srgb_to_lab(sample_rgb(as_pixels(image), model.n_samples, model.random_state))

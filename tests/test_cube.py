@@ -78,6 +78,7 @@ def test_independent_trilinear_matches_imgot_8bit(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not on PATH")
+@pytest.mark.slow  # a subprocess
 def test_ffmpeg_lut3d_agrees(tmp_path):
     lut = random_lut(9, seed=5)
     write_cube(tmp_path / "a.cube", lut)

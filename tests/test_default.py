@@ -18,7 +18,7 @@ FAST = {"n_clusters": 16, "n_samples": 3000}
 
 def test_the_default_is_emd_sliced_with_detail():
     model = ColorTransfer()
-    assert (model.method, model.detail) == (imgot.methods.DEFAULT_METHOD, True) == ("emd-sliced", True)
+    assert (model.method, model.preserve_detail) == (imgot.methods.DEFAULT_METHOD, True) == ("emd-sliced", True)
 
 
 def test_default_is_deterministic_and_strength_zero_is_the_source(rocket, coffee):
@@ -34,7 +34,7 @@ def test_identity_transfer_stays_close(coffee):
 
 
 def test_default_adds_no_grain_and_keeps_structure_where_the_plain_map_does_not(rocket, coffee):
-    plain = transfer(rocket, coffee, detail=False, **FAST)
+    plain = transfer(rocket, coffee, preserve_detail=False, **FAST)
     kept = transfer(rocket, coffee, **FAST)
     assert grain(rocket, kept) <= 0.0 < grain(rocket, plain)
     assert structure_similarity(rocket, kept) > structure_similarity(rocket, plain)
@@ -61,7 +61,7 @@ def test_fast_guided_filter_agrees_with_the_exact_filter(size, coffee):
     from .conftest import load_sample
 
     source = load_sample("rocket.jpg", size)
-    output = transfer(source, load_sample("coffee.jpg", (200, 133)), detail=False, **FAST)
+    output = transfer(source, load_sample("coffee.jpg", (200, 133)), preserve_detail=False, **FAST)
     radius = max(2, min(source.shape[:2]) // 48)
     exact = _exact_detail_lightness(source, output, radius)
     fast = lightness(preserve_detail(source, output, tone_match=0))
@@ -82,6 +82,7 @@ def test_detail_on_16_bit_and_float_keeps_dtype(rocket, coffee):
     assert np.abs(flt * 255 - transfer(rocket, coffee, **FAST)).mean() < 1.0
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_command_line_does_not_load_pots_optional_backends(tmp_path, rocket, coffee):
     # A stand-in "torch" package that records being imported: POT imports
     # torch at import time when it is installed, and imgot must not pay for it.
@@ -145,7 +146,7 @@ def test_a_noisy_uniform_patch_stays_uniform(color, coffee, rocket):
     rng = np.random.default_rng(0)
     patch = np.round(np.clip(np.asarray(color) + rng.normal(0, 0.01, (256, 256, 3)), 0, 1) * 255).astype(np.uint8)
     for reference in (coffee, rocket):
-        plain, out = transfer(patch, reference, detail=False), transfer(patch, reference)
+        plain, out = transfer(patch, reference, preserve_detail=False), transfer(patch, reference)
         # Stated bound: the spread stays within 1.5x the source's (relighting the same sRGB
         # noise to another color changes its size in Delta E a little); the plain map's is over 2x.
         assert _spread(out) < 1.5 * _spread(patch) < 0.75 * _spread(plain)
@@ -212,9 +213,9 @@ def test_ignored_pixels_do_not_enter_the_detail_step(coffee):
     framed = np.zeros((photo.shape[0] + 80, photo.shape[1] + 80, 3), np.uint8)
     framed[40:-40, 40:-40] = photo
     lut = ColorTransfer(**FAST).fit(coffee).color_lut(photo)
-    inside = apply_lut_to_image(lut, framed, detail=True, ignore_color=(0, 0, 0))
+    inside = apply_lut_to_image(lut, framed, preserve_detail=True, ignore_color=(0, 0, 0))
     assert np.array_equal(inside[:40], framed[:40])
-    alone = apply_lut_to_image(lut, photo, detail=True)
+    alone = apply_lut_to_image(lut, photo, preserve_detail=True)
     band = np.zeros(photo.shape[:2], bool)
     band[:8], band[-8:], band[:, :8], band[:, -8:] = True, True, True, True
     difference = (lightness(inside[40:-40, 40:-40]) - lightness(alone))[band]

@@ -29,7 +29,7 @@ def test_clone_get_set_params_and_check_is_fitted(warm, cool):
     assert model.fit(cool, None) is model
     check_is_fitted(model)
     assert not hasattr(clone(model), "reference_states_")  # clone drops learned state
-    model.set_params(strength=1.0, detail=False)
+    model.set_params(strength=1.0, preserve_detail=False)
     assert model.get_params()["strength"] == 1.0
     with pytest.raises(ValueError, match="valid parameters"):
         model.set_params(clusters=8)

@@ -74,6 +74,7 @@ def test_large_lambda_follows_preferences_and_tends_to_emd(desserts):
     np.testing.assert_allclose(limit, desserts.sinkhorn_plan(400.0), atol=1e-6)
 
 
+@pytest.mark.slow  # a subprocess
 def test_desserts_without_matplotlib_prints_plans_and_one_line(tmp_path):
     import subprocess
     import sys

@@ -146,8 +146,8 @@ def test_histogram_on_masked_pixels_matches_the_opaque_ones(method):
     if method == "histogram":  # the opaque pixels alone get the same result as an opaque image of them
         opaque = rgba[..., 3] > 0
         # The per-pixel map alone (the detail step looks at neighbours, which differ here).
-        out = imgot.transfer(rgba, REFERENCE, method=method, detail=False)
-        alone = imgot.transfer(rgba[..., :3][opaque][None], REFERENCE, method=method, detail=False)[0]
+        out = imgot.transfer(rgba, REFERENCE, method=method, preserve_detail=False)
+        alone = imgot.transfer(rgba[..., :3][opaque][None], REFERENCE, method=method, preserve_detail=False)[0]
         assert np.array_equal(out[..., :3][opaque], alone)
 
 
@@ -158,8 +158,8 @@ def test_single_color_reference_is_a_tint_and_detail_keeps_texture(rocket):
     flat = np.full((16, 16, 3), color, np.uint8)
     source_spread = rocket.reshape(-1, 3).std(axis=0).mean()
     for method in imgot.methods.METHOD_NAMES:
-        plain = imgot.transfer(rocket, flat, method=method, detail=False).reshape(-1, 3).astype(float)
-        detailed = imgot.transfer(rocket, flat, method=method, detail=True).reshape(-1, 3).astype(float)
+        plain = imgot.transfer(rocket, flat, method=method, preserve_detail=False).reshape(-1, 3).astype(float)
+        detailed = imgot.transfer(rocket, flat, method=method, preserve_detail=True).reshape(-1, 3).astype(float)
         assert np.abs(plain.mean(axis=0) - color).max() < 6, method
         assert np.abs(detailed.mean(axis=0) - color).max() < 6, method
         assert plain.std(axis=0).mean() < 0.2 * source_spread, method

@@ -16,7 +16,7 @@ def pair(rocket, coffee):
 def test_uint8_equals_scikit_image_rounded(pair):
     image, reference = pair
     exact = np.stack([_match_cumulative_cdf(image[..., c], reference[..., c]) for c in range(3)], axis=-1)
-    out = transfer(image, reference, method="histogram", detail=False)
+    out = transfer(image, reference, method="histogram", preserve_detail=False)
     np.testing.assert_array_equal(out, np.rint(exact).astype(np.uint8))
     # scikit-image truncates: within one level of it.
     assert np.abs(out.astype(int) - skimage_match(image, reference, channel_axis=-1)).max() <= 1
@@ -25,7 +25,7 @@ def test_uint8_equals_scikit_image_rounded(pair):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_float_equals_scikit_image(pair, dtype):
     image, reference = (x.astype(dtype) / 255 for x in pair)
-    out = transfer(image, reference, method="histogram", detail=False)
+    out = transfer(image, reference, method="histogram", preserve_detail=False)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, skimage_match(image, reference, channel_axis=-1), atol=1e-6)
 
@@ -59,7 +59,7 @@ def test_16bit_uses_all_levels_and_stays_16bit(pair):
     rng = np.random.default_rng(0)
     image16 = image.astype(np.uint16) * 257 + rng.integers(0, 257, image.shape).astype(np.uint16)
     reference16 = reference.astype(np.uint16) * 257 + rng.integers(0, 257, reference.shape).astype(np.uint16)
-    out = transfer(image16, reference16, method="histogram", detail=False)
+    out = transfer(image16, reference16, method="histogram", preserve_detail=False)
     assert out.dtype == np.uint16 and np.unique(out[..., 0]).size > 1000
     exact = np.stack([_match_cumulative_cdf(image16[..., c], reference16[..., c]) for c in range(3)], -1)
     assert np.abs(out.astype(np.int64) - exact).max() <= 0.51  # float32 quantization: nearest level
@@ -70,14 +70,14 @@ def test_alpha_is_kept_and_transparent_pixels_do_not_count(pair):
     rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=-1)
     rgba[:10, :, 3] = 0
     rgba[:10, :, :3] = 255  # hidden white must not shift the histogram
-    out = transfer(rgba, reference, method="histogram", detail=False)
+    out = transfer(rgba, reference, method="histogram", preserve_detail=False)
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
-    expected = transfer(image[10:], reference, method="histogram", detail=False)
+    expected = transfer(image[10:], reference, method="histogram", preserve_detail=False)
     np.testing.assert_array_equal(out[10:, :, :3], expected)
 
 
 def test_gray_image_stays_gray_and_matches_lightness(pair):
     image, reference = pair
-    out = transfer(image[..., 1], reference, method="histogram", detail=False, color_space="lab")
+    out = transfer(image[..., 1], reference, method="histogram", preserve_detail=False, color_space="lab")
     assert out.shape == image.shape[:2] and out.dtype == np.uint8
     assert abs(float(np.median(out)) - float(np.median(reference.mean(-1)))) < 25

@@ -103,7 +103,7 @@ def test_16_bit_linear_map_is_the_closed_form_within_64_levels(rocket, coffee):
 
     rng = np.random.default_rng(0)
     source = (rng.random((96, 96, 3)) * 65535).astype(np.uint16)
-    model = ColorTransfer(method="linear", detail=False).fit(coffee)
+    model = ColorTransfer(method="linear", preserve_detail=False).fit(coffee)
     lut = model.color_lut(source)
     assert lut.extended is not None  # this map leaves the gamut
     moments, target = _moments(model, as_pixels(source), model._seed(), "linear"), model._state("linear")

@@ -3,10 +3,10 @@ import ot
 import pytest
 
 from imgot import ColorTransfer, transfer
-from imgot.cli.options import METHODS as CLI_METHODS
 from imgot.colorspace import srgb_to_lab
 from imgot.linear import color_statistics, gaussian_map
-from imgot.methods import METHOD_NAMES, get_method
+from imgot.method_table import DEFAULT_METHOD, METHOD_TABLE
+from imgot.methods import METHOD_NAMES, METHODS, get_method
 from imgot.metrics import color_distance, grain, structure_similarity
 
 FAST = {"n_clusters": 16, "n_samples": 3000}
@@ -15,8 +15,22 @@ FAST = {"n_clusters": 16, "n_samples": 3000}
 SSIM_FLOOR = 0.6
 
 
-def test_cli_choices_follow_the_registry():
-    assert CLI_METHODS == METHOD_NAMES
+def test_every_method_does_what_the_method_table_says(warm, cool, tmp_path):
+    """Asked of the estimator, not of the registry: a LUT where the table says one, a plan, a save, a palette fit."""
+    for name, info in METHOD_TABLE.items():
+        model = ColorTransfer(method=name, n_clusters=4, n_samples=500).fit(cool)
+        for claimed, call in ((info.is_lut, lambda: model.color_lut(warm)),
+                              (info.has_plan, lambda: model.color_map(warm)),
+                              (info.savable, lambda: model.save(tmp_path / f"{name}.npz")),
+                              (info.palette, lambda: ColorTransfer(method=name).fit_palette(model.reference_palette_))):
+            try:
+                call()
+                works = True
+            except (ValueError, AttributeError):
+                works = False
+            assert works == claimed, (name, claimed)
+        assert bool(info.stages) == (name not in METHODS)
+    assert METHOD_TABLE[DEFAULT_METHOD].is_lut and METHOD_TABLE[DEFAULT_METHOD].has_plan
 
 
 def test_unknown_method_lists_every_valid_one(warm, cool):
@@ -66,7 +80,7 @@ def test_linear_map_equals_pot_linear_transport():
 
 
 def test_reinhard_matches_per_channel_mean_and_std_in_lab(rocket, coffee):
-    out = transfer(rocket, coffee, method="reinhard", n_samples=20000, detail=False)
+    out = transfer(rocket, coffee, method="reinhard", n_samples=20000, preserve_detail=False)
     lab_out, lab_ref = srgb_to_lab(out / 255.0).reshape(-1, 3), srgb_to_lab(coffee / 255.0).reshape(-1, 3)
     # gamut clipping trims some b*, so the moments are close, not exact
     np.testing.assert_allclose(lab_out.mean(0), lab_ref.mean(0), atol=4.5)
@@ -74,9 +88,9 @@ def test_reinhard_matches_per_channel_mean_and_std_in_lab(rocket, coffee):
 
 
 def test_sliced_is_near_exact_in_distribution(rocket, coffee):
-    out = transfer(rocket, coffee, method="sliced", n_iter=30, detail=False)
+    out = transfer(rocket, coffee, method="sliced", n_iter=30, preserve_detail=False)
     # as close as exact per-channel matching, and far closer than the linear map
-    exact = transfer(rocket, coffee, method="histogram", detail=False)
+    exact = transfer(rocket, coffee, method="histogram", preserve_detail=False)
     assert color_distance(out, coffee) < 1.3 * color_distance(exact, coffee)
     assert color_distance(out, coffee) < 0.8 * color_distance(transfer(rocket, coffee, method="linear"), coffee)
 
@@ -119,8 +133,8 @@ def test_detail_lowers_added_grain_and_keeps_the_colors(cool):
     rng = np.random.default_rng(3)
     base = np.linspace(0.35, 0.55, 96)[None, :, None] * np.ones((72, 96, 3))
     noisy = np.round(np.clip(base + rng.normal(0, 0.015, base.shape), 0, 1) * 255).astype(np.uint8)
-    plain = transfer(noisy, cool, method="histogram", detail=False)
-    kept = transfer(noisy, cool, method="histogram", detail=True)
+    plain = transfer(noisy, cool, method="histogram", preserve_detail=False)
+    kept = transfer(noisy, cool, method="histogram", preserve_detail=True)
     assert grain(noisy, kept) < 0.5 * grain(noisy, plain)
     assert color_distance(kept, cool) < color_distance(plain, cool) + 3.0
 
@@ -146,8 +160,8 @@ def test_color_map_and_color_lut_say_which_methods_have_them(warm, cool):
 
 def test_strength_and_luminance_apply_to_per_pixel_methods(rocket, coffee):
     np.testing.assert_array_equal(transfer(rocket, coffee, method="histogram", strength=0.0), rocket)
-    half = transfer(rocket, coffee, method="histogram", strength=0.5, detail=False)
-    full = transfer(rocket, coffee, method="histogram", detail=False)
+    half = transfer(rocket, coffee, method="histogram", strength=0.5, preserve_detail=False)
+    full = transfer(rocket, coffee, method="histogram", preserve_detail=False)
     assert np.abs(half.astype(int) - (rocket.astype(int) + full) / 2).max() <= 1
     kept = transfer(rocket, coffee, method="histogram-linear-histogram", preserve_luminance=True)
     lightness = lambda image: srgb_to_lab(image / 255.0)[..., 0]

@@ -209,7 +209,7 @@ def test_cli_morph_passes_the_shared_transfer_options(tmp_path, warm, cool):
 
 def test_color_morph_takes_the_transfer_parameters(warm, cool):
     """Frame t is the transfer at strength t with the same parameters, the finishing steps included."""
-    params = dict(method="emd", n_clusters=8, n_iter=5, detail=False, preserve_luminance=True)
+    params = dict(method="emd", n_clusters=8, n_iter=5, preserve_detail=False, preserve_luminance=True)
     frames = list(imgot.morph(warm, cool, frames=3, **params))
     assert np.array_equal(frames[-1], imgot.transfer(warm, cool, **params))
     assert np.array_equal(frames[1], imgot.transfer(warm, cool, strength=0.5, **params))

@@ -8,9 +8,9 @@ from PIL import Image
 import imgot
 from imgot import ColorTransfer, Normalizer, read_image
 from imgot.barycenter import palette_barycenter
-from imgot.cli.normalize import NORMALIZE_METHODS as CLI_METHODS
 from imgot.cli.normalize import normalize as normalize_command
-from imgot.normalize import NORMALIZE_METHODS, load_normalizer, spread_report
+from imgot.normalize import NORMALIZE_METHODS, load_normalizer
+from imgot.sheet import spread_report
 from imgot.transfer import load as load_transfer
 
 FAST = {"n_clusters": 8, "n_samples": 1500}
@@ -35,7 +35,7 @@ def test_barycenter_is_the_palette_barycenter_of_the_transfer_palettes(dataset):
     palettes = [ColorTransfer(**FAST).fit(image).reference_palette_ for image in dataset]
     for ours, theirs in zip(model.palettes_, palettes):
         np.testing.assert_array_equal(ours.colors, theirs.colors)
-    expected = palette_barycenter(palettes, n_colors=8)
+    expected = palette_barycenter(palettes, n_clusters=8)
     np.testing.assert_allclose(model.barycenter_.colors, expected.colors)
     np.testing.assert_allclose(imgot.barycenter(dataset, **FAST).colors, expected.colors)
 
@@ -95,7 +95,6 @@ def test_scikit_learn_contract_and_save_load(dataset, tmp_path):
 
 
 def test_cli_normalize(dataset, tmp_path):
-    assert CLI_METHODS == NORMALIZE_METHODS
     folder = tmp_path / "in"
     (folder / "day2").mkdir(parents=True)
     names = ["a.png", "b.png", "day2/c.png"]
@@ -122,7 +121,7 @@ def test_cli_normalize(dataset, tmp_path):
 
     lut = read_cube(tmp_path / "luts" / "day2" / "c.cube")
     # The .cube holds the color map; the detail step (on by default) is added back per pixel.
-    graded = apply_lut_to_image(lut, dataset[2], detail=True).astype(int)
+    graded = apply_lut_to_image(lut, dataset[2], preserve_detail=True).astype(int)
     assert np.abs(graded - model.transform(dataset[2])).max() <= 3
     # Reuse the saved barycenter on new images: the same bytes.
     again = run(normalize_command, [str(folder / "a.png"), "-o", str(tmp_path / "out2"), "-j", "1",
@@ -132,7 +131,7 @@ def test_cli_normalize(dataset, tmp_path):
     np.testing.assert_array_equal(reused, read_image(tmp_path / "out" / "a.png"))
     # A template file as the target.
     template = run(normalize_command, [str(folder), "-o", str(tmp_path / "out3"), "-j", "1", "--clusters",
-                                       "8", "--target", str(folder / "b.png"), "--fit-sample", "2"])
+                                       "8", "--target", str(folder / "b.png"), "--fit-images", "2"])
     assert template.exit_code == 0, template.output
     # normalize's own default method is emd (palette methods only), with the detail step.
     expected = ColorTransfer(method="emd", n_clusters=8).fit(dataset[1]).transform(dataset[0])
@@ -229,3 +228,22 @@ def test_cli_background_and_min_content(tmp_path, slides):
     np.testing.assert_array_equal(read_image(tmp_path / "out" / "t3.png"), glass_tile())
     refused = run(normalize_command, [str(folder), "-o", str(tmp_path / "out2"), "--min-content", "0.1"])
     assert refused.exit_code == 2 and "--background" in refused.output
+
+
+def test_cli_fit_sample_is_a_hidden_deprecated_name_of_fit_images(dataset, tmp_path):
+    """--fit-images counts images (n_samples counts pixels); the old flag still works, warns, and is not in --help."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, image in zip("abc", dataset):
+        imgot.write_image(folder / f"{name}.png", image)
+    runner = CliRunner()
+    args = ["-j", "1", "--clusters", "8"]
+    new = runner.invoke(normalize_command, [str(folder), "-o", str(tmp_path / "new"), "--fit-images", "2", *args])
+    old = runner.invoke(normalize_command, [str(folder), "-o", str(tmp_path / "old"), "--fit-sample", "2", *args])
+    assert new.exit_code == 0 and old.exit_code == 0, (new.output, old.output)
+    assert "--fit-sample is deprecated; use --fit-images" in old.stderr and "--fit-sample" not in new.stderr
+    for name in "abc":
+        np.testing.assert_array_equal(read_image(tmp_path / "old" / f"{name}.png"),
+                                      read_image(tmp_path / "new" / f"{name}.png"))
+    help_text = runner.invoke(normalize_command, ["--help"]).output
+    assert "--fit-images" in help_text and "--fit-sample" not in help_text

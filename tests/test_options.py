@@ -9,7 +9,7 @@ import imgot
 from imgot import ColorTransfer
 from imgot.cli import main
 from imgot.cli import options as cli_options
-from imgot.methods import DEFAULT_METHOD, METHOD_NAMES, METHODS, PLAN_METHODS
+from imgot.methods import DEFAULT_METHOD, PLAN_METHODS
 
 API_DEFAULTS = {name: p.default for name, p in inspect.signature(ColorTransfer.__init__).parameters.items()
                 if name != "self"}
@@ -22,11 +22,20 @@ def params_of(command: str) -> dict:
     return {p.name: p for p in main.commands[command].params if isinstance(p, click.Option)}
 
 
-def test_cli_method_lists_are_the_registry():
-    assert cli_options.METHODS == METHOD_NAMES
-    assert cli_options.PLAN_METHODS == PLAN_METHODS
-    assert cli_options.DEFAULT_METHOD == DEFAULT_METHOD
-    assert list(cli_options.LUT_METHODS) == [name for name, spec in METHODS.items() if spec.is_lut]
+@pytest.mark.slow  # a subprocess
+def test_help_imports_no_solver():
+    """``imgot --help`` and ``imgot transfer --help`` (which lists the methods from the stdlib-only method
+    table) import no POT, scikit-learn, SciPy or scikit-image."""
+    import subprocess
+    import sys
+
+    for args in (["--help"], ["transfer", "--help"]):
+        code = (f"import runpy, sys; sys.argv = ['imgot', *{args!r}]\n"
+                "try:\n    runpy.run_module('imgot', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                "print(sorted({m.split('.')[0] for m in sys.modules} & {'ot', 'sklearn', 'scipy', 'skimage'}))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-400:]
+    assert "emd-sliced" in done.stdout and "histogram-linear-histogram" in done.stdout  # transfer's --method help
 
 
 def same_option(ours: click.Option, shared: click.Option) -> bool:

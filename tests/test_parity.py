@@ -46,7 +46,7 @@ def cli_flags(params: dict) -> list[str]:
     """The command-line flags that give ColorTransfer `params` (one vocabulary, two spellings)."""
     flags = []
     for name, value in params.items():
-        if name == "detail":
+        if name == "preserve_detail":
             flags.append("--preserve-detail" if value else "--no-detail")
         elif name == "preserve_luminance":
             flags += ["--preserve-luminance"] if value else []
@@ -103,7 +103,7 @@ def test_extra_options_cover_every_method():
 @pytest.mark.parametrize("method", METHOD_NAMES)
 def test_transfer_batch_apply_save_lut_and_api_give_the_same_bytes(files, tmp_path, method, detail):
     src, ref = files
-    params = {"method": method, "n_clusters": 8, "random_state": 5, "detail": detail, **EXTRA[method]}
+    params = {"method": method, "n_clusters": 8, "random_state": 5, "preserve_detail": detail, **EXTRA[method]}
     source, reference = read_image(src), read_image(ref)
     api = transfer(source, reference, **params)
     flags = cli_flags(params)
@@ -152,7 +152,7 @@ def test_color_morph_frames_are_the_transfer_at_each_strength(files, tmp_path, m
     np.testing.assert_array_equal(read_image(tmp_path / "f_2.png"), transfer(source, reference, **params))
 
 
-# -- item 3: transfer_many(fit_on=..., detail=True) keeps the detail step --------------------------
+# -- item 3: transfer_many(fit_on=..., preserve_detail=True) keeps the detail step --------------------------
 
 
 def test_transfer_many_fit_on_keeps_the_detail_step(tmp_path, rocket, coffee):
@@ -161,10 +161,10 @@ def test_transfer_many_fit_on_keeps_the_detail_step(tmp_path, rocket, coffee):
     params = {"method": "emd", "n_clusters": 8}
     for detail in (True, False):
         out = tmp_path / f"out_{detail}"
-        results = list(transfer_many(tmp_path / "in", coffee, out, fit_on="first", jobs=1, detail=detail,
+        results = list(transfer_many(tmp_path / "in", coffee, out, fit_on="first", jobs=1, preserve_detail=detail,
                                      **params))
         assert [r.status for r in results] == ["done"]
-        expected = ColorTransfer(detail=detail, **params).fit(coffee).transform(rocket)
+        expected = ColorTransfer(preserve_detail=detail, **params).fit(coffee).transform(rocket)
         np.testing.assert_array_equal(read_image(out / "a.png"), expected)
     assert not np.array_equal(read_image(tmp_path / "out_True" / "a.png"),
                               read_image(tmp_path / "out_False" / "a.png"))
@@ -245,7 +245,7 @@ KNOWN_DIFFERENCES = {
     ("plan", "n_clusters"): 16,  # a picture of 16 swatches per side
     ("plan", "color_space"): "lab",  # = the plan methods' own default
     ("morph", "n_clusters"): None,  # 64 for the color morph, 300 for the spatial one
-    ("apply", "detail"): False,  # the LUT as an editor applies it (= apply_lut_to_image's default)
+    ("apply", "preserve_detail"): False,  # the LUT as an editor applies it (= apply_lut_to_image's default)
     ("normalize", "method"): "emd",  # Normalizer's default; it serves palette methods only
     ("distance", "method"): "emd",  # imgot.distance's parameters, not ColorTransfer's
     ("distance", "color_space"): "lab",
@@ -261,7 +261,7 @@ def test_every_command_option_named_as_a_parameter_has_the_api_default(command):
         expected = KNOWN_DIFFERENCES.get((command, name), API_DEFAULTS[name])
         assert default_of(command, option) == expected, (command, name, option.default)
         flag = CLI_NAMES.get(name, "--" + name.replace("_", "-"))
-        spelled = flag in option.opts or (name == "detail" and "--preserve-detail" in option.opts)
+        spelled = flag in option.opts or (name == "preserve_detail" and "--preserve-detail" in option.opts)
         assert spelled, (command, name, option.opts)
 
 

@@ -50,7 +50,7 @@ def test_saved_color_map_gives_the_same_bytes(tmp_path, model, warm):
     np.testing.assert_array_equal(loaded.destinations, color_map.destinations)
     pixels = as_pixels(warm)
     assert apply_lut(loaded.lut, pixels).tobytes() == apply_lut(color_map.lut, pixels).tobytes()
-    model.detail = False  # the LUT alone is the fast path: no per-pixel finishing
+    model.preserve_detail = False  # the LUT alone is the fast path: no per-pixel finishing
     assert apply_lut(loaded.lut, pixels).tobytes() == model.transform(warm).tobytes()
 
 

@@ -16,7 +16,7 @@ from imgot.cli import main
 from imgot.methods import METHOD_NAMES
 from imgot.regions import as_labels, composite, feather_weight, region_weights
 
-FAST = dict(detail=False, n_clusters=16, n_samples=4000)
+FAST = dict(preserve_detail=False, n_clusters=16, n_samples=4000)
 
 
 @pytest.fixture
@@ -41,18 +41,18 @@ def top_mask(shape, rows):
 
 def test_reference_mask_equals_matching_the_selected_pixels_alone(warm, two_tone):
     """Histogram matching toward the selected half = skimage's match_histograms toward that half cropped."""
-    masked = imgot.transfer(warm, two_tone, method="histogram", detail=False, reference_mask=top_mask(two_tone.shape, 30))
+    masked = imgot.transfer(warm, two_tone, method="histogram", preserve_detail=False, reference_mask=top_mask(two_tone.shape, 30))
     truth = match_histograms(warm, two_tone[:30], channel_axis=-1)
     assert np.abs(masked.astype(int) - truth.astype(int)).max() <= 1  # skimage truncates, imgot rounds
-    unmasked = imgot.transfer(warm, two_tone, method="histogram", detail=False)
+    unmasked = imgot.transfer(warm, two_tone, method="histogram", preserve_detail=False)
     assert np.abs(unmasked.astype(int) - truth.astype(int)).mean() > 20  # the mask mattered
 
 
 def test_source_mask_equals_the_curves_of_the_selected_pixels(two_tone, cool):
     """The source's CDF comes from its selection only; every pixel still goes through those curves."""
     mask = top_mask(two_tone.shape, 30)
-    masked = imgot.transfer(two_tone, cool, method="histogram", detail=False, source_mask=mask)
-    from_top = imgot.transfer(two_tone[:30], cool, method="histogram", detail=False)
+    masked = imgot.transfer(two_tone, cool, method="histogram", preserve_detail=False, source_mask=mask)
+    from_top = imgot.transfer(two_tone[:30], cool, method="histogram", preserve_detail=False)
     assert np.array_equal(masked[:30], from_top)
 
 
@@ -60,9 +60,9 @@ def test_gray_mask_values_are_weights(two_tone, warm):
     """A region at weight 0.5 counts as much as half as many pixels: the same as duplicating the other."""
     weights = np.ones(two_tone.shape[:2])
     weights[30:] = 0.5
-    weighted = imgot.transfer(warm, two_tone, method="histogram", detail=False, reference_mask=weights)
+    weighted = imgot.transfer(warm, two_tone, method="histogram", preserve_detail=False, reference_mask=weights)
     duplicated = np.concatenate([two_tone[:30], two_tone[:30], two_tone[30:]])
-    truth = imgot.transfer(warm, duplicated, method="histogram", detail=False)
+    truth = imgot.transfer(warm, duplicated, method="histogram", preserve_detail=False)
     assert np.array_equal(weighted, truth)
 
 
@@ -82,7 +82,7 @@ def test_linear_maps_the_mean_to_the_selected_mean(warm, two_tone):
     from imgot.colorspace import srgb_to_lab
 
     mask = top_mask(two_tone.shape, 30)
-    out = imgot.transfer(warm, two_tone, method="linear", detail=False, reference_mask=mask, n_samples=200000)
+    out = imgot.transfer(warm, two_tone, method="linear", preserve_detail=False, reference_mask=mask, n_samples=200000)
     mean_out = srgb_to_lab(out.reshape(-1, 3) / 255.0).mean(0)
     mean_selected = srgb_to_lab(two_tone[:30].reshape(-1, 3) / 255.0).mean(0)
     assert np.abs(mean_out - mean_selected).max() < 1.0
@@ -90,8 +90,8 @@ def test_linear_maps_the_mean_to_the_selected_mean(warm, two_tone):
 
 def test_alpha_as_the_mask(warm, two_tone):
     rgba = np.dstack([two_tone, top_mask(two_tone.shape, 30)])
-    by_alpha = imgot.transfer(warm, rgba, method="histogram", detail=False, reference_mask="alpha")
-    by_mask = imgot.transfer(warm, two_tone, method="histogram", detail=False, reference_mask=top_mask(two_tone.shape, 30))
+    by_alpha = imgot.transfer(warm, rgba, method="histogram", preserve_detail=False, reference_mask="alpha")
+    by_mask = imgot.transfer(warm, two_tone, method="histogram", preserve_detail=False, reference_mask=top_mask(two_tone.shape, 30))
     assert np.array_equal(by_alpha, by_mask)
 
 
@@ -104,29 +104,29 @@ def test_ignored_color_leaves_nodata_out_and_unchanged(rocket, coffee):
     scene, coffee = np.maximum(rocket, 1), np.maximum(coffee, 1)  # no nodata inside the pictures themselves
     framed = np.zeros((rocket.shape[0] + 40, rocket.shape[1] + 40, 3), np.uint8)
     framed[20:-20, 20:-20] = scene
-    out = imgot.transfer(framed, coffee, method="histogram", detail=False, ignore_color=(0, 0, 0))
-    inner = imgot.transfer(scene, coffee, method="histogram", detail=False)
+    out = imgot.transfer(framed, coffee, method="histogram", preserve_detail=False, ignore_color=(0, 0, 0))
+    inner = imgot.transfer(scene, coffee, method="histogram", preserve_detail=False)
     border = (framed == 0).all(-1)
     assert np.array_equal(out[border], framed[border])
     assert np.array_equal(out[20:-20, 20:-20], inner)
-    naive = imgot.transfer(framed, coffee, method="histogram", detail=False)
+    naive = imgot.transfer(framed, coffee, method="histogram", preserve_detail=False)
     assert (naive[border] != 0).any()  # without it, the border is recolored
 
 
 def test_ignored_color_in_16_bit_and_float_units(warm):
     wide = warm.astype(np.uint16) * 257
     wide[:5] = 65535
-    out = imgot.transfer(wide, warm, method="reinhard", detail=False, ignore_color=(65535, 65535, 65535))
+    out = imgot.transfer(wide, warm, method="reinhard", preserve_detail=False, ignore_color=(65535, 65535, 65535))
     assert (out[:5] == 65535).all()
-    same = imgot.transfer(wide, warm, method="reinhard", detail=False, ignore_color=(1.0, 1.0, 1.0))
+    same = imgot.transfer(wide, warm, method="reinhard", preserve_detail=False, ignore_color=(1.0, 1.0, 1.0))
     assert np.array_equal(out, same)
 
 
 def test_ignore_tolerance(warm, cool):
     noisy_black = warm.copy()
     noisy_black[:4] = 3
-    strict = imgot.transfer(noisy_black, cool, method="linear", detail=False, ignore_color=(0, 0, 0))
-    tolerant = imgot.transfer(noisy_black, cool, method="linear", detail=False, ignore_color=(0, 0, 0),
+    strict = imgot.transfer(noisy_black, cool, method="linear", preserve_detail=False, ignore_color=(0, 0, 0))
+    tolerant = imgot.transfer(noisy_black, cool, method="linear", preserve_detail=False, ignore_color=(0, 0, 0),
                               ignore_tolerance=3)
     assert (tolerant[:4] == 3).all() and not (strict[:4] == 3).all()
 
@@ -150,8 +150,8 @@ def test_apply_mask_keeps_the_outside_bit_exact(method, rocket, coffee):
 
 
 def test_gray_apply_mask_blends(warm, cool):
-    out = imgot.transfer(warm, cool, method="linear", detail=False, apply_mask=np.full(warm.shape[:2], 0.5))
-    full = imgot.transfer(warm, cool, method="linear", detail=False)
+    out = imgot.transfer(warm, cool, method="linear", preserve_detail=False, apply_mask=np.full(warm.shape[:2], 0.5))
+    full = imgot.transfer(warm, cool, method="linear", preserve_detail=False)
     assert np.abs(out.astype(float) - (warm.astype(float) + full) / 2).max() <= 0.51
 
 
@@ -192,16 +192,16 @@ def test_each_region_maps_to_its_counterpart(two_tone):
     source = two_tone[:, ::-1].copy()
     reference = np.roll(two_tone, 7, axis=2)[::-1].copy()  # other colors, halves swapped
     src_labels, ref_labels = halves(source.shape), halves(reference.shape, top=2, bottom=1)
-    out = imgot.transfer(source, reference, method="histogram", detail=False, feather=4,
+    out = imgot.transfer(source, reference, method="histogram", preserve_detail=False, feather=4,
                          source_labels=src_labels, reference_labels=ref_labels)
-    top = imgot.transfer(source[:30], reference[30:], method="histogram", detail=False)
-    bottom = imgot.transfer(source[30:], reference[:30], method="histogram", detail=False)
+    top = imgot.transfer(source[:30], reference[30:], method="histogram", preserve_detail=False)
+    bottom = imgot.transfer(source[30:], reference[:30], method="histogram", preserve_detail=False)
     assert np.array_equal(out[:20], top[:20]) and np.array_equal(out[40:], bottom[10:])
 
 
 def test_regions_blend_without_a_seam(rocket, coffee):
     src_labels, ref_labels = halves(rocket.shape), halves(coffee.shape)
-    kwargs = dict(method="linear", detail=False, source_labels=src_labels, reference_labels=ref_labels)
+    kwargs = dict(method="linear", preserve_detail=False, source_labels=src_labels, reference_labels=ref_labels)
     hard = imgot.transfer(rocket, coffee, feather=0, **kwargs).astype(float)
     soft = imgot.transfer(rocket, coffee, feather=30, **kwargs).astype(float)
     border = rocket.shape[0] // 2
@@ -247,9 +247,9 @@ def test_region_borders_take_no_color_of_neither_map(reference, detail):
     regions' changes across the border (20 Delta E on the night scene).
     """
     (day, day_labels), (ref, ref_labels) = DAY, reference
-    kwargs = dict(method="linear", detail=False)
+    kwargs = dict(method="linear", preserve_detail=False)
     out = imgot.transfer(day, ref, source_labels=day_labels, reference_labels=ref_labels, feather=10,
-                         method="linear", detail=detail)
+                         method="linear", preserve_detail=detail)
     rows = np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) < 3
     band = np.broadcast_to(rows[:, None], day.shape[:2])
     interior = np.broadcast_to((np.abs(np.arange(day.shape[0]) + 0.5 - day.shape[0] / 2) > 20)[:, None], day.shape[:2])
@@ -267,9 +267,9 @@ def test_region_borders_take_no_color_of_neither_map(reference, detail):
 def test_unpaired_source_labels_take_the_global_map(two_tone, cool):
     src_labels = halves(two_tone.shape, top=1, bottom=9)  # 9 has no counterpart
     ref_labels = halves(cool.shape, top=1, bottom=2)
-    out = imgot.transfer(two_tone, cool, method="histogram", detail=False, feather=4,
+    out = imgot.transfer(two_tone, cool, method="histogram", preserve_detail=False, feather=4,
                          source_labels=src_labels, reference_labels=ref_labels)
-    global_map = imgot.transfer(two_tone, cool, method="histogram", detail=False)
+    global_map = imgot.transfer(two_tone, cool, method="histogram", preserve_detail=False)
     assert np.array_equal(out[40:], global_map[40:])
 
 
@@ -303,7 +303,7 @@ def test_ignored_levels_are_bound_by_the_image_depth(warm):
         imgot.transfer(warm, warm, ignore_color=(300, 0, 0))
     deep = warm.astype(np.uint16) * 257
     deep[:4] = [300, 0, 0]
-    out = imgot.transfer(deep, deep[::-1].copy(), ignore_color=(300, 0, 0), detail=False, method="linear")
+    out = imgot.transfer(deep, deep[::-1].copy(), ignore_color=(300, 0, 0), preserve_detail=False, method="linear")
     assert (out[:4] == deep[:4]).all() and not (out[4:] == deep[4:]).all()
 
 
@@ -350,7 +350,7 @@ def test_cli_masks_and_regions(tmp_path, warm, cool):
     out = tmp_path / "o.png"
     done = run("transfer", src, ref, "-o", out, "--apply-mask", mask, "--source-mask", mask, "--no-detail")
     assert done.exit_code == 0, done.output
-    api = imgot.transfer(warm, cool, detail=False, source_mask=top_mask(warm.shape, 24),
+    api = imgot.transfer(warm, cool, preserve_detail=False, source_mask=top_mask(warm.shape, 24),
                          apply_mask=top_mask(warm.shape, 24))
     assert np.array_equal(np.asarray(Image.open(out)), api)
     labels = write(tmp_path / "l.png", halves(warm.shape).astype(np.uint8))

@@ -264,6 +264,7 @@ def _cases(corpus, out: Path) -> list[tuple[list[str], set[int], dict | None]]:
     return cases
 
 
+@pytest.mark.slow  # a subprocess
 def test_every_command_on_bad_and_odd_inputs(corpus, tmp_path):
     before = _digest(corpus["dir"])
     cases = _cases(corpus, tmp_path)
@@ -296,6 +297,7 @@ def test_every_command_on_bad_and_odd_inputs(corpus, tmp_path):
     print(f"robustness: {len(cases)} cases")
 
 
+@pytest.mark.slow  # a subprocess
 def test_representative_cases_as_separate_processes(corpus, tmp_path):
     """The installed ``imgot`` executable, one process per case, as a user runs it."""
     d = corpus["dir"]
@@ -314,6 +316,7 @@ def test_representative_cases_as_separate_processes(corpus, tmp_path):
     assert _digest(d) == before
 
 
+@pytest.mark.slow  # a subprocess
 def test_default_output_in_a_read_only_folder(corpus):
     """``imgot transfer SRC REF`` next to a source in a folder the user cannot write: one line, exit 1."""
     folder = Path(tempfile.mkdtemp(prefix="imgot_ro_"))

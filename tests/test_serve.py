@@ -182,7 +182,7 @@ def test_sixteen_bit_source_is_kept(client, tmp_path, images):
 SLIDERS = [
     ("emd", {"strength": 0.4}, {"strength": 0.9}),
     ("emd", {"preserve_luminance": True}, {"preserve_luminance": False}),
-    ("emd", {"detail": True, "strength": 0.7}, {"detail": False, "strength": 0.7}),
+    ("emd", {"preserve_detail": True, "strength": 0.7}, {"preserve_detail": False, "strength": 0.7}),
     ("emd", {"n_clusters": 4}, {"n_clusters": 24}),
     ("sinkhorn", {"reg": 0.5}, {"reg": 0.005}),
     ("unbalanced", {"reg_m": 0.3, "reg": 0.1}, {"reg_m": 5.0, "reg": 0.1}),
@@ -234,7 +234,7 @@ def test_bad_settings_name_the_setting(client, images):
                            ({"strength": "2"}, "strength must be in [0, 1]"),
                            ({"method": "magic"}, "unknown method 'magic'"),
                            ({"n_clusters": "0"}, "n_clusters must be an integer >= 1"),
-                           ({"detail": "maybe"}, "detail must be true or false")):
+                           ({"preserve_detail": "maybe"}, "preserve_detail must be true or false")):
         answer = client.get(api + "/preview.jpg", params=query)
         assert answer.status_code == 400 and message in answer.json()["error"]
 
@@ -242,7 +242,7 @@ def test_bad_settings_name_the_setting(client, images):
 def test_config_lists_every_method_and_the_library_defaults(client):
     config = client.get("/api/config").json()
     assert tuple(config["methods"]) == imgot.METHOD_NAMES
-    assert set(METHOD_SETTINGS) <= set(imgot.METHOD_NAMES)
+    assert set(METHOD_SETTINGS) == set(imgot.METHOD_NAMES)
     assert config["methods"] == {name: list(value) for name, value in method_settings().items()}
     assert config["defaults"] == defaults()
     assert config["defaults"]["method"] == imgot.ColorTransfer().method
@@ -293,6 +293,7 @@ def _cli(command: str, cwd: Path) -> None:
     {},  # the library's defaults, whatever they are
     {"method": "sinkhorn", "strength": 0.6, "preserve_luminance": True, "n_clusters": 16, "reg": 0.05},
 ])
+@pytest.mark.slow  # a subprocess
 def test_downloaded_result_equals_the_cli_output(client, images, tmp_path, settings):
     api = _open(client, *images)
     command = client.get(api + "/command", params=settings).json()["command"]
@@ -322,6 +323,7 @@ def test_downloaded_lut_is_the_models_lut(client, images, tmp_path):
     assert refused.status_code == 400 and "not a single 3-D LUT" in refused.json()["error"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_sixteen_bit_download_equals_the_cli(client, tmp_path, images):
     deep = tmp_path / "deep.png"
     imgot.write_image(deep, load_sample("rocket.jpg", (96, 64)).astype(np.uint16) * 257 + 100)
@@ -351,8 +353,8 @@ def test_downloaded_transfer_loads_back(client, images, tmp_path):
 @pytest.mark.parametrize("settings", [
     {},
     {"method": "unbalanced", "reg": 0.2, "reg_m": 3.0, "n_clusters": 9, "strength": 0.25,
-     "preserve_luminance": True, "detail": True, "random_state": 7, "color_space": "rgb"},
-    {"method": "sliced", "n_iter": 5, "detail": False, "preserve_luminance": False},
+     "preserve_luminance": True, "preserve_detail": True, "random_state": 7, "color_space": "rgb"},
+    {"method": "sliced", "n_iter": 5, "preserve_detail": False, "preserve_luminance": False},
 ])
 def test_command_line_parses_back_to_the_same_settings(settings):
     from imgot.cli.transfer import transfer
@@ -380,6 +382,7 @@ def test_serve_refuses_a_port_in_use_with_one_error_line():
     assert result.output.startswith("Error: cannot listen on 127.0.0.1:") and result.output.count("\n") == 1
 
 
+@pytest.mark.slow  # a subprocess
 def test_help_does_not_import_the_server():
     code = ("import sys, imgot.cli; "
             "print(sorted(m for m in ('starlette', 'uvicorn', 'imgot.serve') if m in sys.modules))")
@@ -561,11 +564,12 @@ def test_out_of_range_settings_are_refused_on_every_endpoint_after_a_fit(served,
         assert message in error and "\n" not in error, (path, error)
 
 
+@pytest.mark.slow  # a subprocess
 def test_download_after_slider_moves_has_the_last_settings_byte_equal_to_the_cli(served, tmp_path):
     server, api, folder = served
     for strength in (1.0, 0.8, 0.55, 0.3):  # the slider moves; each move asks for a preview
         assert server.request("GET", f"{api}/preview.jpg?method=linear&strength={strength}")[0] == 200
-    query = "method=linear&strength=0.3&detail=true"
+    query = "method=linear&strength=0.3&preserve_detail=true"
     status, _, result = server.request("GET", f"{api}/download/result?{query}")
     command = _json(server.request("GET", f"{api}/command?{query}")[2])["command"]
     assert status == 200 and "--strength 0.3" in command
@@ -614,6 +618,7 @@ def test_ctrl_c_stops_the_server_with_one_line_and_no_batch_message(tmp_path):
 # -- names, hosts, leftovers --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_source_named_like_an_option_gives_a_command_that_runs(client, images, tmp_path):
     api = _open(client)
     for role, path, name in (("source", images[0], "-o.jpg"), ("reference", images[1], "--help.png")):
@@ -652,6 +657,7 @@ def test_a_non_loopback_host_needs_expose():
         assert lan.get("/api/config", headers={"Host": "evil.example:8765"}).status_code == 403
 
 
+@pytest.mark.slow  # a subprocess
 def test_folders_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
     from imgot.serve.session import remove_orphans
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("selenium")
+pytestmark = pytest.mark.slow  # a real browser
 pytest.importorskip("uvicorn")
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 if not (CHROMIUM.exists() and DRIVER.exists()):

@@ -158,3 +158,47 @@ def test_fit_palette_is_fit_with_that_palette(warm, cool):
     bad = type(fitted.reference_palette_)(fitted.reference_palette_.colors, -fitted.reference_palette_.weights)
     with pytest.raises(ValueError, match="weights must be >= 0"):
         ColorTransfer(method="emd").fit_palette(bad)
+
+
+def test_detail_is_a_deprecated_alias_of_preserve_detail(tmp_path, warm, cool):
+    """One release of grace: the old name warns and means the same; the estimator has one parameter."""
+    import json
+    import warnings
+
+    from sklearn.base import clone
+
+    from imgot.mapping import ColorLUT, _lattice
+    from imgot.serve.params import parse_params
+
+    expected = transfer(warm, cool, method="linear", preserve_detail=False)
+    with pytest.warns(DeprecationWarning, match="'detail' is deprecated.*use 'preserve_detail'"):
+        model = ColorTransfer(method="linear", detail=False)
+    assert model.preserve_detail is False and "detail" not in model.get_params()
+    assert clone(model).get_params() == model.get_params()
+    np.testing.assert_array_equal(model.fit(cool).transform(warm), expected)
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_array_equal(transfer(warm, cool, method="linear", detail=False), expected)
+    with pytest.warns(DeprecationWarning):
+        assert model.detail is False
+    identity = ColorLUT(_lattice(5).reshape(5, 5, 5, 3))
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_array_equal(apply_lut := imgot.apply_lut_to_image(identity, warm, detail=True),
+                                      imgot.apply_lut_to_image(identity, warm, preserve_detail=True))
+    assert apply_lut.shape == warm.shape
+    with pytest.warns(DeprecationWarning):
+        assert imgot.Normalizer(detail=False).preserve_detail is False
+    with pytest.raises(TypeError, match="unexpected keyword argument 'detial'"):
+        ColorTransfer(detial=False)
+    assert parse_params({"detail": "false"})["preserve_detail"] is False  # a link from the old page
+    # A file saved by the last release (its parameters say "detail") loads without a warning.
+    path = tmp_path / "old.npz"
+    ColorTransfer(method="emd", n_clusters=4, preserve_detail=False).fit(cool).save(path)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    params = json.loads(str(arrays["params"]))
+    params["detail"] = params.pop("preserve_detail")
+    arrays["params"] = np.array(json.dumps(params, sort_keys=True))
+    np.savez(tmp_path / "older.npz", **arrays)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert imgot.load(tmp_path / "older.npz").preserve_detail is False

@@ -19,6 +19,7 @@ from imgot.cube import read_cube
 from imgot.transfer import apply_lut_to_image
 
 av = pytest.importorskip("av")
+pytestmark = pytest.mark.slow  # every test encodes or decodes real clips
 video = pytest.importorskip("imgot.video")
 from imgot.video import grading, reading, streaming
 from imgot.video.encoding import EncoderChoice
@@ -124,7 +125,7 @@ def audio_samples(path) -> int:
 
 def test_frame_rate_timestamps_rotation_color_and_audio_are_kept(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
-    result = video.transfer_video(clips["pan"], reference, out, method="linear", detail=False)
+    result = video.transfer_video(clips["pan"], reference, out, method="linear", preserve_detail=False)
     source, graded = reading.probe(clips["pan"]), reading.probe(out)
     assert graded.frame_rate == source.frame_rate and graded.duration == pytest.approx(source.duration, abs=1 / FPS)
     assert [f.time for f in video.iter_frames(out)] == [f.time for f in video.iter_frames(clips["pan"])]
@@ -138,7 +139,7 @@ def test_frame_rate_timestamps_rotation_color_and_audio_are_kept(clips, referenc
 
 def test_output_is_each_frame_through_the_clip_map(clips, reference, tmp_path):
     out = tmp_path / "graded.mkv"
-    result = video.transfer_video(clips["pan"], reference, out, method="emd", detail=False, crf=0)
+    result = video.transfer_video(clips["pan"], reference, out, method="emd", preserve_detail=False, crf=0)
     grade = result.grade
     assert len(grade.luts) == 1 and grade.cuts == ()
     source = frames_of(clips["pan"])
@@ -172,16 +173,16 @@ def test_yuv_route_matches_the_rgb_route(clips, reference):
 
 def test_static_shot_matches_imgot_transfer_of_its_frames(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
-    video.transfer_video(clips["grain"], reference, out, method="linear", detail=False, crf=0)
+    video.transfer_video(clips["grain"], reference, out, method="linear", preserve_detail=False, crf=0)
     for graded, frame in zip(frames_of(out), frames_of(clips["grain"])):
         # An independent fit on the frame alone: the same map up to sampling (and 4:2:0 of the grain).
-        alone = imgot.transfer(frame, reference, method="linear", detail=False)
+        alone = imgot.transfer(frame, reference, method="linear", preserve_detail=False)
         assert np.abs(graded.astype(int) - alone).mean() < yuv420_error(alone) + 1.0
 
 
 def test_no_flicker_where_a_per_frame_fit_flickers(clips, reference, tmp_path):
     out = tmp_path / "graded.mp4"
-    video.transfer_video(clips["grain"], reference, out, method="emd", detail=False, n_clusters=16, crf=0)
+    video.transfer_video(clips["grain"], reference, out, method="emd", preserve_detail=False, n_clusters=16, crf=0)
     source = frames_of(clips["grain"])
     jitter_source = mean_lab(source).std(0).max()
     jitter_graded = mean_lab(frames_of(out)).std(0).max()
@@ -194,7 +195,7 @@ def test_no_flicker_where_a_per_frame_fit_flickers(clips, reference, tmp_path):
 def test_per_shot_changes_the_map_exactly_at_the_cut(clips, reference, tmp_path):
     assert video.fit_video(clips["cut"], reference, method="linear").cuts == ()
     out = tmp_path / "shots.mp4"
-    grade = video.transfer_video(clips["cut"], reference, out, method="linear", detail=False, per_shot=True, crf=0).grade
+    grade = video.transfer_video(clips["cut"], reference, out, method="linear", preserve_detail=False, per_shot=True, crf=0).grade
     assert grade.cuts == (15,) and len(grade.luts) == 2
     assert [grade.weights(i) for i in (0, 14, 15, 29)] == [[(0, 1.0)], [(0, 1.0)], [(1, 1.0)], [(1, 1.0)]]
     source, graded = frames_of(clips["cut"]), frames_of(out)
@@ -237,7 +238,7 @@ def yuv420_10_roundtrip(rgb: np.ndarray) -> np.ndarray:
 
 def test_ten_bit_stays_ten_bit(clips, reference, tmp_path):
     out = tmp_path / "ten.mkv"
-    result = video.transfer_video(clips["ten"], reference, out, method="linear", detail=False, crf=0)
+    result = video.transfer_video(clips["ten"], reference, out, method="linear", preserve_detail=False, crf=0)
     assert result.encoder.pix_fmt == "yuv420p10le" and reading.probe(out).bit_depth == 10
     source, graded = frames_of(clips["ten"]), frames_of(out)
     assert source[0].dtype == graded[0].dtype == np.uint16
@@ -259,7 +260,7 @@ def test_ten_bit_stays_ten_bit(clips, reference, tmp_path):
 
 
 def test_image_sequence_output_is_upright(clips, reference, tmp_path):
-    result = video.transfer_video(clips["pan"], reference, tmp_path / "f_%03d.png", method="linear", detail=False)
+    result = video.transfer_video(clips["pan"], reference, tmp_path / "f_%03d.png", method="linear", preserve_detail=False)
     files = sorted(tmp_path.glob("f_*.png"))
     assert len(files) == 30 and files[0].name == "f_001.png" and result.encoder is None
     assert imgot.read_image(files[0]).shape == (W, H, 3)  # the 90-degree display rotation applied
@@ -267,7 +268,7 @@ def test_image_sequence_output_is_upright(clips, reference, tmp_path):
 
 def test_webm_gets_vp9_and_opus(clips, reference, tmp_path):
     out = tmp_path / "graded.webm"
-    result = video.transfer_video(clips["pan"], reference, out, method="linear", detail=False)
+    result = video.transfer_video(clips["pan"], reference, out, method="linear", preserve_detail=False)
     assert result.encoder.codec == "libvpx-vp9" and reading.probe(out).audio == ("opus",)
     assert abs(audio_samples(out) - audio_samples(clips["pan"])) <= 960 * 2  # one opus frame of padding
 
@@ -396,9 +397,9 @@ def test_saved_cube_grades_like_ffmpeg_lut3d(clips, tmp_path):
 
 def test_detail_is_applied_per_frame(clips, reference, tmp_path):
     out = tmp_path / "detail.mkv"
-    grade = video.transfer_video(clips["pan"], reference, out, method="linear", detail=True, crf=0).grade
-    assert grade.detail
-    plain = video.fit_video(clips["pan"], reference, method="linear", detail=False)
+    grade = video.transfer_video(clips["pan"], reference, out, method="linear", preserve_detail=True, crf=0).grade
+    assert grade.preserve_detail
+    plain = video.fit_video(clips["pan"], reference, method="linear", preserve_detail=False)
     source = frames_of(clips["pan"])[4]
     with_detail = next(f.rgb for f in video.iter_graded_frames(clips["pan"], grade) if f.index == 4)
     assert np.abs(with_detail.astype(int) - plain.grade(source, 4)).mean() > 0.2  # the detail step ran
@@ -463,7 +464,7 @@ def test_variable_frame_rate_keeps_every_time_stamp(reference, tmp_path, name, t
     expected = [Fraction(ms, 1000) for ms in times]
     assert frame_times(clip) == expected
     graded = tmp_path / f"graded{suffix}"
-    video.transfer_video(clip, reference, graded, method="linear", detail=False, preset="ultrafast")
+    video.transfer_video(clip, reference, graded, method="linear", preserve_detail=False, preset="ultrafast")
     assert frame_times(graded) == expected
     identity = imgot.mapping.ColorLUT(np.stack(np.meshgrid(*[np.linspace(0, 1, 2)] * 3, indexing="ij"), -1))
     applied = tmp_path / f"applied{suffix}"
@@ -477,7 +478,7 @@ def test_start_offset_keeps_audio_in_sync(reference, tmp_path, suffix):
     before = stream_starts(clip)
     assert before["video"] == Fraction(21, 1000) and before["audio"] <= 0  # AAC's priming starts before 0
     graded = tmp_path / f"graded{suffix}"
-    result = video.transfer_video(clip, reference, graded, method="linear", detail=False, preset="ultrafast")
+    result = video.transfer_video(clip, reference, graded, method="linear", preserve_detail=False, preset="ultrafast")
     assert "audio aac copied" in result.notes
     assert stream_starts(graded) == before
     assert frame_times(graded) == frame_times(clip)
@@ -508,7 +509,7 @@ def test_a_jpeg_named_mp4_is_a_photo(tmp_path):
     fake.write_bytes((SAMPLES / "rocket.jpg").read_bytes())
     result = run("transfer", fake, SAMPLES / "coffee.jpg", "-o", tmp_path / "out.png", "--no-detail", "--method", "linear")
     assert result.exit_code == 0, result.output
-    expected = imgot.transfer(_picture("rocket.jpg"), _picture("coffee.jpg"), method="linear", detail=False)
+    expected = imgot.transfer(_picture("rocket.jpg"), _picture("coffee.jpg"), method="linear", preserve_detail=False)
     assert np.array_equal(imgot.read_image(tmp_path / "out.png")[..., :3], expected)
     with pytest.raises(imgot.exceptions.VideoReadError, match="a MJPEG image, not a video"):
         reading.probe(fake)
@@ -528,7 +529,7 @@ def test_clip_cube_with_preserve_detail_reproduces_the_graded_clip(clips, tmp_pa
     graded, source = frames_of(tmp_path / "graded.mkv"), frames_of(clips["pan"])
     with_detail, without = frames_of(tmp_path / "with.mkv"), frames_of(tmp_path / "without.mkv")
     assert len(graded) == len(with_detail) == len(without) == 30
-    from_cube = video.ClipGrade([read_cube(cube)], np.zeros(1), np.zeros(1, int), detail=True)
+    from_cube = video.ClipGrade([read_cube(cube)], np.zeros(1), np.zeros(1, int), preserve_detail=True)
     for frame, a, b, c in zip(source, graded, with_detail, without):
         expected = from_cube.grade(frame, 0)
         codec_error = yuv420_error(expected)  # what the lossless 4:2:0 encode loses on this frame
@@ -548,7 +549,7 @@ def test_unwritable_save_lut_folder_fails_before_encoding(clips, tmp_path):
 def test_encoder_without_the_source_time_base_rounds_to_the_frame_rate_and_says_so(reference, tmp_path):
     clip = make_timed_clip(tmp_path / "dropped.ts", DROPPED[:12])  # MPEG-TS: time base 1/90000
     out = tmp_path / "graded.mkv"
-    result = video.transfer_video(clip, reference, out, method="linear", detail=False, codec="mpeg4")
+    result = video.transfer_video(clip, reference, out, method="linear", preserve_detail=False, codec="mpeg4")
     assert any("time stamps rounded to 1/" in note and "1/90000" in note for note in result.notes)
     source, graded = frame_times(clip), frame_times(out)
     assert len(graded) == len(source) and graded == sorted(set(graded))  # every frame, strictly in order

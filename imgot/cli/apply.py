@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail, transfer_options, warning_lines
+from .options import ERRORS, fail, overwrite_option, quality_option, transfer_options, warning_lines
 from .region_options import apply_mask_options
 from .video_options import encoder_options
 
 
 def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: bool, protect,
-                   detail: bool = False, video: dict | None = None, masking: dict | None = None,
+                   preserve_detail: bool = False, video: dict | None = None, masking: dict | None = None,
                    preserve_luminance: bool = False) -> None:
     """Map one image (or video) file through `lut` and write it, keeping its ICC profile and EXIF."""
     from ..perfile import recolor_file
@@ -26,9 +26,9 @@ def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: boo
         if masks:
             raise ValueError(f"{source}: {', '.join(masks)}: for images, not videos "
                              "(a video gets the LUT and its per-pixel steps only)")
-        return apply_video(lut, source, target, overwrite, video, detail=detail,
+        return apply_video(lut, source, target, overwrite, video, preserve_detail=preserve_detail,
                            preserve_luminance=preserve_luminance)
-    mapper = LUTTransform(lut, detail=detail, preserve_luminance=preserve_luminance,
+    mapper = LUTTransform(lut, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance,
                           ignore_color=masking.get("ignore_color"),
                           ignore_tolerance=masking.get("ignore_tolerance", 0), feather=masking.get("feather"))
     apply_mask = masking.get("apply_mask")
@@ -62,10 +62,9 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
 @click.option("-o", "--out-dir", required=True, type=click.Path(path_type=Path),
               help="Folder of the outputs (created if missing); each keeps its input's file name. "
                    "For one video input, may be the output video itself (out.mp4, frames_%05d.png).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the outputs.")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--preserve-detail/--no-detail", "detail", default=False, show_default=True,
+@quality_option()
+@overwrite_option()
+@click.option("--preserve-detail/--no-detail", "preserve_detail", default=False, show_default=True,
               help="After the LUT, imgot's detail step (the LUT alone cannot hold it): with it, applying "
                    "the LUT of `imgot transfer --save-lut` reproduces the transfer. Off by default: the "
                    "LUT as any editor applies it.")
@@ -73,7 +72,7 @@ def _targets(images: tuple[Path, ...], out_dir: Path, lut_file: Path) -> list[tu
 @apply_mask_options
 @encoder_options
 @warning_lines()
-def apply(lut_file, images, out_dir, quality, overwrite, detail, preserve_luminance, video, **masking):
+def apply(lut_file, images, out_dir, quality, overwrite, preserve_detail, preserve_luminance, video, **masking):
     """Apply a 3-D LUT (.cube) to IMAGES, writing OUT_DIR/<same file name>.
 
     A file that fails is reported on stderr and the others are still done;
@@ -110,7 +109,7 @@ def apply(lut_file, images, out_dir, quality, overwrite, detail, preserve_lumina
                 raise ValueError(reason)
             protect = (*images, lut_file, *([masking["apply_mask"]] if masking.get("apply_mask") not in
                                             (None, "alpha") and "{" not in masking["apply_mask"] else []))
-            _apply_to_file(lut, image, target, quality, overwrite, protect, detail, video, masking,
+            _apply_to_file(lut, image, target, quality, overwrite, protect, preserve_detail, video, masking,
                            preserve_luminance)
         except (*ERRORS, ImportError) as error:
             failed += 1

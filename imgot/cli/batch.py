@@ -16,6 +16,8 @@ from .options import (
     fail,
     guard_outputs,
     lut_note,
+    overwrite_option,
+    quality_option,
     save_lut_option,
     transfer_options,
     warning_lines,
@@ -127,7 +129,7 @@ def _run(results, total: int, label: str = "imgot batch") -> tuple[dict, list, s
               help="One color map for all images (frame sequences): fitted on FILE, on the first "
                    "input, or on pixels pooled across the inputs. [default: one map per image]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
-@click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
+@overwrite_option("Redo outputs that exist (otherwise they are skipped).")
 @click.option("--format", "format", metavar="EXT", callback=_format,
               help="Write every output as EXT (png, jpg, tif...). "
               "[default: each input's own]")
@@ -135,8 +137,7 @@ def _run(results, total: int, label: str = "imgot batch") -> tuple[dict, list, s
               help=f"Failures report, .csv or .json. [default: OUT_DIR/{FAILURES_NAME}, if any failed]")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler (shared files).")
 @click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the outputs.")
+@quality_option()
 @save_lut_option("With --fit-on, also write the one fitted color map as a 3-D LUT (.cube) to this file.")
 @transfer_options()
 @click.option("--mask-pattern", metavar="PATTERN", default=None,
@@ -204,7 +205,7 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
     click.echo(", ".join(f"{status} {count}" for status, count in counts.items()), err=True)
     if save_lut:
         click.echo(f"lut: {save_lut}", err=True)
-        note = lut_note(save_lut, options["detail"], options["preserve_luminance"],
+        note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"],
                         selection["apply_mask"] is not None or options["ignore_color"] is not None)
         if note:
             click.echo(note, err=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .options import (
@@ -12,8 +10,10 @@ from .options import (
     METHODS,
     fail,
     guard_outputs,
-    image_output,
+    output_option,
+    overwrite_option,
     parse_methods,
+    source_reference_arguments,
     transfer_options,
     warning_lines,
 )
@@ -23,17 +23,14 @@ from .region_options import check_depth, check_feather, region_options
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              callback=image_output,
-              help="The contact sheet (.png recommended).")
+@source_reference_arguments
+@output_option("The contact sheet (.png recommended).")
 @click.option("--methods", callback=parse_methods, metavar="A,B,...",
               help=f"Comma-separated methods to run. [default: all: {','.join(METHODS)}]")
 @click.option("--width", type=click.IntRange(64, MAX_TILE), default=320, show_default=True,
               help="Width of each tile in pixels.")
 @transfer_options(exclude=("method",))
-@click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")
+@overwrite_option("Replace an existing sheet.")
 @region_options
 @warning_lines()
 def compare(source, reference, output, methods, width, overwrite, selection, **options):

@@ -15,6 +15,7 @@ from .options import (
     guard_outputs,
     image_output,
     max_iter_option,
+    overwrite_option,
     seed_option,
     warning_lines,
 )
@@ -66,7 +67,7 @@ def labels_for(paths: list[Path]) -> list[str]:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               callback=image_output,
               help="Draw that matrix as a heat map (PNG, ...); needs matplotlib.")
-@click.option("--overwrite", is_flag=True, help="Replace existing --pairwise/--plot files.")
+@overwrite_option("Replace existing --pairwise/--plot files.")
 @warning_lines()
 def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     """Wasserstein distance between the colors (or gray levels) of A and B.

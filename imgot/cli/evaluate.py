@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from .options import ERRORS, fail, warning_lines
+from .options import ERRORS, fail, source_reference_arguments, warning_lines
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
+@source_reference_arguments
 @click.argument("outputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @warning_lines()
 def evaluate(source, reference, outputs):

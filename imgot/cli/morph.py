@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .options import (
@@ -14,6 +12,9 @@ from .options import (
     fail,
     guard_outputs,
     method_option,
+    output_option,
+    overwrite_option,
+    source_reference_arguments,
     transfer_options,
     warning_lines,
 )
@@ -21,15 +22,13 @@ from .plan import parse_size
 
 # The transfer options imgot.morph() takes (tested against its signature);
 # --strength is the morph's own time axis.
-MORPH_TRANSFER_OPTIONS = ("reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "detail",
+MORPH_TRANSFER_OPTIONS = ("reg", "reg_m", "max_iter", "n_iter", "preserve_luminance", "preserve_detail",
                           "random_state")
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True,
-              help="Animation (.gif, .webp, .png) or numbered frames, e.g. frames_%03d.png.")
+@source_reference_arguments
+@output_option("Animation (.gif, .webp, .png) or numbered frames, e.g. frames_%03d.png.", image=False)
 @click.option("--frames", type=click.IntRange(min=2), default=24, show_default=True, help="Number of frames.")
 @click.option("--spatial", is_flag=True,
               help="Move mass in position and color (joint k-means + OT), not only recolor.")
@@ -42,7 +41,7 @@ MORPH_TRANSFER_OPTIONS = ("reg", "reg_m", "max_iter", "n_iter", "preserve_lumina
 @transfer_options(only=MORPH_TRANSFER_OPTIONS)
 @click.option("--duration", type=click.IntRange(min=1), default=80, show_default=True,
               help="Milliseconds per frame of an animation.")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@overwrite_option()
 @warning_lines()
 def morph(source, reference, output, size, duration, overwrite, **options):
     """Morph SOURCE into REFERENCE: recolor it step by step, or (--spatial) move its mass.

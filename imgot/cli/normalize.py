@@ -7,22 +7,23 @@ from pathlib import Path
 
 import click
 
+from ..method_table import PALETTE_METHODS
 from .batch import FAILURES_NAME, _report_path, _run, dask_client, write_failures
-from .options import FiniteFloat, fail, transfer_options, warning_lines
+from .options import FiniteFloat, fail, overwrite_option, quality_option, transfer_options, warning_lines
 
-NORMALIZE_METHODS = ("emd", "sinkhorn", "unbalanced")  # = imgot.normalize.NORMALIZE_METHODS (tested)
+NORMALIZE_METHODS = PALETTE_METHODS  # = imgot.normalize.NORMALIZE_METHODS: the palette methods
 REPORT_SAMPLE = 200
 
 
-def _fit_images(target: str, inputs, out_dir: Path, fit_sample: int | None) -> list:
+def _fit_images(target: str, inputs, out_dir: Path, fit_images: int | None) -> list:
     """The images the barycenter is fitted on: the inputs (or N spread over them), or a template."""
     from ..discovery import find_inputs
 
     if target != "barycenter":
         return [path for path, _ in find_inputs(target)]
     paths = [path for path, _ in find_inputs(inputs, exclude=out_dir)]
-    if fit_sample and fit_sample < len(paths):
-        paths = [paths[int(i)] for i in sorted(set(map(round, _spread_indices(len(paths), fit_sample))))]
+    if fit_images and fit_images < len(paths):
+        paths = [paths[int(i)] for i in sorted(set(map(round, _spread_indices(len(paths), fit_images))))]
     return paths
 
 
@@ -39,8 +40,10 @@ def _spread_indices(total: int, count: int):
 @click.option("--target", default="barycenter", show_default=True, metavar="barycenter|FILE|DIR|MODEL.npz",
               help="Normalize toward the inputs' barycenter, a template image, the barycenter of a "
                    "template folder, or a barycenter saved with --save-barycenter.")
-@click.option("--fit-sample", type=click.IntRange(min=1), metavar="N",
+@click.option("--fit-images", type=click.IntRange(min=1), metavar="N",
               help="Fit the barycenter on N images spread over the inputs, apply it to all.")
+@click.option("--fit-sample", type=click.IntRange(min=1), metavar="N", hidden=True,
+              help="Deprecated name of --fit-images (N images; n_samples counts pixels).")
 @click.option("--weights", type=click.Choice(("equal", "pixels")), default="equal", show_default=True,
               help="Weight of each image in the barycenter.")
 @click.option("--save-barycenter", type=click.Path(dir_okay=False, path_type=Path),
@@ -57,7 +60,7 @@ def _spread_indices(total: int, count: int):
 @click.option("--method", type=click.Choice(NORMALIZE_METHODS), default="emd", show_default=True,
               help="Transport onto the barycenter palette; unbalanced lets images keep their color shares.")
 @transfer_options(only=("n_clusters", "color_space", "reg", "reg_m", "max_iter", "strength", "preserve_luminance",
-                        "detail", "random_state"))
+                        "preserve_detail", "random_state"))
 @click.option("--background", type=FiniteFloat(0, 1, low_open=True), default=None, metavar="LEVEL",
               help="Pixels whose lightness (luma, lightly blurred) is at least LEVEL (a fraction of full "
                    "scale, e.g. 0.85 for slides on white glass) are background: they count in no palette and keep their colors. "
@@ -66,11 +69,10 @@ def _spread_indices(total: int, count: int):
               help="With --background, the content share an image needs to be fitted on and normalized; "
                    "an image with less (an empty tile) is copied unchanged. [default: 0.05]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: cores]")
-@click.option("--overwrite", is_flag=True, help="Redo outputs that exist (otherwise they are skipped).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the outputs.")
+@overwrite_option("Redo outputs that exist (otherwise they are skipped).")
+@quality_option()
 @warning_lines()
-def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, sheet, save_luts, scheduler,
+def normalize(inputs, out_dir, target, fit_images, fit_sample, save_barycenter, report, sheet, save_luts, scheduler,
               dask_local, jobs, overwrite, quality, **options):
     """Recolor every image of INPUT toward one common look: the barycenter of their palettes.
 
@@ -82,7 +84,7 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
     \b
     Examples:
       imgot normalize slides/ -o slides_normalized/ --report spread.csv --sheet sheet.png
-      imgot normalize slides/ -o out/ --fit-sample 50 --save-barycenter look.npz
+      imgot normalize slides/ -o out/ --fit-images 50 --save-barycenter look.npz
       imgot normalize new_slides/ -o out2/ --target look.npz --method unbalanced
       imgot normalize tiles/ -o tiles_normalized/ --background 0.85 --min-content 0.1
 
@@ -95,6 +97,9 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
     from ..exceptions import ImgotError
     from ..normalize import Normalizer, load_normalizer
 
+    if fit_sample is not None:  # the old name, for a release
+        click.echo("warning: --fit-sample is deprecated; use --fit-images", err=True)
+        fit_images = fit_images if fit_images is not None else fit_sample
     if scheduler and dask_local:
         raise click.UsageError("give --scheduler or --dask-local, not both")
     if options["min_content"] is None:
@@ -109,7 +114,7 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
         if target.lower().endswith(".npz"):
             model = load_normalizer(target)
         else:
-            model = Normalizer(**options).fit(_fit_images(target, source, out_dir, fit_sample))
+            model = Normalizer(**options).fit(_fit_images(target, source, out_dir, fit_images))
         if save_barycenter:
             model.save(save_barycenter, overwrite=overwrite)
         pairs = list(find_inputs(source, exclude=out_dir))
@@ -139,7 +144,7 @@ def normalize(inputs, out_dir, target, fit_sample, save_barycenter, report, shee
 def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> str:
     import csv
 
-    from ..normalize import spread_report
+    from ..sheet import spread_report
 
     result = spread_report(model, done[:REPORT_SAMPLE], random_state=seed)
     if report:
@@ -154,7 +159,7 @@ def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> 
         import numpy as np
 
         from .. import io
-        from ..normalize import normalize_sheet
+        from ..sheet import normalize_sheet
 
         io.write_image(sheet, np.asarray(normalize_sheet(model, done[:6])), overwrite=True)
     s = result["summary"]

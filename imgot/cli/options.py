@@ -9,30 +9,16 @@ from pathlib import Path
 
 import click
 
+# The method table imports only the standard library: `imgot --help` lists the methods without a solver.
+# PLAN_METHODS: the only ones `imgot plan` and the color morph can serve; LUT_METHODS: the only
+# ones `imgot batch --fit-on` can fit once for all.
+from ..method_table import DEFAULT_METHOD, LUT_METHODS, PLAN_METHODS, method_help  # noqa: F401 (for the commands)
+from ..method_table import METHOD_NAMES as METHODS
 from ..validation import MAX_SEED
 
-# Kept equal to imgot.methods.METHOD_NAMES by a test; a plain tuple here so
-# that `imgot --help` imports no solver.
-METHODS = (
-    "emd", "sinkhorn", "unbalanced", "histogram", "linear", "reinhard", "sliced", "emd-sliced",
-    "histogram-linear-histogram",
-)
-# The methods with a palette plan (imgot.methods.PLAN_METHODS, checked by a test):
-# the only ones `imgot plan` and the color morph can serve.
-PLAN_METHODS = ("emd", "sinkhorn", "unbalanced", "emd-sliced")
-# The methods whose color map is one 3-D LUT (imgot.methods.METHODS[name].is_lut,
-# checked by a test): the only ones `imgot batch --fit-on` can fit once for all.
-LUT_METHODS = ("emd", "sinkhorn", "unbalanced", "linear", "reinhard", "sliced", "emd-sliced")
 COLOR_SPACES = ("lab", "rgb")
 
-DEFAULT_METHOD = "emd-sliced"  # kept equal to imgot.methods.DEFAULT_METHOD by a test
-
-METHOD_HELP = (
-    "emd-sliced (default): palette OT places the colors, sliced OT refines their spread; "
-    "emd/sinkhorn/unbalanced: OT between palettes; histogram: exact per-channel matching; "
-    "linear: Gaussian OT map (MKL); reinhard: per-channel mean/std; sliced: iterative sliced OT; "
-    "histogram-linear-histogram: the three in turn."
-)
+METHOD_HELP = method_help()
 PLAN_METHOD_HELP = "A method with a palette plan (emd-sliced: its emd stage's plan)."
 
 
@@ -161,10 +147,10 @@ def save_lut_option(help: str = "Also write the fitted color map as a 3-D LUT (.
                         help=help)
 
 
-def lut_note(path: Path, detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
+def lut_note(path: Path, preserve_detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
     """The stderr note that the saved LUT at `path` lacks the per-pixel steps that are on, or None."""
     steps = [(name, flag) for name, flag, on in (
-        ("detail", "--preserve-detail", detail),
+        ("detail", "--preserve-detail", preserve_detail),
         ("exact per-pixel L*", "--preserve-luminance", preserve_luminance),
         ("mask", "--apply-mask/--ignore-color", masked),
     ) if on]
@@ -173,6 +159,31 @@ def lut_note(path: Path, detail: bool, preserve_luminance: bool, masked: bool = 
     names, flags = " and ".join(name for name, _ in steps), " ".join(flag for _, flag in steps)
     return (f"note: {path.name} holds the color map only; the {names} step is applied per pixel and is not "
             f"in the LUT (imgot apply {flags} adds it back)")
+
+
+def source_reference_arguments(command):
+    """``SOURCE REFERENCE``: the two image files of the commands that take a pair."""
+    for name in ("reference", "source"):
+        command = click.argument(name, type=click.Path(dir_okay=False, path_type=Path))(command)
+    return command
+
+
+def output_option(help: str, *, required: bool = True, image: bool = True):
+    """``-o/--output``: one output file; with `image`, checked as an image name (:func:`image_output`)."""
+    if not image:
+        return click.option("-o", "--output", required=required, help=help)
+    return click.option("-o", "--output", required=required, type=click.Path(dir_okay=False, path_type=Path),
+                        callback=image_output, help=help)
+
+
+def overwrite_option(help: str = "Replace existing output files."):
+    """``--overwrite``: replace (or redo) existing outputs; without it an existing file is never replaced."""
+    return click.option("--overwrite", is_flag=True, help=help)
+
+
+def quality_option(help: str = "JPEG/WebP quality of the outputs."):
+    """``--quality``: JPEG/WebP quality, 1..100, default 95."""
+    return click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help=help)
 
 
 def seed_option(help: str = "Seed of sampling and k-means; same seed, same output bytes."):
@@ -231,7 +242,7 @@ def method_option(default: str = DEFAULT_METHOD, choices: tuple[str, ...] = METH
 def detail_option():
     """``--preserve-detail/--no-detail``: the finishing step, on by default as in the API."""
     return click.option(
-        "--preserve-detail/--no-detail", "detail", default=True, show_default=True,
+        "--preserve-detail/--no-detail", "preserve_detail", default=True, show_default=True,
         help="Keep the source's fine texture: the lightness change is smoothed by a fast edge-aware "
              "filter, so no grain, banding or JPEG blocks are added. --no-detail is the fast path "
              "(one LUT per pixel, nothing else).")

@@ -14,20 +14,19 @@ from .options import (
     PLAN_METHODS,
     fail,
     guard_outputs,
-    image_output,
     max_iter_option,
     method_option,
+    output_option,
+    overwrite_option,
     seed_option,
+    source_reference_arguments,
     warning_lines,
 )
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              callback=image_output,
-              help="Picture of the plan; its extension picks the format (.png, .jpg, ...).")
+@source_reference_arguments
+@output_option("Picture of the plan; its extension picks the format (.png, .jpg, ...).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan matrix, with the palette colors as hex labels.")
 @method_option(choices=PLAN_METHODS, help=PLAN_METHOD_HELP)
@@ -38,7 +37,7 @@ from .options import (
               help="Space of the palettes and the transport cost.")
 @click.option("--size", default="900x600", show_default=True, help="Picture size, WIDTHxHEIGHT.")
 @seed_option("Seed of sampling and k-means.")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@overwrite_option()
 @warning_lines()
 def plan(source, reference, output, csv_path, size, overwrite, **options):
     """Draw the transport plan from SOURCE's palette to REFERENCE's.

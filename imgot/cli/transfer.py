@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .options import (
@@ -11,10 +9,13 @@ from .options import (
     default_output,
     fail,
     guard_outputs,
-    image_output,
     import_solvers_in_background,
     lut_note,
+    output_option,
+    overwrite_option,
+    quality_option,
     save_lut_option,
+    source_reference_arguments,
     transfer_options,
     warning_lines,
 )
@@ -25,15 +26,11 @@ from .video_options import encoder_options, grading_options
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              callback=image_output,
-              help="Output file; its extension picks the format. [default: SOURCE_imgot.EXT]")
+@source_reference_arguments
+@output_option("Output file; its extension picks the format. [default: SOURCE_imgot.EXT]", required=False)
 @transfer_options()
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the output.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@quality_option("JPEG/WebP quality of the output.")
+@overwrite_option("Replace an existing output file.")
 @save_lut_option()
 @region_options
 @grading_options
@@ -102,6 +99,6 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     if save_lut:
         click.echo(str(save_lut))
         masked = selection.get("apply_mask") is not None or options.get("ignore_color") is not None
-        note = lut_note(save_lut, options["detail"], options["preserve_luminance"], masked)
+        note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"], masked)
         if note:
             click.echo(note, err=True)

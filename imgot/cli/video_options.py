@@ -177,19 +177,19 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
-        note = lut_note(save_lut, options.get("detail", False), options.get("preserve_luminance", False))
+        note = lut_note(save_lut, options.get("preserve_detail", False), options.get("preserve_luminance", False))
         if note:
             click.echo(note, err=True)
 
 
-def apply_video(lut, source: Path, output: Path, overwrite: bool, video: dict, *, detail: bool = False,
+def apply_video(lut, source: Path, output: Path, overwrite: bool, video: dict, *, preserve_detail: bool = False,
                 preserve_luminance: bool = False) -> None:
     """``imgot apply LUT CLIP``: map every frame through the LUT, then the per-pixel steps asked for."""
     from ..video.grading import apply_lut_video
 
     progress = _progress()
     try:
-        result = apply_lut_video(lut, source, output, overwrite=overwrite, progress=progress, detail=detail,
+        result = apply_lut_video(lut, source, output, overwrite=overwrite, progress=progress, preserve_detail=preserve_detail,
                                  preserve_luminance=preserve_luminance, **video)
     finally:
         if progress is not None:

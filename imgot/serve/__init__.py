@@ -1,8 +1,9 @@
 """``imgot serve``: a local web page to try a transfer, tune it live and download the result.
 
-Install with ``pip install "imgot[serve]"`` (Starlette, uvicorn,
-python-multipart). :func:`create_app` builds the ASGI application; the
-``imgot serve`` command runs it with uvicorn on 127.0.0.1.
+Install with ``pip install "imgot[serve]"`` (Starlette and uvicorn; the page
+uploads files as raw request bodies, so no multipart parser is needed).
+:func:`create_app` builds the ASGI application; the ``imgot serve`` command
+runs it with uvicorn on 127.0.0.1.
 
 Modules: :mod:`.params` (the page's settings), :mod:`.preview` (the fast
 preview path), :mod:`.session` (per-visitor state in a private temporary

@@ -6,7 +6,7 @@ A slider move changes one setting; what has to be recomputed depends on which:
   change what :meth:`imgot.ColorTransfer.fit` learns of the reference;
 - plan settings (``reg``, ``reg_m``, ``n_iter``) change the source-to-reference
   map, so the preview's base LUT is rebuilt;
-- finishing settings (``strength``, ``preserve_luminance``, ``detail``) only
+- finishing settings (``strength``, ``preserve_luminance``, ``preserve_detail``) only
   reshape that map and filter the preview: no fit, no transport solve.
 
 Defaults are read from :class:`imgot.ColorTransfer`'s signature, so the page
@@ -18,31 +18,20 @@ from __future__ import annotations
 import inspect
 from typing import Mapping
 
-from ..methods import METHOD_NAMES, PALETTE_METHODS
+from ..method_table import METHOD_NAMES, METHOD_TABLE, PALETTE_METHODS
+from ..validation import RENAMED
 
 __all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "SERVER_MAX", "method_settings",
            "defaults", "parse_params", "plan_method"]
 
 FIT = ("method", "n_clusters", "color_space", "random_state")
 PLAN = ("reg", "reg_m", "n_iter")
-FINISH = ("strength", "preserve_luminance", "detail")
+FINISH = ("strength", "preserve_luminance", "preserve_detail")
 PARAMETERS = FIT + PLAN + FINISH
 
-# Which of the page's method-specific sliders each method reads (the others
-# are hidden). A registered method missing here gets them all (see method_settings).
-METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
-    "emd": ("n_clusters",),
-    "sinkhorn": ("n_clusters", "reg"),
-    "unbalanced": ("n_clusters", "reg", "reg_m"),
-    "histogram": (),
-    "linear": (),
-    "reinhard": (),
-    "sliced": ("n_iter",),
-    "emd-sliced": ("n_clusters", "n_iter"),
-    "histogram-linear-histogram": (),
-}
-
-_ALL_SETTINGS = ("n_clusters", "reg", "reg_m", "n_iter")
+# Which of the page's method-specific sliders each method reads (the others are hidden): the
+# settings of its row of the method table.
+METHOD_SETTINGS: dict[str, tuple[str, ...]] = {name: info.settings for name, info in METHOD_TABLE.items()}
 
 # Upper bounds this server adds to the library's own checks: the settings whose
 # cost grows without limit (k-means clusters, sliced rotations). The page's
@@ -58,7 +47,7 @@ def method_settings() -> dict[str, tuple[str, ...]]:
     >>> method_settings()["unbalanced"]
     ('n_clusters', 'reg', 'reg_m')
     """
-    return {name: METHOD_SETTINGS.get(name, _ALL_SETTINGS) for name in METHOD_NAMES}
+    return dict(METHOD_SETTINGS)
 
 
 _TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
@@ -114,14 +103,15 @@ def parse_params(query: Mapping[str, str]) -> dict:
 
     Examples
     --------
-    >>> params = parse_params({"method": "linear", "strength": "0.5", "detail": "false"})
-    >>> params["method"], params["strength"], params["detail"]
+    >>> params = parse_params({"method": "linear", "strength": "0.5", "preserve_detail": "false"})
+    >>> params["method"], params["strength"], params["preserve_detail"]
     ('linear', 0.5, False)
     """
     params = defaults()
     for name in PARAMETERS:
-        if name in query:
-            params[name] = _parse(name, query[name], params[name])
+        old = next((old for old, new in RENAMED.items() if new == name and old in query), None)
+        if name in query or old is not None:  # an old name (a saved link) still works, the new one wins
+            params[name] = _parse(name, query[name] if name in query else query[old], params[name])
     check(params)
     return params
 

@@ -1,10 +1,10 @@
 """The live preview: a downscaled source, a base map solved once, finishing steps per slider move.
 
 The expensive part of a transfer (palettes, transport, sliced iterations) does
-not depend on `strength`, `preserve_luminance` or `detail`. :func:`base_map`
+not depend on `strength`, `preserve_luminance` or `preserve_detail`. :func:`base_map`
 solves it once per preview (at full strength, and at 0.25 for LUT methods);
 :func:`finish` then rebuilds only the 3-D LUT from those LUTs' displacements,
-maps the small preview through it (Pillow's C LUT) and, with `detail`,
+maps the small preview through it (Pillow's C LUT) and, with `preserve_detail`,
 filters the preview. That is what a slider move costs: tens of milliseconds.
 
 The preview is a close approximation of the full-resolution result, not its
@@ -16,13 +16,12 @@ clipped color. The downloads are computed afresh at full resolution.
 from __future__ import annotations
 
 import functools
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..colorspace import get_color_space
-from ..mapping import ColorLUT, lut_from_field
+from ..mapping import ColorLUT
 from ..methods import default_color_space
 from ..pixels import quantize
 from ..transfer import ColorTransfer, apply_lut_to_image
@@ -31,7 +30,6 @@ __all__ = ["PREVIEW_SIDE", "downscale", "BaseMap", "base_map", "finish", "encode
 
 PREVIEW_SIDE = 768
 
-_LUT_FINISHING = set(inspect.signature(apply_lut_to_image).parameters) >= {"detail", "preserve_luminance"}
 
 
 def downscale(pixels: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
@@ -146,8 +144,8 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
     restored after.
     """
     space = model.color_space or default_color_space(model.method)
-    saved = model.strength, model.preserve_luminance, model.detail
-    model.preserve_luminance, model.detail = False, False
+    saved = model.strength, model.preserve_luminance, model.preserve_detail
+    model.preserve_luminance, model.preserve_detail = False, False
     try:
         model.strength = 1.0
         try:
@@ -158,7 +156,7 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
         model.strength = _LOW
         return BaseMap(lut, model.color_lut(preview), None, space)
     finally:
-        model.strength, model.preserve_luminance, model.detail = saved
+        model.strength, model.preserve_luminance, model.preserve_detail = saved
 
 
 def _inside(table: np.ndarray) -> np.ndarray:
@@ -204,11 +202,11 @@ def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> Colo
 
 
 def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_luminance: bool,
-           detail: bool) -> np.ndarray:
+           preserve_detail: bool) -> np.ndarray:
     """The preview at these finishing settings, uint8 (h, w, 3).
 
     Per-pixel methods get the library's own finishing: the blend toward the
-    source in sRGB, then the luminance swap; `detail` filters the result with
+    source in sRGB, then the luminance swap; `preserve_detail` filters the result with
     :func:`imgot.detail.preserve_detail`, as :meth:`imgot.ColorTransfer.transform` does.
     """
     from ..pixels import as_pixels
@@ -219,10 +217,10 @@ def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_lumi
         # The LUT at this strength (luminance on its lattice, as color_lut), then
         # the library's own per-pixel finishing steps, as ColorTransfer.transform.
         lut = scaled_lut(base, strength, preserve_luminance)
-        return apply_lut_to_image(lut, preview, detail=detail, preserve_luminance=preserve_luminance)
+        return apply_lut_to_image(lut, preview, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance)
     source = preview.astype(np.float32) / np.float32(255)
     out = quantize(source + np.float32(strength) * (base.output - source), np.uint8)
-    return finish_pixels(pixels, out, detail=detail, preserve_luminance=preserve_luminance)
+    return finish_pixels(pixels, out, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:

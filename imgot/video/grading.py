@@ -27,6 +27,7 @@ import numpy as np
 
 from ..mapping import ColorLUT
 from ..transfer import ColorTransfer, apply_lut_to_image
+from ..validation import renamed
 from .encoding import EncoderChoice, EncoderSettings, check_encoder
 from .reading import Frame, iter_frames, probe
 from .shots import sample_clip
@@ -55,7 +56,7 @@ class ClipGrade:
     n_frames : int
     crossfade : int
         Frames over which the maps of two shots are blended at a cut (0: switch at the cut).
-    detail, preserve_luminance : bool
+    preserve_detail, preserve_luminance : bool
         The per-pixel finishing steps of the model.
     bake : bool
         Tabulate each unblended map for every 8-bit color when first used
@@ -69,7 +70,7 @@ class ClipGrade:
     cuts: tuple[int, ...] = ()
     n_frames: int = 0
     crossfade: int = 0
-    detail: bool = False
+    preserve_detail: bool = False
     preserve_luminance: bool = False
     bake: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
@@ -143,7 +144,7 @@ class ClipGrade:
 
     def grade(self, rgb: np.ndarray, index: int) -> np.ndarray:
         """Grade frame `index`'s RGB pixels with its map and the per-pixel finishing steps."""
-        return apply_lut_to_image(self.lut_at(index), rgb, detail=self.detail,
+        return apply_lut_to_image(self.lut_at(index), rgb, preserve_detail=self.preserve_detail,
                                   preserve_luminance=self.preserve_luminance)
 
 
@@ -157,10 +158,10 @@ def _clip_lut(model: ColorTransfer, sample: np.ndarray) -> ColorLUT:
     try:
         lut = model.color_lut(sample)
     except ValueError:
-        if not model.detail:
+        if not model.preserve_detail:
             raise
         plain = copy.copy(model)  # the fitted state is shared, only the flag differs
-        plain.detail = False
+        plain.preserve_detail = False
         lut = plain.color_lut(sample)
     return ColorLUT(lut.table, extended=lut.extended)
 
@@ -220,7 +221,7 @@ def fit_video(
     progress : callable ``(stage, done, total)``, optional
     **params
         :class:`imgot.ColorTransfer` parameters (``method``, ``strength``,
-        ``preserve_luminance``, ``detail``, ``random_state``...). The method
+        ``preserve_luminance``, ``preserve_detail``, ``random_state``...). The method
         must be a LUT method (not ``'histogram'`` or a composite).
 
     Returns
@@ -263,7 +264,7 @@ def fit_video(
         if progress is not None:
             progress("fitting", done + 1, len(plans))
     return ClipGrade(luts, np.asarray(anchors), np.asarray(shot_of), tuple(cuts), sample.n_frames, int(crossfade),
-                     bool(model.detail), bool(model.preserve_luminance))
+                     bool(model.preserve_detail), bool(model.preserve_luminance))
 
 
 @dataclass
@@ -301,7 +302,7 @@ def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info
 def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
     def which(index: int) -> int | None:
         pairs = grade.weights(index)
-        per_pixel = grade.detail or grade.preserve_luminance
+        per_pixel = grade.preserve_detail or grade.preserve_luminance
         return pairs[0][0] if len(pairs) == 1 and not per_pixel else None
 
     return which
@@ -397,13 +398,14 @@ def apply_lut_video(
     preset: str | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
-    detail: bool = False,
+    preserve_detail: bool = False,
     preserve_luminance: bool = False,
+    **deprecated,
 ) -> VideoResult:
     """Map every frame of a clip through `lut` (e.g. a ``.cube`` read with :func:`imgot.cube.read_cube`).
 
     Parameters are those of :func:`transfer_video`; one pass over the clip.
-    `detail` and `preserve_luminance` add the per-pixel finishing steps a
+    `preserve_detail` and `preserve_luminance` add the per-pixel finishing steps a
     LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
     wrote for a clip and the transfer's own flags, the frames are the
     transfer's.
@@ -416,17 +418,19 @@ def apply_lut_video(
     ...
     ValueError: graded.txt: unknown video output; use one of .mp4, .m4v, .mov, .mkv, .webm, .avi or a numbered image pattern such as frames_%05d.png
     """
+    preserve_detail = renamed("apply_lut_video", deprecated).get("preserve_detail", preserve_detail)
     encoder = EncoderChoice(codec, crf, bitrate, preset)
     check_encoder(path, out_path, encoder)
     info = probe(path)
     yuv = None
-    per_pixel = detail or preserve_luminance
+    per_pixel = preserve_detail or preserve_luminance
     if _worth_baking(path, info.n_frames):
         if not per_pixel:
             yuv = _yuv420_route([lut], lambda index: 0, info)
         if per_pixel or info.pix_fmt not in ("yuv420p", "yuvj420p"):
             lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
-    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames, detail=bool(detail),
+    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames,
+                      preserve_detail=bool(preserve_detail),
                       preserve_luminance=bool(preserve_luminance))
     settings, notes = stream_video(path, out_path, grade.grade, encoder=encoder, overwrite=overwrite,
                                    progress=_encode_progress(progress), yuv420_function=yuv)

@@ -33,13 +33,13 @@ _MATRICES = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.26
 _BLOCK = 1 << 18  # 256 Ki codes: ~15 MB of temporaries per thread
 
 
-def matrix_of(colorspace: int) -> tuple[float, float]:
+def matrix_of(matrix: int) -> tuple[float, float]:
     """(Kr, Kb) of an AVColorSpace number; BT.601 for unspecified or unknown.
 
     >>> matrix_of(1)
     (0.2126, 0.0722)
     """
-    return _MATRICES.get(int(colorspace), (0.299, 0.114))
+    return _MATRICES.get(int(matrix), (0.299, 0.114))
 
 
 class YUV420LUT:
@@ -48,8 +48,9 @@ class YUV420LUT:
     Parameters
     ----------
     lut : ColorLUT
-    colorspace : int
-        AVColorSpace number of the frames (1 = BT.709, 5/6 = BT.601, 9 = BT.2020).
+    matrix : int
+        The YUV matrix: AVColorSpace number of the frames (FFmpeg's ``colorspace`` field; 1 = BT.709,
+        5/6 = BT.601, 9 = BT.2020). Not a working `color_space` of imgot's (lab, rgb).
     full_range : bool
         Full-range (JPEG) YUV instead of limited (16-235 luma).
 
@@ -62,8 +63,8 @@ class YUV420LUT:
     True
     """
 
-    def __init__(self, lut: ColorLUT, colorspace: int, full_range: bool):
-        kr, kb = matrix_of(colorspace)
+    def __init__(self, lut: ColorLUT, matrix: int, full_range: bool):
+        kr, kb = matrix_of(matrix)
         self._kr, self._kb, self._full = kr, kb, bool(full_range)
         from concurrent.futures import ThreadPoolExecutor
 

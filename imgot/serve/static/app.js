@@ -48,7 +48,7 @@ function params() {
   const wanted = state.config.methods[method] || [];
   const query = new URLSearchParams({
     method, strength: sliderValue($("strength")),
-    preserve_luminance: $("preserve_luminance").checked, detail: $("detail").checked,
+    preserve_luminance: $("preserve_luminance").checked, preserve_detail: $("preserve_detail").checked,
   });
   for (const name of wanted) query.set(name, sliderValue($(name)));
   return query.toString();
@@ -283,8 +283,8 @@ async function start() {
     });
   }
   $("preserve_luminance").checked = defaults.preserve_luminance;
-  $("detail").checked = defaults.detail;
-  for (const id of ["method", "preserve_luminance", "detail"]) {
+  $("preserve_detail").checked = defaults.preserve_detail;
+  for (const id of ["method", "preserve_luminance", "preserve_detail"]) {
     $(id).addEventListener("change", () => { showSettings(); changed(); });
   }
   showSettings();
