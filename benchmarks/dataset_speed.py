@@ -107,7 +107,8 @@ def fit_scaling(repeats: int) -> dict:
             start = time.perf_counter()
             model.transform(image)
             stages[mp]["transform"].append(time.perf_counter() - start)
-    return {mp: {stage: statistics.median(values) for stage, values in row.items()} for mp, row in stages.items()}
+    return {mp: {stage: statistics.median(values) for stage, values in row.items()}
+            for mp, row in stages.items()}
 
 
 def batch_run(folder: str, options: dict) -> dict:
@@ -219,7 +220,8 @@ def main(argv=None) -> None:
           f"{load_start[2]:.2f} at start, {load_end[0]:.2f}, {load_end[1]:.2f}, {load_end[2]:.2f} at end; "
           f"medians of {args.repeats} interleaved runs\n")
     print("Per-image fit time against image size (the default, fitted reference; in process, medians):\n")
-    print("| image | fit (`color_lut`: palette, plan, sliced, LUT) | apply LUT | detail step | whole `transform` |")
+    print("| image | fit (`color_lut`: palette, plan, sliced, LUT) | apply LUT | detail step "
+          "| whole `transform` |")
     print("|---|---:|---:|---:|---:|")
     for mp, row in scaling.items():
         width, height = FIT_SIZES[mp]
@@ -233,15 +235,19 @@ def main(argv=None) -> None:
         print(f"| {target} | {measured} | {'met' if met else 'missed'} |")
 
     line(f"{args.small} images 256x256, 2 jobs, default: >= 25 images/s", f"{rate['small']:.1f} images/s "
-         f"(`--no-detail` {rate['small_nodetail']:.1f}; floor peer skimage `match_histograms` loop, 1 process: "
+         f"(`--no-detail` {rate['small_nodetail']:.1f}; floor peer skimage `match_histograms` loop, "
+         "1 process: "
          f"{rate['floor']:.1f})", rate["small"] >= 25)
-    line(f"{args.mid} JPEGs of 2 MP, 2 jobs, default: >= 5 images/s", f"{rate['mid']:.2f} images/s", rate["mid"] >= 5)
+    line(f"{args.mid} JPEGs of 2 MP, 2 jobs, default: >= 5 images/s", f"{rate['mid']:.2f} images/s",
+         rate["mid"] >= 5)
     line("12 MP JPEG, one `imgot transfer` process: <= 1.8 s whole", f"{wall['12']:.2f} s", wall["12"] <= 1.8)
     line("12 MP, the transfer itself (fit + transform): <= 0.6 s", f"{with_detail:.2f} s (detail step "
          f"{with_detail - without_detail:.2f} s of it; without: {without_detail:.2f} s)", with_detail <= 0.6)
-    line("0.3 MP image, one `imgot transfer` process: <= 1.2 s whole", f"{wall['0.3']:.2f} s", wall["0.3"] <= 1.2)
+    line("0.3 MP image, one `imgot transfer` process: <= 1.2 s whole", f"{wall['0.3']:.2f} s",
+         wall["0.3"] <= 1.2)
     grows = scaling[12.0]["fit"] > 1.5 * scaling[0.07]["fit"]
-    line("fit time grows with the image, not a fixed floor", f"{scaling[0.07]['fit'] * 1e3:.0f} ms at 0.07 MP, "
+    line("fit time grows with the image, not a fixed floor",
+         f"{scaling[0.07]['fit'] * 1e3:.0f} ms at 0.07 MP, "
          f"{scaling[12.0]['fit'] * 1e3:.0f} ms at 12 MP", grows)
     line("peak RSS per worker at 12 MP: <= 400 MB", f"{worker_mib:.0f} MiB (4 JPEGs of 12 MP, 2 jobs, "
          f"{rate['big']:.2f} images/s)", worker_mib * 1.048576 <= 400)

@@ -36,6 +36,7 @@ OUT = HERE / "out"
 PEERS_SCRIPT = HERE / "peers.py"
 RESULTS = HERE / "RESULTS.md"
 RAW = OUT / "raw.json"
+KEPT_MARK = "<!-- sections below are written by other benchmarks; run.py keeps them -->"
 
 # (source, reference): clearly different palettes first.
 # (source, reference): really different palettes; origins in README.md. Size 0 = native.
@@ -618,8 +619,12 @@ def main(argv=None) -> int:
         raw = measure_all(args)
         RAW.write_text(json.dumps(raw, indent=1))
     text = report(raw)
-    RESULTS.write_text(text)
     print(text)
+    # Sections other benchmarks write (below KEPT_MARK) survive a new report.
+    previous = RESULTS.read_text() if RESULTS.exists() else ""
+    if KEPT_MARK in previous:
+        text = text.rstrip("\n") + "\n\n" + previous[previous.index(KEPT_MARK):]
+    RESULTS.write_text(text)
     return 0
 
 

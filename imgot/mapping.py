@@ -19,7 +19,9 @@ import numpy as np
 
 from .colorspace import ColorSpace, lab_to_srgb, srgb_to_lab
 
-__all__ = ["ColorLUT", "smooth_displacement", "build_lut", "lut_from_field", "lut_from_samples", "working_lattice"]
+__all__ = [
+    "ColorLUT", "smooth_displacement", "build_lut", "lut_from_field", "lut_from_samples", "working_lattice",
+]
 
 _CHUNK = 1 << 18  # pixels per numpy block: bounds the temporaries to a few MB
 

@@ -308,7 +308,8 @@ def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: flo
         own = first.table if first.extended is None else np.clip(first.extended, 0.0, 1.0)
         lut = ColorLUT(second.apply_float(own.reshape(-1, 3), 1.0).reshape(size, size, size, 3))
     else:
-        lut = lut_from_field(field, space, size=size, strength=float(strength), preserve_luminance=preserve_luminance)
+        lut = lut_from_field(field, space, size=size, strength=float(strength),
+                             preserve_luminance=preserve_luminance)
     return ColorMap(placement.source_palette, placement.reference_palette, placement.plan,
                     placement.destinations, lut, field, space)
 

@@ -257,8 +257,8 @@ def test_batch_writes_the_bytes_of_imgot_transfer_for_every_method(tmp_path, war
     assert result.exit_code == 0, result.output
     for name in images:
         alone = tmp_path / f"alone_{name}"
-        ran = CliRunner().invoke(transfer_command, [str(folder / name), str(tmp_path / "ref.png"), "-o", str(alone),
-                                                    *options])
+        args = [str(folder / name), str(tmp_path / "ref.png"), "-o", str(alone), *options]
+        ran = CliRunner().invoke(transfer_command, args)
         assert ran.exit_code == 0, ran.output
         assert (tmp_path / "batch" / name).read_bytes() == alone.read_bytes(), name
 

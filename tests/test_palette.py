@@ -62,5 +62,5 @@ def test_binned_kmeans_is_as_tight_as_scikit_learn_on_the_raw_samples(rocket, co
         assert ours < 1.04 * theirs
         palette = fit_palette(samples, 64, random_state=0)
         labels = np.argmin(((samples[:, None] - palette.colors[None]) ** 2).sum(-1), axis=1)
-        np.testing.assert_allclose(palette.weights, np.bincount(labels, minlength=len(palette.weights)) / 10000,
-                                   atol=1e-12)  # weights: the shares of the samples nearest each color
+        shares = np.bincount(labels, minlength=len(palette.weights)) / 10000  # of the samples nearest each color
+        np.testing.assert_allclose(palette.weights, shares, atol=1e-12)

@@ -38,8 +38,8 @@ def cluster():
     here = str(Path(imgot.__file__).resolve().parent.parent)
     env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
-    started = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                env=env, **quiet)]
+    scheduler = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    started = [subprocess.Popen(scheduler, env=env, **quiet)]
     try:
         _wait_port(port)
         for name in ("w1", "w2"):
