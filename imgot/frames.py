@@ -132,7 +132,7 @@ def _frames(path: Path) -> Iterator[tuple[np.ndarray, dict, str]]:
     """(pixels, the frame's own info, format) of each frame, decoded one at a time, upright."""
     from PIL import Image, ImageOps
 
-    from .io import _check_size, _check_float, _is_16bit_color
+    from .io import _check_float, _check_size, _is_16bit_color, _orient
     from .pixels import _pil_to_array
 
     with Image.open(path) as image:
@@ -148,7 +148,9 @@ def _frames(path: Path) -> Iterator[tuple[np.ndarray, dict, str]]:
                         import tifffile
 
                         tiff = tiff or tifffile.TiffFile(str(path))
-                        array = _check_float(path, tiff.pages[index].asarray())
+                        page = tiff.pages[index]
+                        orientation = page.tags.get(274)
+                        array = _orient(_check_float(path, page.asarray()), orientation.value if orientation else 1)
                     else:
                         image.load()
                         upright = ImageOps.exif_transpose(image)

@@ -49,13 +49,16 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
       imgot transfer photo.jpg sunset.jpg -o out.jpg --no-detail      # the fast path
       imgot transfer clip.mp4 sunset.jpg -o graded.mp4 --save-lut clip_sunset.cube
       imgot transfer clip.mov sunset.jpg -o graded.mov --per-shot --crf 16
+      imgot transfer loop.gif sunset.jpg -o loop_sunset.gif         # every frame, one map
       imgot transfer face.jpg tan.jpg -o out.jpg --source-mask skin.png --apply-mask skin.png --feather 8
       imgot transfer scene.tif ref.tif -o out.tif --ignore-color 0,0,0
       imgot transfer day.jpg dusk.jpg -o out.jpg --regions day_labels.png dusk_labels.png
 
     A video SOURCE (.mp4, .mov, .mkv, .webm, .avi, ...) gets one color map for
     the whole clip (no flicker), or one per shot with --per-shot; -o may also
-    be an image sequence such as frames_%05d.png.
+    be an image sequence such as frames_%05d.png. An animated GIF, PNG or
+    WebP, or a multi-page TIFF, gets one map for all its frames too; timing,
+    loop and transparency are kept.
 
     Masks and regions: --source-mask and --reference-mask choose which pixels
     give each image's colors; --apply-mask chooses where the result goes
