@@ -537,7 +537,6 @@ def recolor_frames(
     n_samples = mapper.n_samples if isinstance(mapper, ColorTransfer) else 10000
     info = sample_frames(source, n_samples=n_samples, random_state=seed)
     mapper = _mapper_for(mapper, info, source)
-    target.parent.mkdir(parents=True, exist_ok=True)
     recolored = _steady(mapper, _frames(source))
     with atomic_write(target, overwrite=overwrite, what="image", protect=protect) as temp:
         _write(temp, fmt, recolored, info, int(quality))

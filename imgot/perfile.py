@@ -161,6 +161,7 @@ def recolor_file(
             raise ValueError(f"{source}: masks and regions are for still images, not for its frames")
         from .frames import recolor_frames
 
+        target.parent.mkdir(parents=True, exist_ok=True)
         recolor_frames(mapper, source, target, quality=quality, overwrite=overwrite, protect=protect)
         return
     image = load_image(source)

@@ -207,3 +207,15 @@ def test_api_refuses_a_multi_frame_pil_image_and_transfer_frames_does_every_fram
     assert single.size == (32, 24)
     arrays = [np.asarray(frame.convert("RGBA")) for frame in out]
     assert np.array_equal(arrays[0][..., 3] == 0, np.asarray(Image.open(source).convert("RGBA"))[..., 3] == 0)
+
+
+def test_folders_with_an_animated_gif_work_in_distance_and_normalize(tmp_path, blue):
+    """Folders now list .gif files: the group commands pool a GIF's frames instead of failing on it."""
+    (tmp_path / "in").mkdir()
+    warm_gif(tmp_path / "in" / "warm.gif", np.random.default_rng(6))
+    Image.open(blue).save(tmp_path / "in" / "blue.png")
+    result = run("distance", tmp_path / "in", blue)
+    assert result.exit_code == 0 and float(result.output.split()[0]) > 0, result.output
+    result = run("normalize", tmp_path / "in", "-o", tmp_path / "out", "--clusters", 8)
+    assert result.exit_code == 0, result.output
+    assert decoded(tmp_path / "out" / "warm.gif")[1] == [40, 120, 300]
