@@ -25,9 +25,9 @@ what a viewer shows at each frame is the recolored source frame:
 - **TIFF**: one page per frame, each in its own mode and depth (16-bit and
   float kept), zlib-compressed; a TIFF has no timing.
 
-Pillow's GIF and APNG writers merge consecutive frames that come out
+Pillow's APNG and WebP writers merge consecutive frames that come out
 identical into one frame with their durations summed (the animation looks
-the same).
+the same); imgot's own GIF writer keeps every frame.
 """
 
 from __future__ import annotations
