@@ -41,7 +41,7 @@ import numpy as np
 from .atomic import refuse_inputs
 from .discovery import IMAGE_EXTENSIONS, _output_suffix, companion, find_inputs, is_companion_pattern
 from .exceptions import ImageReadError, ImgotError, InputOverwriteError
-from .io import load_image
+from .frames import read_for_fit
 from .palette import sample_rgb
 from .perfile import BatchResult, process_file, read_selection
 from .scheduling import _mp_context, run_tasks
@@ -90,7 +90,7 @@ def pooled_sample(paths: Iterable[str | os.PathLike], *, n_samples: int = 10000,
     samples = []
     for index, path in enumerate(paths):
         try:
-            pixels = as_pixels(load_image(path).pixels)
+            pixels = as_pixels(read_for_fit(path))
         except ImgotError:
             continue
         samples.append(sample_rgb(pixels, n_samples, random_state + index))
@@ -116,13 +116,13 @@ def _spread(items: Iterable, count: int, seed: int) -> list:
 def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -> LUTTransform:
     """The one LUT (with the model's finishing steps) used for every image when `fit_on` is given."""
     if fit_on == "first":
-        image = load_image(first).pixels
+        image = read_for_fit(first, n_samples=model.n_samples, random_state=model._seed())
     elif fit_on == "pooled":
         paths = _spread((path for path, _ in find_inputs(inputs, exclude=exclude)), POOL_IMAGES,
                         model.random_state)
         image = pooled_sample(paths, n_samples=model.n_samples, random_state=model.random_state)
     else:
-        image = load_image(fit_on).pixels
+        image = read_for_fit(fit_on, n_samples=model.n_samples, random_state=model._seed())
     return LUTTransform.from_model(model, image)
 
 
@@ -304,7 +304,7 @@ def transfer_many(
                             f"{', '.join(sorted(transfer_params))}")
         model = reference
     else:
-        ref = load_image(reference).pixels if isinstance(reference, (str, os.PathLike)) else reference
+        ref = read_for_fit(reference) if isinstance(reference, (str, os.PathLike)) else reference
         fit_data = read_selection({"reference_mask": reference_mask, "reference_labels": reference_labels})
         model = ColorTransfer(**transfer_params).fit(ref, **fit_data)
     mapper = model if fit_on is None else _fit_lut(model, fit_on, inputs, out_dir, first[0])

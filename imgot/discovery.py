@@ -19,7 +19,7 @@ from .exceptions import ImageReadError
 
 __all__ = ["IMAGE_EXTENSIONS", "find_inputs", "companion", "is_companion_pattern"]
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif")
 _GLOB_CHARS = frozenset("*?[")
 
 

@@ -25,7 +25,7 @@ from .exceptions import ImageReadError
 __all__ = ["ImageFile", "load_image", "read_image", "read_labels", "write_image"]
 
 _TIFF = (".tif", ".tiff")
-_ANIMATED = ("GIF", "PNG", "WEBP")  # multi-frame formats whose frames are an animation
+_ANIMATED = ("GIF", "PNG", "WEBP", "TIFF")  # multi-frame formats: imgot.frames reads every frame
 _ORIENTATION_TAG = 274
 _ICC_TAG = 34675
 
@@ -153,9 +153,11 @@ def load_image(path: str | os.PathLike, *, palette_indices: bool = False) -> Ima
     try:
         with Image.open(path) as image:
             if getattr(image, "is_animated", False) and image.format in _ANIMATED:
+                kind = "multi-page TIFF" if image.format == "TIFF" else f"animated {image.format}"
+                unit = "pages" if image.format == "TIFF" else "frames"
                 raise ImageReadError(
-                    f"{path}: animated {image.format} with {image.n_frames} frames; imgot recolors still "
-                    "images only (split the frames, e.g. with ffmpeg, and use imgot batch --fit-on first)")
+                    f"{path}: {kind} with {image.n_frames} {unit}; this reads one image (imgot transfer, apply "
+                    "and batch recolor every frame: imgot.frames)")
             if image.format == "PNG" and _is_16bit_color(image):
                 return _read_png16(path, image)
             if image.format == "TIFF" and (_is_16bit_color(image) or image.mode == "F"):

@@ -11,7 +11,11 @@ Three questions about a result, each answered by one number:
   speckle), or smooth it away?
 
 Every function accepts any image :func:`imgot.pixels.as_pixels` accepts; alpha
-is ignored and a gray image counts as R = G = B. Only a capped pixel sample is
+is ignored and a gray image counts as R = G = B. Images of any size are
+scored: the windowed scores shrink their window to fit a small or thin image
+(1 x 5000 gets 1 x 7 windows), and a score that a single pixel cannot have
+(no local variance in a 1 x 1 window, no frequency in a 1 x 1 image) is
+``None``, which the commands print as ``n/a`` and the server sends as null. Only a capped pixel sample is
 converted to full CIELAB; the per-pixel metrics need only L*, which
 :func:`lightness` computes directly from luminance in float32.
 """
@@ -176,12 +180,37 @@ def _paired_lightness(source, output) -> tuple[np.ndarray, np.ndarray]:
     return _lightness(source_pixels), _lightness(output_pixels)
 
 
-def _local_moments(x: np.ndarray, y: np.ndarray, win: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sample variances of x and y and their covariance over win x win windows, as in skimage's SSIM."""
+_WINDOW = 7  # the side of the local windows of the windowed scores (scikit-image's SSIM default)
+
+
+def _window(shape: tuple) -> tuple[int, int] | None:
+    """The local window on an image of `shape`: 7 x 7, or per axis the largest odd size that fits.
+
+    None when that is a single pixel (an image 1 or 2 pixels on both sides):
+    a window of one pixel has no variance, and the windowed scores are undefined.
+
+    >>> _window((480, 640)), _window((1, 5000)), _window((4, 2))
+    ((7, 7), (1, 7), (3, 1))
+    >>> _window((2, 2)) is None
+    True
+    """
+    rows, cols = (min(_WINDOW, side if side % 2 else side - 1) for side in shape[:2])
+    return None if rows * cols < 2 else (rows, cols)
+
+
+def _crop(values: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """`values` without the border that a centred window reaches past (scikit-image's SSIM crop)."""
+    top, left = (window[0] - 1) // 2, (window[1] - 1) // 2
+    return values[top:values.shape[0] - top, left:values.shape[1] - left]
+
+
+def _local_moments(x: np.ndarray, y: np.ndarray, win: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample variances of x and y and their covariance over (rows, cols) windows, as in skimage's SSIM."""
     from scipy.ndimage import uniform_filter
 
     x, y = x.astype(np.float64), y.astype(np.float64)
-    cov_norm = win * win / (win * win - 1.0)
+    count = win[0] * win[1]
+    cov_norm = count / (count - 1.0)
     ux, uy = uniform_filter(x, size=win), uniform_filter(y, size=win)
     vx = cov_norm * (uniform_filter(x * x, size=win) - ux * ux)
     vy = cov_norm * (uniform_filter(y * y, size=win) - uy * uy)
@@ -189,10 +218,18 @@ def _local_moments(x: np.ndarray, y: np.ndarray, win: int) -> tuple[np.ndarray, 
     return np.clip(vx, 0, None), np.clip(vy, 0, None), vxy
 
 
-_MIN_SSIM_SIDE = 3
+def _ssim(x: np.ndarray, y: np.ndarray, window: tuple[int, int]) -> float:
+    """Mean SSIM over (rows, cols) windows: scikit-image's formula, for windows it does not take (1 x 7)."""
+    from scipy.ndimage import uniform_filter
+
+    c1, c2 = (0.01 * 100.0) ** 2, (0.03 * 100.0) ** 2
+    ux, uy = uniform_filter(x.astype(np.float64), size=window), uniform_filter(y.astype(np.float64), size=window)
+    vx, vy, vxy = _local_moments(x, y, window)
+    ssim = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    return float(np.mean(_crop(ssim, window), dtype=np.float64))
 
 
-def structure_similarity(source, output) -> float:
+def structure_similarity(source, output) -> float | None:
     """Structural similarity (SSIM) of the two images' L* channels.
 
     With local means mu, variances sigma^2 and covariance sigma_xy over 7 x 7
@@ -206,7 +243,9 @@ def structure_similarity(source, output) -> float:
     ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2`` with the data range L = 100 (the
     span of L*), as computed by :func:`skimage.metrics.structural_similarity`.
     Images under 7 pixels on a side use the largest odd window that fits
-    (3 or 5); under 3 pixels SSIM is not defined.
+    (3 or 5); an image 1 or 2 pixels high (or wide) a window one pixel across
+    and up to 7 long (the same formula over 1 x 7 windows); a single-pixel
+    window (1 x 1, 1 x 2, 2 x 2 images) has no variance: SSIM is undefined.
     1 means the same lightness structure; a color transfer that keeps edges and
     texture stays close to 1 even when it shifts every color.
 
@@ -214,18 +253,19 @@ def structure_similarity(source, output) -> float:
     ----------
     source, output : ndarray or PIL.Image.Image
         Any images :func:`imgot.transfer` accepts, with the same height and
-        width, at least 3 x 3. Alpha is ignored; a gray image counts as R = G = B.
+        width. Alpha is ignored; a gray image counts as R = G = B.
 
     Returns
     -------
-    float
-        The mean SSIM, at most 1.
+    float or None
+        The mean SSIM, at most 1; None for an image too small for a window
+        of two pixels.
 
     Raises
     ------
     ValueError
         If the two images differ in height or width (the message gives both
-        shapes), or are smaller than 3 x 3.
+        shapes).
 
     References
     ----------
@@ -246,15 +286,16 @@ def structure_similarity(source, output) -> float:
     from skimage.metrics import structural_similarity
 
     x, y = _paired_lightness(source, output)
-    side = min(x.shape[:2])
-    if side < _MIN_SSIM_SIDE:
-        raise ValueError(f"structure_similarity needs images of at least {_MIN_SSIM_SIDE} x {_MIN_SSIM_SIDE} "
-                         f"pixels, got {x.shape[1]} x {x.shape[0]}")
-    window = min(7, side if side % 2 else side - 1)  # 7 x 7, or the largest odd window that fits
-    return float(structural_similarity(x, y, data_range=100.0, win_size=window))
+    window = _window(x.shape)
+    if window is None:
+        return None
+    if min(window) < 3:  # a thin image: windows one pixel across, which scikit-image does not take
+        return _ssim(x, y, window)
+    side = min(window)  # 7 x 7, or the largest odd square window that fits
+    return float(structural_similarity(x, y, data_range=100.0, win_size=side))
 
 
-def grain(source, output, *, sigma: float = 1.0) -> float:
+def grain(source, output, *, sigma: float = 1.0) -> float | None:
     """Relative change of high-frequency energy in L*: added grain, or smoothing.
 
     With ``hf(x) = x - G_sigma * x`` the high-pass residual of the L* plane
@@ -283,8 +324,9 @@ def grain(source, output, *, sigma: float = 1.0) -> float:
 
     Returns
     -------
-    float
-        The relative energy change, >= -1.
+    float or None
+        The relative energy change, >= -1; None for a 1 x 1 image (a single
+        pixel has no high frequencies).
 
     Raises
     ------
@@ -313,10 +355,12 @@ def grain(source, output, *, sigma: float = 1.0) -> float:
         return float(np.mean(residual, dtype=np.float64))
 
     x, y = _paired_lightness(source, output)
+    if x.size < 2:
+        return None
     return (energy(y) + _FLAT_ENERGY) / (energy(x) + _FLAT_ENERGY) - 1.0
 
 
-def structure_score(source, output) -> float:
+def structure_score(source, output) -> float | None:
     """Mean structure term of SSIM on the two images' L* channels.
 
     With local standard deviations sigma and covariance sigma_xy over 7 x 7
@@ -338,17 +382,20 @@ def structure_score(source, output) -> float:
     ----------
     source, output : ndarray or PIL.Image.Image
         Any images :func:`imgot.transfer` accepts, with the same height and
-        width, at least 7 x 7. Alpha is ignored; a gray image counts as R = G = B.
+        width. Alpha is ignored; a gray image counts as R = G = B. Under 7
+        pixels on a side, the window is the largest odd size that fits on
+        that side (1 x 7 on a 1 x 5000 image).
 
     Returns
     -------
-    float
-        The mean structure term, at most 1 (1 = same local structure).
+    float or None
+        The mean structure term, at most 1 (1 = same local structure); None
+        for an image too small for a window of two pixels (1 x 1, 1 x 2, 2 x 2).
 
     Raises
     ------
     ValueError
-        If the two images differ in height or width, or are smaller than 7 x 7.
+        If the two images differ in height or width.
 
     References
     ----------
@@ -365,14 +412,13 @@ def structure_score(source, output) -> float:
     1.0
     """
     x, y = _paired_lightness(source, output)
-    win = 7
-    if min(x.shape[:2]) < win:
-        raise ValueError(f"images must be at least {win} x {win}, got {x.shape[:2]}")
-    vx, vy, vxy = _local_moments(x, y, win)
+    window = _window(x.shape)
+    if window is None:
+        return None
+    vx, vy, vxy = _local_moments(x, y, window)
     c3 = (0.03 * 100.0) ** 2 / 2.0
     s = (vxy + c3) / (np.sqrt(vx * vy) + c3)
-    pad = (win - 1) // 2
-    value = float(np.mean(s[pad:-pad, pad:-pad], dtype=np.float64))
+    value = float(np.mean(_crop(s, window), dtype=np.float64))
     return 1.0 if abs(value - 1.0) < 1e-12 else value
 
 
@@ -389,7 +435,7 @@ def _paired_lab(source, output) -> tuple[np.ndarray, np.ndarray]:
     return lab(source_pixels), lab(output_pixels)
 
 
-def chroma_structure(source, output) -> float:
+def chroma_structure(source, output) -> float | None:
     """Whether the output keeps the source's chroma patterns: SSIM's contrast-structure term on a* and b*.
 
     With local standard deviations sigma and covariance sigma_xy over 7 x 7
@@ -411,17 +457,19 @@ def chroma_structure(source, output) -> float:
     ----------
     source, output : ndarray or PIL.Image.Image
         Any images :func:`imgot.transfer` accepts, with the same height and
-        width, at least 7 x 7. Alpha is ignored; a gray image counts as R = G = B.
+        width. Alpha is ignored; a gray image counts as R = G = B. Windows
+        shrink to fit as in :func:`structure_score`.
 
     Returns
     -------
-    float
-        The mean term, in [-1, 1] (1 = the source's chroma structure).
+    float or None
+        The mean term, in [-1, 1] (1 = the source's chroma structure); None
+        for an image too small for a window of two pixels.
 
     Raises
     ------
     ValueError
-        If the two images differ in height or width, or are smaller than 7 x 7.
+        If the two images differ in height or width.
 
     Examples
     --------
@@ -435,21 +483,20 @@ def chroma_structure(source, output) -> float:
     True
     """
     x_lab, y_lab = _paired_lab(source, output)
-    win = 7
-    if min(x_lab.shape[:2]) < win:
-        raise ValueError(f"images must be at least {win} x {win}, got {x_lab.shape[:2]}")
+    window = _window(x_lab.shape)
+    if window is None:
+        return None
     c2 = (0.03 * 100.0) ** 2
-    pad = (win - 1) // 2
     terms = []
     for channel in (1, 2):
-        vx, vy, vxy = _local_moments(x_lab[..., channel], y_lab[..., channel], win)
+        vx, vy, vxy = _local_moments(x_lab[..., channel], y_lab[..., channel], window)
         cs = (2.0 * vxy + c2) / (vx + vy + c2)
-        terms.append(float(np.mean(cs[pad:-pad, pad:-pad], dtype=np.float64)))
+        terms.append(float(np.mean(_crop(cs, window), dtype=np.float64)))
     value = float(np.mean(terms))
     return 1.0 if abs(value - 1.0) < 1e-12 else value
 
 
-def blotch(source, output, *, smooth_share: float = 0.25) -> float:
+def blotch(source, output, *, smooth_share: float = 0.25) -> float | None:
     """The mid-scale CIELAB variation that the output adds in the source's smoothest areas, in Delta E.
 
     The band-pass ``B(x) = G_2 * x - G_8 * x`` of each CIELAB plane (Gaussian
@@ -478,8 +525,10 @@ def blotch(source, output, *, smooth_share: float = 0.25) -> float:
 
     Returns
     -------
-    float
-        The added rms band-pass variation, Delta E.
+    float or None
+        The added rms band-pass variation, Delta E; None for an image under
+        3 pixels on its longer side (no room for a mid-scale structure). A
+        thin image (1 x 5000) is scored along its length.
 
     Raises
     ------
@@ -504,6 +553,8 @@ def blotch(source, output, *, smooth_share: float = 0.25) -> float:
     if not isinstance(smooth_share, Real) or isinstance(smooth_share, bool) or not 0 < smooth_share <= 1:
         raise ValueError(f"smooth_share must be a number in (0, 1], got {smooth_share!r}")
     x_lab, y_lab = _paired_lab(source, output)
+    if max(x_lab.shape[:2]) < 3:
+        return None
 
     def band_energy(lab: np.ndarray) -> np.ndarray:
         energy = np.zeros(lab.shape[:2], np.float32)

@@ -48,11 +48,11 @@ _FORMAT = "imgot.Normalizer"
 
 
 def image_of(item):
-    """An array, a PIL image, or a path read through :func:`imgot.io.load_image`."""
+    """An array, a PIL image, or a path read through :func:`imgot.frames.read_for_fit` (all frames of a GIF)."""
     if isinstance(item, (str, os.PathLike)):
-        from .io import load_image
+        from .frames import read_for_fit
 
-        return load_image(item).pixels
+        return read_for_fit(item)
     return item
 
 

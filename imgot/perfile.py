@@ -133,6 +133,10 @@ def recolor_file(
     ------
     ImageReadError
         If `source` is not an image imgot can read.
+    ValueError
+        For a multi-frame `source` (recolored by :func:`imgot.frames.recolor_frames`,
+        one map for every frame) with a selection, a `target` format that holds
+        one image, or a method that is not one LUT.
     OutputExistsError
         If `target` exists and `overwrite` is False.
     ImageWriteError, InputOverwriteError
@@ -150,6 +154,16 @@ def recolor_file(
     0
     """
     source, target = Path(source), Path(target)
+    from .frames import count_frames
+
+    if count_frames(source) > 1:  # an animated GIF, PNG or WebP, a multi-page TIFF: every frame, one map
+        if any(value is not None for value in (selection or {}).values()):
+            raise ValueError(f"{source}: masks and regions are for still images, not for its frames")
+        from .frames import recolor_frames
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        recolor_frames(mapper, source, target, quality=quality, overwrite=overwrite, protect=protect)
+        return
     image = load_image(source)
     result = _transform(mapper, image.pixels, read_selection(selection, source))
     target.parent.mkdir(parents=True, exist_ok=True)

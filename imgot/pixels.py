@@ -101,6 +101,9 @@ def _pil_to_array(image, *, from_file: bool = False) -> tuple[np.ndarray, str]:
     gray (`from_file`).
     """
     mode = image.mode
+    if not from_file and getattr(image, "n_frames", 1) > 1:  # never silently the current frame alone
+        raise ValueError(f"a PIL image with {image.n_frames} frames: imgot.frames.transfer_frames recolors every "
+                         "frame with one map; pass image.convert('RGB') for the current frame alone")
     if mode in ("RGB", "RGBA", "L", "LA"):
         return np.asarray(image), mode
     if mode.startswith("I;16"):

@@ -39,16 +39,26 @@ class Scores:
     ratio : float
         ``color_distance`` over the source's own distance to the reference
         (below 1: the transfer moved toward the reference).
-    structure_similarity : float
-        :func:`imgot.metrics.structure_similarity` of source and output.
-    grain : float
-        :func:`imgot.metrics.grain` of source and output.
+    structure_similarity : float or None
+        :func:`imgot.metrics.structure_similarity` of source and output
+        (None: undefined for so small an image).
+    grain : float or None
+        :func:`imgot.metrics.grain` of source and output (None for 1 x 1).
     """
 
     color_distance: float
     ratio: float
-    structure_similarity: float
-    grain: float
+    structure_similarity: float | None
+    grain: float | None
+
+
+def format_score(value: float | None, spec: str) -> str:
+    """A score as the commands print it: formatted by `spec`, or ``'n/a'`` when it is undefined (None).
+
+    >>> format_score(0.98765, ".3f"), format_score(None, "+.3f")
+    ('0.988', 'n/a')
+    """
+    return "n/a" if value is None else format(value, spec)
 
 
 def evaluate(source, reference, outputs, *, source_mask=None, reference_mask=None) -> list[Scores]:
@@ -101,8 +111,10 @@ def _thumbnail(image, width: int):
     if color.dtype != np.uint8:
         color = np.round(color.astype(np.float64) / pixels.scale * 255).astype(np.uint8)
     thumb = Image.fromarray(np.ascontiguousarray(color)).convert("RGB")
-    height = max(1, round(thumb.height * width / thumb.width))
-    return thumb.resize((width, height), Image.Resampling.LANCZOS)
+    # `width` wide, and at most twice as tall: a 5000 x 1 column is not drawn 1.6 million pixels high.
+    scale = min(width / thumb.width, 2 * width / thumb.height)
+    size = (max(1, round(thumb.width * scale)), max(1, round(thumb.height * scale)))
+    return thumb.resize(size, Image.Resampling.LANCZOS)
 
 
 def _swatches(image, width: int, height: int, n_clusters: int, random_state: int):
@@ -199,7 +211,8 @@ def contact_sheet(
         if scores is not None:
             lines = (
                 f"color dist {scores.color_distance:.1f} ({scores.ratio:.2f} of source)",
-                f"SSIM {scores.structure_similarity:.3f}   grain {scores.grain:+.2f}",
+                f"SSIM {format_score(scores.structure_similarity, '.3f')}   "
+                f"grain {format_score(scores.grain, '+.2f')}",
             )
             for number, line in enumerate(lines, start=1):
                 draw.text((x, y + number * (text + 4)), line, fill=(60, 60, 60), font=font)

@@ -244,3 +244,38 @@ def test_apply_refuses_masks_for_a_video_and_takes_its_per_pixel_steps(pair, tmp
     for flag in ("--preserve-luminance", "--preserve-detail"):
         assert run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / f"out{flag}.mp4", flag).exit_code == 0
     assert run("apply", tmp_path / "id.cube", clip, "-o", tmp_path / "plain.mp4").exit_code == 0
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5000), (5000, 1)])
+def test_every_command_takes_a_tiny_or_thin_image(tmp_path, cool, shape):
+    """1 x 1, 1 x 5000 and 5000 x 1: exit 0 everywhere; a score such an image cannot have says n/a."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "in").mkdir()
+    tiny = tmp_path / "in" / "tiny.png"
+    Image.fromarray(rng.integers(0, 256, shape + (3,)).astype(np.uint8)).save(tiny)
+    ref = tmp_path / "ref.png"
+    Image.fromarray(cool).save(ref)
+    write_cube(tmp_path / "id.cube", identity_lut(5))
+    out = tmp_path / "out"
+    commands = [("transfer", tiny, ref, "-o", out / "t.png"), ("transfer", ref, tiny, "-o", out / "r.png"),
+                ("apply", tmp_path / "id.cube", tiny, "-o", out / "applied"),
+                ("batch", tmp_path / "in", "-r", ref, "-o", out / "batch", "--jobs", 1),
+                ("evaluate", tiny, ref, tiny),
+                ("compare", tiny, ref, "-o", out / "sheet.png", "--methods", "emd,histogram", "--width", 64),
+                ("distance", tiny, ref), ("plan", tiny, ref, "-o", out / "plan.png"),
+                ("morph", tiny, ref, "-o", out / "m.gif", "--frames", 2),
+                ("normalize", tmp_path / "in", "-o", out / "normalized")]
+    out.mkdir()
+    results = {}
+    for command in commands:
+        result = run(*command)
+        assert result.exit_code == 0, (command, result.output)
+        results[command[0]] = result.output
+    assert read_image(out / "t.png").shape == shape + (3,) == read_image(out / "applied" / "tiny.png").shape
+    assert read_image(out / "batch" / "tiny.png").shape == shape + (3,)
+    assert np.array_equal(read_image(out / "applied" / "tiny.png"), read_image(tiny))
+    row = results["evaluate"].splitlines()[1].split()
+    assert float(row[1]) > 0 and row[2] == "1.000"  # the source itself as output: its own distance, ratio 1
+    assert row[3:] == (["n/a", "n/a"] if shape == (1, 1) else ["1.000", "+0.000"])
+    assert float(results["distance"].split()[0]) > 0
+    assert Image.open(out / "sheet.png").height < 2000  # a 5000-pixel column is not drawn 5000 pixels per tile

@@ -198,3 +198,56 @@ def test_structure_score_drops_with_noise_and_bounds_ssim(warm):
     # SSIM = luminance * contrast * structure, luminance and contrast terms <= 1
     x, y = lightness(warm).astype(np.float64), lightness(other).astype(np.float64)
     assert structural_similarity(x, y, data_range=100.0) <= score + 1e-9
+
+
+def test_in_house_ssim_is_scikit_images_on_a_square_window(warm, cool):
+    """The formula used for windows scikit-image does not take (1 x 7), checked where it does."""
+    from skimage.metrics import structural_similarity
+
+    from imgot.metrics import _ssim
+
+    x, y = lightness(warm), lightness(cool)
+    for side in (3, 7):
+        expected = structural_similarity(x, y, data_range=100.0, win_size=side)
+        assert _ssim(x, y, (side, side)) == pytest.approx(expected, abs=1e-5)  # skimage sums float32 L*
+
+
+def test_ssim_of_a_one_by_seven_line_is_the_closed_form():
+    """One 1 x 7 window (the only one left after the border crop): SSIM of the 7 values."""
+    rng = np.random.default_rng(0)
+    source, output = rng.random((1, 7, 3)), rng.random((1, 7, 3))
+    x, y = lightness(source)[0].astype(float), lightness(output)[0].astype(float)
+    c1, c2 = 1.0, 9.0
+    cov = np.cov(x, y)  # sample (co)variances, N - 1
+    expected = ((2 * x.mean() * y.mean() + c1) * (2 * cov[0, 1] + c2)
+                / ((x.mean() ** 2 + y.mean() ** 2 + c1) * (cov[0, 0] + cov[1, 1] + c2)))
+    assert structure_similarity(source, output) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (2, 1), (2, 2)])
+def test_scores_a_single_pixel_window_cannot_have_are_none(shape):
+    from imgot.metrics import blotch, chroma_structure, structure_score
+
+    rng = np.random.default_rng(1)
+    source, output = rng.random(shape + (3,)), rng.random(shape + (3,))
+    assert structure_similarity(source, output) is None
+    assert structure_score(source, output) is None and chroma_structure(source, output) is None
+    assert blotch(source, output) is None
+    assert (grain(source, output) is None) == (shape == (1, 1))
+    assert color_distance(source, output) >= 0
+
+
+def test_thin_images_are_scored_along_their_length_the_same_either_way():
+    """1 x 5000 and 5000 x 1: every score defined, 1 / 0 for the image itself, equal under transposition."""
+    from imgot.metrics import blotch, chroma_structure, structure_score
+
+    rng = np.random.default_rng(2)
+    line = np.repeat(np.linspace(0.1, 0.9, 5000)[None, :, None], 3, axis=2) + rng.normal(0, 0.01, (1, 5000, 3))
+    line = np.clip(line, 0, 1)
+    noisy = np.clip(line + rng.normal(0, 0.05, line.shape), 0, 1)
+    metrics = (structure_similarity, structure_score, chroma_structure, blotch, grain)
+    assert [m(line, line) for m in metrics] == [1.0, 1.0, 1.0, 0.0, 0.0]
+    row = [m(line, noisy) for m in metrics]
+    column = [m(line.transpose(1, 0, 2), noisy.transpose(1, 0, 2)) for m in metrics]
+    assert row == pytest.approx(column, rel=1e-9, abs=1e-12)
+    assert row[0] < 1 and row[1] < 1 and row[3] > 0 and row[4] > 0

@@ -729,3 +729,12 @@ def test_a_side_panel_overtaken_by_a_preview_is_stale(client, images):
     client.get(api + "/preview.jpg", params={"method": "linear"})
     with pytest.raises(Stale):
         session.check_fresh(ticket)
+
+
+def test_metrics_of_a_one_pixel_source_send_null_for_the_scores_it_cannot_have(client, images, tmp_path):
+    Image.fromarray(np.array([[[200, 40, 30]]], np.uint8)).save(tmp_path / "dot.png")
+    api = _open(client, tmp_path / "dot.png", images[1])
+    answer = client.get(api + "/metrics", params={"method": "linear"})
+    assert answer.status_code == 200, answer.text
+    values = answer.json()
+    assert values["structure"] is None and values["grain"] is None and values["color_distance"] > 0

@@ -59,6 +59,7 @@ def compare(source, reference, output, methods, width, overwrite, selection, **o
 
     from .. import io
     from ..sheet import compare as run
+    from ..sheet import format_score
 
     inputs = (source, reference, *region_files(selection))
     guard_outputs([output], inputs, overwrite)
@@ -75,5 +76,6 @@ def compare(source, reference, output, methods, width, overwrite, selection, **o
     name_width = max(len(name) for name, _, _ in results)
     for name, scores, seconds in results:
         click.echo(f"{name:<{name_width}}  color_dist {scores.color_distance:6.2f} ({scores.ratio:.3f})  "
-                   f"ssim {scores.structure_similarity:.3f}  grain {scores.grain:+.3f}  {seconds:.2f}s")
+                   f"ssim {format_score(scores.structure_similarity, '.3f')}  "
+                   f"grain {format_score(scores.grain, '+.3f')}  {seconds:.2f}s")
     click.echo(str(output))

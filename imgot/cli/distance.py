@@ -88,6 +88,7 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     from .. import io
     from ..distances import distance as wasserstein
     from ..distances import pairwise_distances
+    from ..frames import read_for_fit
     from ..planview import draw_heatmap, matrix_csv
 
     if options["gray"] and options["method"] == "sinkhorn":
@@ -101,7 +102,7 @@ def distance(group_a, group_b, pairwise, plot, overwrite, p, **options):
     guard_outputs((pairwise, plot), paths_a + paths_b, overwrite)
     options["p"] = int(p)
     try:
-        cache = {path: io.read_image(path) for path in dict.fromkeys(paths_a + paths_b)}
+        cache = {path: read_for_fit(path) for path in dict.fromkeys(paths_a + paths_b)}  # a GIF: all its frames
         if group_b is not None:
             value = wasserstein([cache[q] for q in paths_a], [cache[q] for q in paths_b], **options)
             click.echo(f"{value:.6g}")

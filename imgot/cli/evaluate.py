@@ -19,7 +19,8 @@ def evaluate(source, reference, outputs):
     One row per output: color distance to REFERENCE (sliced Wasserstein in
     CIELAB) and its ratio to SOURCE's own distance (below 1 = closer), L*
     SSIM against SOURCE (1 = same structure), and grain (relative change of
-    high-frequency L* energy; 0 = none added).
+    high-frequency L* energy; 0 = none added). A score that so small an
+    image cannot have (SSIM of a 1 x 1 or 2 x 2 image) is printed n/a.
 
     \b
     Example:
@@ -27,6 +28,7 @@ def evaluate(source, reference, outputs):
     """
     from .. import io
     from ..sheet import evaluate as score
+    from ..sheet import format_score
 
     try:
         src = io.read_image(source)
@@ -39,4 +41,4 @@ def evaluate(source, reference, outputs):
     click.echo(f"{'output':<{name_width}}  {'color_dist':>10}  {'ratio':>6}  {'ssim':>6}  {'grain':>7}")
     for path, row in zip(outputs, scores):
         click.echo(f"{str(path):<{name_width}}  {row.color_distance:>10.2f}  {row.ratio:>6.3f}  "
-                   f"{row.structure_similarity:>6.3f}  {row.grain:>+7.3f}")
+                   f"{format_score(row.structure_similarity, '.3f'):>6}  {format_score(row.grain, '+.3f'):>7}")

@@ -171,13 +171,13 @@ def _report(model, done, report: Path | None, sheet: Path | None, seed: int) -> 
 def _write_luts(model, pairs, folder: Path, overwrite: bool) -> None:
     """Each input's color map toward the barycenter as FOLDER/RELATIVE.cube."""
     from ..cube import write_cube
-    from ..io import load_image
+    from ..frames import read_for_fit
 
     for path, relative in pairs:
         target = folder / relative.with_suffix(".cube")
         if target.exists() and not overwrite:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        lut = model.color_lut(load_image(path).pixels)
+        lut = model.color_lut(read_for_fit(path))  # a GIF's map is its frames' (imgot.frames)
         write_cube(target, lut, title=f"imgot normalize {relative.name}"[:200].replace('"', "'"),
                    overwrite=overwrite)

@@ -46,13 +46,16 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
       imgot transfer photo.jpg sunset.jpg -o out.jpg --no-detail      # the fast path
       imgot transfer clip.mp4 sunset.jpg -o graded.mp4 --save-lut clip_sunset.cube
       imgot transfer clip.mov sunset.jpg -o graded.mov --per-shot --crf 16
+      imgot transfer loop.gif sunset.jpg -o loop_sunset.gif         # every frame, one map
       imgot transfer face.jpg tan.jpg -o out.jpg --source-mask skin.png --apply-mask skin.png --feather 8
       imgot transfer scene.tif ref.tif -o out.tif --ignore-color 0,0,0
       imgot transfer day.jpg dusk.jpg -o out.jpg --regions day_labels.png dusk_labels.png
 
     A video SOURCE (.mp4, .mov, .mkv, .webm, .avi, ...) gets one color map for
     the whole clip (no flicker), or one per shot with --per-shot; -o may also
-    be an image sequence such as frames_%05d.png.
+    be an image sequence such as frames_%05d.png. An animated GIF, PNG or
+    WebP, or a multi-page TIFF, gets one map for all its frames too; timing,
+    loop and transparency are kept.
 
     Masks and regions: --source-mask and --reference-mask choose which pixels
     give each image's colors; --apply-mask chooses where the result goes
@@ -77,19 +80,37 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
             raise click.UsageError(f"{', '.join(given(selection, options))}: only for an image input, not a video")
         return transfer_video(source, reference, output, save_lut, overwrite, video, options)
     refuse_for_images(video)
+    from ..frames import count_frames, frame_format, read_for_fit, recolor_frames
+
+    frames = count_frames(source) > 1  # an animated GIF, PNG or WebP, a multi-page TIFF: one map, every frame
+    per_pixel = [flag for flag in given(selection, options) if flag not in ("--reference-mask", "--ignore-color")]
+    if frames and per_pixel:
+        raise click.UsageError(f"{', '.join(per_pixel)}: for a still image, not for the frames of {source.name}")
+    if frames:
+        try:
+            frame_format(output, source)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
     try:
-        src = io.load_image(source)
-        ref = io.load_image(reference)
-        check_depth(options.get("ignore_color"), {"SOURCE": src.pixels})
+        ref = read_for_fit(reference)
         fit_data, transform_data = load_selection(selection)
-        model = ColorTransfer(**options).fit(ref.pixels, **fit_data)
-        if save_lut:  # solve once, use the map twice
+        model = ColorTransfer(**options).fit(ref, **fit_data)
+        if frames:
+            lut = recolor_frames(model, source, output, quality=quality, overwrite=overwrite, protect=inputs).lut
+            src = None
+        else:
+            src = io.load_image(source)
+            check_depth(options.get("ignore_color"), {"SOURCE": src.pixels})
+        if src is None:
+            pass
+        elif save_lut:  # solve once, use the map twice
             fitted = LUTTransform.from_model(model, src.pixels, source_mask=transform_data["source_mask"])
             lut, result = fitted.lut, fitted.transform(src.pixels, apply_mask=transform_data["apply_mask"])
         else:
             result = model.transform(src.pixels, **transform_data)
-        io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
-                       quality=quality, overwrite=overwrite, protect=inputs)
+        if src is not None:
+            io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
+                           quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
             write_cube(save_lut, lut, title=cube_title("transfer", reference), overwrite=overwrite,
                        protect=inputs)
