@@ -33,8 +33,9 @@ from .videoio import EncoderSettings, Frame, iter_frames, probe, stream_video
 __all__ = ["ClipGrade", "Frame", "VideoResult", "apply_lut_video", "fit_video", "iter_frames",
            "iter_graded_frames", "probe", "transfer_video"]
 
-# The per-pixel finishing steps apply_lut_to_image takes (detail, preserve_luminance), if any.
-_FINISHING = {"detail", "preserve_luminance"} & set(inspect.signature(apply_lut_to_image).parameters)
+# The per-pixel finishing steps apply_lut_to_image takes (detail, preserve_luminance, ...), if any.
+_FINISHING = {"detail", "preserve_luminance", "saturation", "protect_skin"} & \
+    set(inspect.signature(apply_lut_to_image).parameters)
 
 Progress = Callable[[str, int, int], None]
 
@@ -62,6 +63,8 @@ class ClipGrade:
         Tabulate each unblended map for every 8-bit color when first used
         (:meth:`ColorLUT.bake`, bit-identical, about 3x faster per frame);
         one baked copy (64 MB) is kept at a time.
+    saturation, protect_skin : float
+        The model's color intensity and skin protection (per pixel, after the map).
     """
 
     luts: list[ColorLUT]
@@ -73,6 +76,8 @@ class ClipGrade:
     detail: bool = False
     preserve_luminance: bool = False
     bake: bool = False
+    saturation: float = 1.0
+    protect_skin: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -144,11 +149,20 @@ class ClipGrade:
 
     def grade(self, rgb: np.ndarray, index: int) -> np.ndarray:
         """Grade frame `index`'s RGB pixels with its map and the per-pixel finishing steps."""
-        return _apply(self.lut_at(index), rgb, self.detail, self.preserve_luminance)
+        return _apply(self.lut_at(index), rgb, self.detail, self.preserve_luminance, self.saturation,
+                      self.protect_skin)
+
+    @property
+    def per_pixel(self) -> bool:
+        """Whether frames need per-pixel steps after the LUT (not the YUV tables)."""
+        return bool(self.detail or (self.preserve_luminance and "preserve_luminance" in _FINISHING)
+                    or self.saturation != 1.0 or self.protect_skin > 0)
 
 
-def _apply(lut: ColorLUT, rgb: np.ndarray, detail: bool, preserve_luminance: bool) -> np.ndarray:
-    options = {"detail": detail, "preserve_luminance": preserve_luminance}
+def _apply(lut: ColorLUT, rgb: np.ndarray, detail: bool, preserve_luminance: bool, saturation: float = 1.0,
+           protect_skin: float = 0.0) -> np.ndarray:
+    options = {"detail": detail, "preserve_luminance": preserve_luminance, "saturation": saturation,
+               "protect_skin": protect_skin}
     options = {name: value for name, value in options.items() if name in _FINISHING}
     if detail and "detail" not in _FINISHING:
         # apply_lut_to_image without its detail step: the same step as ColorTransfer's.
@@ -273,7 +287,8 @@ def fit_video(
         if progress is not None:
             progress("fitting", done + 1, len(plans))
     return ClipGrade(luts, np.asarray(anchors), np.asarray(shot_of), tuple(cuts), sample.n_frames, int(crossfade),
-                     bool(model.detail), bool(model.preserve_luminance))
+                     bool(model.detail), bool(model.preserve_luminance), saturation=float(model.saturation),
+                     protect_skin=float(model.protect_skin))
 
 
 @dataclass
@@ -313,8 +328,7 @@ def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info
 def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
     def which(index: int) -> int | None:
         pairs = grade.weights(index)
-        per_pixel = grade.detail or (grade.preserve_luminance and "preserve_luminance" in _FINISHING)
-        return pairs[0][0] if len(pairs) == 1 and not per_pixel else None
+        return pairs[0][0] if len(pairs) == 1 and not grade.per_pixel else None
 
     return which
 
@@ -412,12 +426,14 @@ def apply_lut_video(
     progress: Progress | None = None,
     detail: bool = False,
     preserve_luminance: bool = False,
+    saturation: float = 1.0,
+    protect_skin: float = 0.0,
 ) -> VideoResult:
     """Map every frame of a clip through `lut` (e.g. a ``.cube`` read with :func:`imgot.cube.read_cube`).
 
     Parameters are those of :func:`transfer_video`; one pass over the clip.
-    `detail` and `preserve_luminance` add the per-pixel finishing steps a
-    LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
+    `detail`, `preserve_luminance`, `saturation` and `protect_skin` add the
+    per-pixel finishing steps a LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
     wrote for a clip and the transfer's own flags, the frames are the
     transfer's.
 
@@ -434,14 +450,15 @@ def apply_lut_video(
     check_encoder(path, out_path, codec=codec, crf=crf, bitrate=bitrate, preset=preset)
     info = probe(path)
     yuv = None
-    per_pixel = detail or (preserve_luminance and "preserve_luminance" in _FINISHING)
+    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames, detail=bool(detail),
+                      preserve_luminance=bool(preserve_luminance), saturation=float(saturation),
+                      protect_skin=float(protect_skin))
+    per_pixel = grade.per_pixel
     if _worth_baking(path, info.n_frames):
         if not per_pixel:
             yuv = _yuv420_route([lut], lambda index: 0, info)
         if per_pixel or info.pix_fmt not in ("yuv420p", "yuvj420p"):
-            lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
-    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames, detail=bool(detail),
-                      preserve_luminance=bool(preserve_luminance))
+            grade.luts = [ColorLUT(lut.table).bake()]  # the RGB route serves every frame
     encoder, notes = stream_video(path, out_path, grade.grade, codec=codec,
                                   crf=crf, bitrate=bitrate, preset=preset, overwrite=overwrite,
                                   progress=_encode_progress(progress), yuv420_function=yuv)
