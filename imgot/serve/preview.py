@@ -146,8 +146,8 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
     restored after.
     """
     space = model.color_space or default_color_space(model.method)
-    saved = model.strength, model.preserve_luminance, model.detail
-    model.preserve_luminance, model.detail = False, False
+    saved = model.strength, model.preserve_luminance, model.detail, model.saturation, model.protect_skin
+    model.preserve_luminance, model.detail, model.saturation, model.protect_skin = False, False, 1.0, 0.0
     try:
         model.strength = 1.0
         try:
@@ -158,7 +158,7 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
         model.strength = _LOW
         return BaseMap(lut, model.color_lut(preview), None, space)
     finally:
-        model.strength, model.preserve_luminance, model.detail = saved
+        model.strength, model.preserve_luminance, model.detail, model.saturation, model.protect_skin = saved
 
 
 def _inside(table: np.ndarray) -> np.ndarray:
@@ -204,14 +204,16 @@ def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> Colo
 
 
 def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_luminance: bool,
-           detail: bool) -> np.ndarray:
+           detail: bool, saturation: float = 1.0, protect_skin: float = 0.0) -> np.ndarray:
     """The preview at these finishing settings, uint8 (h, w, 3).
 
     Per-pixel methods get the library's own finishing: the blend toward the
     source in sRGB, then the luminance swap; `detail` filters the result with
-    :func:`imgot.detail.preserve_detail`, as :meth:`imgot.ColorTransfer.transform` does.
+    :func:`imgot.detail.preserve_detail`, as :meth:`imgot.ColorTransfer.transform` does;
+    then the color intensity and the skin protection (:mod:`imgot.recolor`).
     """
     from ..pixels import as_pixels
+    from ..recolor import blend_back
     from ..transfer import finish as finish_pixels
 
     pixels = as_pixels(preview)
@@ -219,10 +221,12 @@ def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_lumi
         # The LUT at this strength (luminance on its lattice, as color_lut), then
         # the library's own per-pixel finishing steps, as ColorTransfer.transform.
         lut = scaled_lut(base, strength, preserve_luminance)
-        return apply_lut_to_image(lut, preview, detail=detail, preserve_luminance=preserve_luminance)
+        return apply_lut_to_image(lut, preview, detail=detail, preserve_luminance=preserve_luminance,
+                                  saturation=saturation, protect_skin=protect_skin)
     source = preview.astype(np.float32) / np.float32(255)
     out = quantize(source + np.float32(strength) * (base.output - source), np.uint8)
-    return finish_pixels(pixels, out, detail=detail, preserve_luminance=preserve_luminance)
+    out = finish_pixels(pixels, out, detail=detail, preserve_luminance=preserve_luminance, saturation=saturation)
+    return blend_back(pixels, pixels, out, None, protect_skin=protect_skin)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
