@@ -80,3 +80,20 @@ def test_video_transfer_and_apply_take_the_controls(tmp_path, clip, cool):
                                   "--saturation", "0", "--crf", "0"])
     assert result.exit_code == 0, result.output
     assert all(is_gray(frame, 4) for frame in frames(tmp_path / "a.mp4"))
+
+
+def test_the_pages_settings_carry_the_controls(warm, cool):
+    """imgot serve: parsed and checked like the library's, and the preview is finished with them."""
+    from imgot.serve.params import FINISH, PLAN, parse_params
+    from imgot.serve.preview import base_map, finish
+
+    params = parse_params({"saturation": "0", "protect_skin": "0.5", "neutralize": "white-patch"})
+    assert (params["saturation"], params["protect_skin"], params["neutralize"]) == (0.0, 0.5, "white-patch")
+    assert parse_params({"neutralize": ""})["neutralize"] is None
+    assert {"saturation", "protect_skin"} <= set(FINISH) and "neutralize" in PLAN
+    with pytest.raises(ValueError, match="neutralize"):
+        parse_params({"neutralize": "grey"})
+    model = imgot.ColorTransfer(n_clusters=8, detail=False, saturation=0.0).fit(cool)
+    preview = finish(base_map(model, warm), warm, strength=1.0, preserve_luminance=False, detail=False,
+                     saturation=0.0)
+    assert is_gray(preview, 1) and np.array_equal(preview, model.transform(warm))
