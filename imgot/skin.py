@@ -68,6 +68,7 @@ GRID = 512  # the weight is computed on a grid of about this many pixels on the 
 OPENING = 0.008  # diameter of the gray-level opening that drops thin lines (edges of orange objects)
 CLOSING = 0.025  # diameter of the gray-level closing that fills small holes, as a share of that side
 BLUR = 0.004  # Gaussian sigma of the final blur, as a share of that side
+_SNAP = np.float32(1.0 / 1024)
 SKIN_LIGHTNESS = (8.0, 20.0, 92.0, 99.0)
 
 
@@ -174,4 +175,9 @@ def skin_weight(color: np.ndarray, scale: float) -> np.ndarray:
     sigma = BLUR * side
     if sigma >= 0.3:
         weight = gaussian_filter(weight, sigma, mode="nearest")
-    return np.clip(_upsample(weight, shape), 0.0, 1.0)
+    weight = _upsample(weight, shape)
+    # Weights within 1/1024 of 0 or 1 move no 8-bit level: snap them, so that only the pixels near
+    # skin take the (slower) partial blend.
+    weight[weight < _SNAP] = 0.0
+    weight[weight > 1.0 - _SNAP] = 1.0
+    return weight
