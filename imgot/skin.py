@@ -127,7 +127,7 @@ def _upsample(weight: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
     image = Image.fromarray(np.ascontiguousarray(weight, np.float32), mode="F")
-    return np.asarray(image.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), np.float32)
+    return np.array(image.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), np.float32)  # writeable
 
 
 def skin_weight(color: np.ndarray, scale: float) -> np.ndarray:

@@ -110,6 +110,17 @@ def test_cli_bare_flag_is_0_8_and_apply_agrees(tmp_path, teal):
     assert bad.exit_code == 2 and "1.5" in bad.output
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_large_images_take_the_coarse_grid(dtype):
+    """Over 1024 pixels a side the weight is computed on a coarser grid and interpolated back."""
+    image = portrait(1100).astype(dtype) * (257 if dtype == np.uint16 else 1)
+    weight = skin_weight(image, 255 if dtype == np.uint8 else 65535)
+    assert weight.shape == (1100, 1100) and weight.flags.writeable
+    assert weight[:, 20:500].min() == 1.0 and weight[:, 600:].max() == 0.0
+    middle = weight[500, 520:580]
+    assert np.all(np.diff(middle) <= 0) and np.abs(np.diff(middle)).max() < 0.2  # a smooth edge
+
+
 def test_bad_amounts_are_refused():
     with pytest.raises(ValueError, match="protect_skin"):
         imgot.transfer(portrait(), portrait(), protect_skin=-0.1)
