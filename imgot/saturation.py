@@ -14,7 +14,7 @@ import numpy as np
 
 from .colorspace import lab_to_linear, linear_to_srgb, pixels_to_lab
 from .pixels import quantize
-from .relight import for_row_blocks
+from .relight import _encode, for_row_blocks
 
 __all__ = ["scale_chroma"]
 
@@ -83,7 +83,11 @@ def scale_chroma(color: np.ndarray, scale: float, factor: float, *, n_threads: i
 
     def work(rows: slice) -> None:
         linear = _fit_gamut(pixels_to_lab(color[rows], scale), float(factor))
-        out[rows] = quantize(linear_to_srgb(linear), color.dtype)
+        if color.dtype == np.uint8:  # relight's table: one lookup per value instead of a power
+            np.clip(linear, 0.0, 1.0, out=linear)
+            out[rows] = _encode(linear, color.dtype)
+        else:
+            out[rows] = quantize(linear_to_srgb(linear), color.dtype)
 
     for_row_blocks(color.shape[0], color.shape[1], work, n_threads=n_threads)
     return out
