@@ -163,6 +163,7 @@ def transfer_many(
     quality: int = 95,
     format: str | None = None,
     save_lut: str | os.PathLike | None = None,
+    hald_level: int = 8,
     source_mask=None,
     reference_mask=None,
     apply_mask=None,
@@ -207,13 +208,15 @@ def transfer_many(
         input's own extension.
     save_lut : path-like, optional
         With `fit_on`, also write the one fitted color map as a 3-D LUT
-        (``.cube``, :func:`imgot.cube.write_cube`) to this file, once it is
+        (``.cube``, or a HaldCLUT for ``.png``: :func:`imgot.hald.write_lut`) to this file, once it is
         fitted and before any image is processed; an existing file is
         replaced only with `overwrite`. The file holds the float32 table
         exactly, so applying it (``imgot apply`` with the same `preserve_detail` and
         `preserve_luminance`) reproduces every output. The LUT holds the
         color map only, not the model's per-pixel `preserve_detail` and
-        `preserve_luminance` steps.
+        `preserve_luminance` steps (nor `saturation` and `protect_skin`).
+    hald_level : int in 2..16, default 8
+        The level of a HaldCLUT `save_lut` (``.png``).
     source_mask, apply_mask, source_labels : optional
         Each image's selection, apply mask and region labels (see
         :meth:`imgot.ColorTransfer.transform`): one file or array for all
@@ -312,13 +315,14 @@ def transfer_many(
     protect = tuple(p for p in files if isinstance(p, (str, os.PathLike)) and p not in (*FIT_ON_MODES, "alpha")
                     and not is_companion_pattern(p))
     if save_lut is not None:
-        from .cube import cube_title, read_cube, write_cube
+        from .cube import cube_title
+        from .hald import read_lut, write_lut
 
-        write_cube(save_lut, mapper.lut, title=cube_title("batch", reference), overwrite=overwrite,
-                   protect=(first[0], *protect))
-        # The workers apply the table as the file holds it: the .cube is, by construction, the map
+        write_lut(save_lut, mapper.lut, title=cube_title("batch", reference), hald_level=hald_level,
+                  overwrite=overwrite, protect=(first[0], *protect))
+        # The workers apply the table as the file holds it: the LUT file is, by construction, the map
         # every output went through.
-        mapper = replace(mapper, lut=read_cube(save_lut))
+        mapper = replace(mapper, lut=read_lut(save_lut))
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = _plan(chain([first], pairs), out_dir, suffix, overwrite, protect)
     options = {"quality": quality, "overwrite": overwrite}

@@ -301,6 +301,7 @@ def lut_from_samples(
 
 
 _ALL_COLORS = 1 << 24
+_PILLOW_MAX_SIZE = 65  # Pillow's Color3DLUT takes 2..65 points per axis (a HaldCLUT of level 12 has 144)
 _BAKE_BLOCK = 1 << 20
 
 
@@ -396,7 +397,7 @@ class ColorLUT:
         >>> bool(np.array_equal(lut.bake().apply_uint8(image), plain))
         True
         """
-        if self._baked is not None or sys.byteorder != "little":
+        if self._baked is not None or sys.byteorder != "little" or self.size > _PILLOW_MAX_SIZE:
             return self
         from concurrent.futures import ThreadPoolExecutor
 
@@ -445,6 +446,10 @@ class ColorLUT:
 
     def _apply_pillow(self, rgb: np.ndarray, n_threads: int | None) -> np.ndarray:
         from concurrent.futures import ThreadPoolExecutor
+
+        if self.size > _PILLOW_MAX_SIZE:  # Pillow's filter stops there: numpy trilinear on the clipped table
+            plain = self if self.extended is None else ColorLUT(self.table)
+            return np.rint(plain.apply_float(rgb, 255.0) * np.float32(255.0)).astype(np.uint8)
 
         lut = self._pillow_lut()
         out = np.empty(rgb.shape, dtype=np.uint8)

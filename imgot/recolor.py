@@ -3,7 +3,8 @@
 A color map is a LUT (:class:`imgot.mapping.ColorLUT`); what follows it
 depends on each pixel itself or on its neighbourhood, so it runs per pixel:
 the exact source lightness (``preserve_luminance``), the detail step
-(``preserve_detail``), and the apply mask and ignored color (:mod:`imgot.regions`).
+(``preserve_detail``), the color intensity (``saturation``), skin protection
+(``protect_skin``), and the apply mask and ignored color (:mod:`imgot.regions`).
 :class:`imgot.ColorTransfer`, ``imgot batch --fit-on``, ``imgot apply`` and
 ``--save-lut`` all finish their maps here, so the same options give the same
 bytes everywhere.
@@ -20,11 +21,12 @@ from .pixels import Pixels, as_pixels, quantize, to_output
 from .regions import apply_weight, check_ignore_depth, composite, ignored_pixels
 from .validation import renamed
 
-__all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish"]
+__all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish", "blend_back"]
 
 
 def finish(pixels: Pixels, mapped: np.ndarray, *, preserve_detail: bool, preserve_luminance: bool,
-           ignore: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
+           ignore: np.ndarray | None = None, labels: np.ndarray | None = None,
+           saturation: float = 1.0) -> np.ndarray:
     """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
 
     ``preserve_luminance`` gives every pixel the source's L* (chroma reduced
@@ -34,18 +36,74 @@ def finish(pixels: Pixels, mapped: np.ndarray, *, preserve_detail: bool, preserv
     Pixels in `ignore` (an ignored color) do not enter the detail step's
     statistics, so a nodata frame does not lighten or tint its neighbours;
     with `labels` (region transfers) each region is filtered apart.
+    Then ``saturation`` scales the CIELAB chroma of that result, keeping its
+    L* and hue (:func:`imgot.saturation.scale_chroma`; 1 is the identity).
     """
     if preserve_luminance:
         from .relight import keep_lightness
 
-        return keep_lightness(pixels.color, mapped, pixels.scale)
-    if preserve_detail:
+        mapped = keep_lightness(pixels.color, mapped, pixels.scale)
+    elif preserve_detail:
         from .detail import preserve_detail as detail_step
 
         keep = None if ignore is None or not ignore.any() else ~ignore
-        return detail_step(pixels.color, mapped, keep=keep, labels=labels,
-                           out=mapped if mapped.flags.writeable else None)
+        mapped = detail_step(pixels.color, mapped, keep=keep, labels=labels,
+                             out=mapped if mapped.flags.writeable else None)
+    if saturation != 1.0:
+        from .saturation import scale_chroma
+
+        mapped = scale_chroma(mapped, pixels.scale, float(saturation))
     return mapped
+
+
+def blend_back(original: Pixels, source: Pixels, result: np.ndarray, weight: np.ndarray | None, *,
+               protect_skin: float = 0.0) -> np.ndarray:
+    """The output color: `result` blended back toward `source` on skin, then placed by `weight`.
+
+    Each pixel moves back toward `source` (the image the map was applied
+    to) by ``protect_skin`` times its skin weight
+    (:func:`imgot.skin.skin_weight`, a smooth function of the source color),
+    then replaces `original` where `weight` (the apply mask, 0 on ignored
+    pixels; None for everywhere) says so. `source` is `original` unless it
+    was neutralized first.
+    """
+    if protect_skin > 0 and not source.is_gray:
+        from .skin import skin_weight
+
+        keep = skin_weight(source.color, source.scale)
+        keep *= np.float32(-protect_skin)
+        keep += np.float32(1.0)
+        result = _blend(source.color, result, keep, source.scale)
+    return composite(original.color, result, weight)
+
+
+def _blend(source: np.ndarray, result: np.ndarray, weight: np.ndarray, scale: float) -> np.ndarray:
+    """``source + weight * (result - source)`` on every pixel, in row blocks and threads, in their dtype.
+
+    Exactly `source` where `weight` is 0 and `result` where it is 1 (float32 holds every 16-bit level);
+    unlike :func:`imgot.regions.composite` it does not gather the partial pixels, which a smooth skin
+    weight makes a third of a portrait.
+    """
+    from .relight import for_row_blocks
+
+    out = np.empty_like(result)
+    work_dtype = np.float64 if source.dtype == np.float64 else np.float32
+
+    def work(rows: slice) -> None:
+        w = weight[rows] if source.ndim == 2 else weight[rows][..., None]
+        low = source[rows].astype(work_dtype)
+        mixed = result[rows].astype(work_dtype)
+        mixed -= low
+        mixed *= w
+        mixed += low
+        if source.dtype.kind == "f":
+            out[rows] = quantize(mixed, source.dtype)
+        else:
+            np.rint(mixed, out=mixed)
+            out[rows] = np.clip(mixed, 0, scale).astype(source.dtype)
+
+    for_row_blocks(source.shape[0], source.shape[1], work)
+    return out
 
 
 @dataclass(frozen=True)
@@ -60,6 +118,8 @@ class LUTTransform:
     lut : ColorLUT
     preserve_detail, preserve_luminance : bool
         See :func:`finish`.
+    saturation, protect_skin : float
+        See :func:`apply_lut_to_image`.
     """
 
     lut: ColorLUT
@@ -68,23 +128,28 @@ class LUTTransform:
     ignore_color: tuple | None = None
     ignore_tolerance: float = 0
     feather: float | None = None
+    saturation: float = 1.0
+    protect_skin: float = 0.0
 
     @classmethod
     def from_model(cls, model, image, *, source_mask=None) -> "LUTTransform":
         """The LUT that `model` fits for `image` (its `source_mask` selection), with the model's finishing steps."""
         return cls(model.color_lut(image, source_mask=source_mask), bool(model.preserve_detail),
-                   bool(model.preserve_luminance), model.ignore_color, model.ignore_tolerance, model.feather)
+                   bool(model.preserve_luminance), model.ignore_color, model.ignore_tolerance, model.feather,
+                   float(model.saturation), float(model.protect_skin))
 
     def transform(self, image, *, apply_mask=None):
         """Recolor `image`: the LUT, then the finishing steps, through `apply_mask` if given."""
         return apply_lut_to_image(self.lut, image, preserve_detail=self.preserve_detail,
-                                  preserve_luminance=self.preserve_luminance, apply_mask=apply_mask, feather=self.feather, ignore_color=self.ignore_color,
-                                  ignore_tolerance=self.ignore_tolerance)
+                                  preserve_luminance=self.preserve_luminance, apply_mask=apply_mask,
+                                  feather=self.feather, ignore_color=self.ignore_color,
+                                  ignore_tolerance=self.ignore_tolerance, saturation=self.saturation,
+                                  protect_skin=self.protect_skin)
 
 
 def apply_lut_to_image(lut: ColorLUT, image, *, preserve_detail: bool = False, preserve_luminance: bool = False,
                        apply_mask=None, feather: float | None = None, ignore_color=None, ignore_tolerance=0,
-                       **deprecated):
+                       saturation: float = 1.0, protect_skin: float = 0.0, **deprecated):
     """Map any accepted image through `lut`, keeping its kind, dtype, shape and alpha.
 
     Parameters
@@ -100,6 +165,12 @@ def apply_lut_to_image(lut: ColorLUT, image, *, preserve_detail: bool = False, p
         Where the result replaces the source, as in
         :meth:`ColorTransfer.transform`: elsewhere, and on pixels of the
         ignored color, the source is copied unchanged.
+    saturation : float, default 1.0
+        Color intensity: the chroma of the result times this, L* and hue kept
+        (:func:`finish`); 1 is the identity.
+    protect_skin : float in [0, 1], default 0.0
+        Move skin tones back toward `image` by this times their skin weight
+        (:func:`blend_back`).
     **deprecated
         ``detail``, the old name of `preserve_detail` (DeprecationWarning).
 
@@ -120,9 +191,9 @@ def apply_lut_to_image(lut: ColorLUT, image, *, preserve_detail: bool = False, p
     check_ignore_depth(ignore_color, pixels.scale)
     ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
     mapped = finish(pixels, apply_lut(lut, pixels), preserve_detail=preserve_detail,
-                    preserve_luminance=preserve_luminance, ignore=ignore)
+                    preserve_luminance=preserve_luminance, ignore=ignore, saturation=saturation)
     weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
-    return to_output(pixels, composite(pixels.color, mapped, weight))
+    return to_output(pixels, blend_back(pixels, pixels, mapped, weight, protect_skin=protect_skin))
 
 
 def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:

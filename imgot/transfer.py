@@ -12,6 +12,7 @@ from numbers import Real
 
 import numpy as np
 
+from .adaptation import NEUTRALIZE_METHODS
 from .colorspace import get_color_space
 from .estimator import ParamsMixin
 from .mapping import ColorLUT
@@ -19,7 +20,7 @@ from .palette import Palette
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
-from .recolor import LUTTransform, apply_lut, apply_lut_to_image, finish
+from .recolor import LUTTransform, apply_lut, apply_lut_to_image, blend_back, finish
 from .validation import (RENAMED, check_flag, check_integer, check_positive, check_seed, check_share, renamed,
                          takes_renamed)
 from .regions import (
@@ -28,7 +29,6 @@ from .regions import (
     blend_regions,
     check_ignore_color,
     check_ignore_depth,
-    composite,
     ignored_pixels,
     label_values,
     restrict,
@@ -109,8 +109,9 @@ class ColorTransfer(ParamsMixin):
         guided filter on the source's L* and each pixel keeps the map's
         chromaticity (:func:`imgot.detail.preserve_detail`), so that a
         stretching map does not amplify grain and JPEG blocks.
-    lut_size : int, default 33
-        Lattice points per axis of the 3-D LUT.
+    lut_size : int in 2..256, default 33
+        Lattice points per axis of the 3-D LUT (and of the ``.cube`` that
+        :meth:`color_lut` gives to :func:`imgot.cube.write_cube`).
     bandwidth : float, default 1.0
         Smoothness of the palette methods' map, relative to the palette spacing.
     random_state : int or None, default 0
@@ -128,6 +129,24 @@ class ColorTransfer(ParamsMixin):
         Pixels over which the result fades in inside the edge of an
         `apply_mask` (None: 0, the mask as given), and the width of the blend
         between regions with `source_labels` (None: 2% of the shorter side).
+    protect_skin : float in [0, 1], default 0.0
+        Skin protection: each pixel of the result moves back toward the
+        source by ``protect_skin`` times its skin weight, a smooth function of
+        the source color that is 1 on skin tones and 0 away from them
+        (:mod:`imgot.skin`: CIELAB hue 30-68 degrees, chroma 10-40, with
+        smooth edges; saturated oranges and neutrals are not skin). 0: off.
+    saturation : float in [0, 4], default 1.0
+        Color intensity (Photoshop's Match Color "Color Intensity"): the
+        CIELAB chroma of the result times this, its L* and hue unchanged,
+        chroma reduced where sRGB cannot hold it (:mod:`imgot.saturation`).
+        1 is exactly the map's result.
+    neutralize : {None, 'gray-world', 'white-patch'}, default None
+        Remove the source's color cast before the transfer: its white (mean
+        color, or brightest pixels) is adapted to D65 by the Bradford
+        transform (:mod:`imgot.adaptation`), so the map moves a neutral image
+        toward the reference, not the cast. The source's selection counts,
+        ignored pixels do not; outside an `apply_mask` the output is the
+        original source.
     **deprecated
         ``detail``: the old name of `preserve_detail`, accepted with a
         DeprecationWarning until the next release.
@@ -182,6 +201,9 @@ class ColorTransfer(ParamsMixin):
         ignore_color=None,
         ignore_tolerance: float = 0,
         feather: float | None = None,
+        protect_skin: float = 0.0,
+        saturation: float = 1.0,
+        neutralize: str | None = None,
         **deprecated,
     ):
         self.method = method
@@ -202,6 +224,9 @@ class ColorTransfer(ParamsMixin):
         self.ignore_color = ignore_color
         self.ignore_tolerance = ignore_tolerance
         self.feather = feather
+        self.protect_skin = protect_skin
+        self.saturation = saturation
+        self.neutralize = neutralize
 
     # -- the scikit-learn estimator contract: imgot.estimator.ParamsMixin, and --------
 
@@ -249,6 +274,15 @@ class ColorTransfer(ParamsMixin):
         if self.feather is not None and (not isinstance(self.feather, Real) or isinstance(self.feather, bool)
                                          or not np.isfinite(self.feather) or self.feather < 0):
             raise ValueError(f"feather must be None or a number of pixels >= 0, got {self.feather!r}")
+        if self.lut_size > 256:
+            raise ValueError(f"lut_size must be at most 256, got {self.lut_size!r}")
+        for name, high in (("protect_skin", 1.0), ("saturation", 4.0)):
+            value = getattr(self, name)
+            if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= value <= high:
+                raise ValueError(f"{name} must be in [0, {high:g}], got {value!r}")
+        if self.neutralize is not None and self.neutralize not in NEUTRALIZE_METHODS:
+            raise ValueError(f"neutralize must be None or one of {', '.join(NEUTRALIZE_METHODS)}, "
+                             f"got {self.neutralize!r}")
         return stages
 
     def _seed(self) -> int:
@@ -279,6 +313,14 @@ class ColorTransfer(ParamsMixin):
             check_ignore_depth(self.ignore_color, pixels.scale)
         ignore = ignored_pixels(pixels, self.ignore_color, self.ignore_tolerance)
         return select(pixels, mask, ignore=ignore, what=what), ignore
+
+    def _neutral(self, pixels: Pixels, ignore: np.ndarray | None) -> Pixels:
+        """The source without its color cast (`neutralize`), or `pixels` itself."""
+        if self.neutralize is None:
+            return pixels
+        from .adaptation import neutralize
+
+        return neutralize(pixels, self.neutralize, ignore=ignore)
 
     def _fit_states(self, pixels: Pixels, stages: tuple[str, ...], seed: int) -> dict:
         return {name: METHODS[name].fit(self, pixels, seed) for name in dict.fromkeys(stages)}
@@ -407,9 +449,9 @@ class ColorTransfer(ParamsMixin):
                 f"method {self.method!r} has no palette plan; color_map needs one of: "
                 f"{', '.join(PLAN_METHODS)} (color_lut gives the LUT of any LUT method)"
             )
-        pixels, _ = self._select(image, source_mask, "source")
-        return METHODS[stages[0]].color_map(self, self._state(stages[0]), pixels, self._seed(),
-                                            float(self.strength), bool(self.preserve_luminance))
+        pixels, ignore = self._select(image, source_mask, "source")
+        return METHODS[stages[0]].color_map(self, self._state(stages[0]), self._neutral(pixels, ignore),
+                                            self._seed(), float(self.strength), bool(self.preserve_luminance))
 
     def color_lut(self, image, *, source_mask=None) -> ColorLUT:
         """The color map that recolors `image`, as a 3-D LUT, for methods whose map is one LUT.
@@ -438,9 +480,17 @@ class ColorTransfer(ParamsMixin):
             lut_methods = ", ".join(name for name, spec in METHODS.items() if spec.is_lut)
             raise ValueError(f"method {self.method!r} is not a single 3-D LUT; LUT methods: {lut_methods}")
         name = stages[0]
-        pixels, _ = self._select(image, source_mask, "source")
-        return METHODS[name].map(self, self._state(name), pixels, self._seed(),
-                                 float(self.strength), bool(self.preserve_luminance))
+        pixels, ignore = self._select(image, source_mask, "source")
+        neutral = self._neutral(pixels, ignore)
+        lut = METHODS[name].map(self, self._state(name), neutral, self._seed(),
+                                float(self.strength), bool(self.preserve_luminance))
+        if neutral is pixels:
+            return lut
+        # The LUT recolors `image` itself: the cast's correction goes first, inside the table.
+        from .adaptation import compose_linear, estimate_white, neutralize_matrix
+
+        matrix = neutralize_matrix(estimate_white(pixels, self.neutralize, ignore=ignore))
+        return compose_linear(lut, matrix)
 
     def _mapped(self, pixels: Pixels, stages: tuple[str, ...], states: dict | None = None,
                 rows: slice = slice(None)) -> np.ndarray:
@@ -518,21 +568,26 @@ class ColorTransfer(ParamsMixin):
         ndarray or PIL.Image.Image
             The same kind, shape and dtype as `image`; alpha is copied as is.
         """
-        pixels, ignore = self._select(image, source_mask, "source")
+        original, ignore = self._select(image, source_mask, "source")
         stages = self._check_fitted()  # the one check of the parameters per transform
+        pixels = self._neutral(original, ignore)
         if self.strength == 0:
-            return to_output(pixels, pixels.color.copy())
-        labels = None
-        if source_labels is None:
-            mapped = self._mapped(pixels, stages)
+            if pixels is original and self.saturation == 1.0:
+                return to_output(pixels, pixels.color.copy())
+            result = finish(pixels, pixels.color.copy(), preserve_detail=False, preserve_luminance=False,
+                            saturation=self.saturation)
         else:
-            labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
-            mapped = self._mapped_regions(pixels, stages, labels)
-        result = finish(pixels, mapped, preserve_detail=bool(self.preserve_detail),
-                        preserve_luminance=bool(self.preserve_luminance),
-                        ignore=ignore, labels=labels)
-        weight = apply_weight(pixels, apply_mask, feather=self.feather or 0.0, ignore=ignore)
-        return to_output(pixels, composite(pixels.color, result, weight))
+            labels = None
+            if source_labels is None:
+                mapped = self._mapped(pixels, stages)
+            else:
+                labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
+                mapped = self._mapped_regions(pixels, stages, labels)
+            result = finish(pixels, mapped, preserve_detail=bool(self.preserve_detail),
+                            preserve_luminance=bool(self.preserve_luminance), ignore=ignore, labels=labels,
+                            saturation=self.saturation)
+        weight = apply_weight(original, apply_mask, feather=self.feather or 0.0, ignore=ignore)
+        return to_output(original, blend_back(original, pixels, result, weight, protect_skin=self.protect_skin))
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Save the fitted estimator to a versioned ``.npz`` file (no pickle).
@@ -656,8 +711,9 @@ def transfer(
     **options
         Other :class:`ColorTransfer` parameters (``n_samples``, ``reg_m``,
         ``max_iter``, ``tol``, ``n_iter``, ``lut_size``, ``bandwidth``,
-        ``ignore_color``, ``ignore_tolerance``, ``feather``; ``detail``, the
-        deprecated name of `preserve_detail`).
+        ``ignore_color``, ``ignore_tolerance``, ``feather``, ``protect_skin``,
+        ``saturation``, ``neutralize``; ``detail``, the deprecated name of
+        `preserve_detail`).
 
     Returns
     -------

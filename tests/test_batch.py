@@ -177,15 +177,15 @@ def test_save_lut_refuses_inputs_other_extensions_and_runs_without_fit_on(frames
     over_input = run(folder, "-r", ref, "-o", tmp_path / "out", "--fit-on", "first", "--overwrite",
                      "--save-lut", tmp_path / "alias.cube")
     assert over_input.exit_code == 1 and "is an input" in over_input.output
-    not_cube = run(folder, "-r", ref, "-o", tmp_path / "out", "--fit-on", "first",
-                   "--save-lut", tmp_path / "look.png")
-    assert not_cube.exit_code == 2 and ".cube" in not_cube.output
+    not_a_lut = run(folder, "-r", ref, "-o", tmp_path / "out", "--fit-on", "first",
+                    "--save-lut", tmp_path / "look.txt")  # .cube, or .png for a HaldCLUT
+    assert not_a_lut.exit_code == 2 and ".cube" in not_a_lut.output
     per_image = run(folder, "-r", ref, "-o", tmp_path / "out", "--save-lut", tmp_path / "look.cube")
     assert per_image.exit_code == 2 and "Traceback" not in per_image.output
     errors = [line for line in per_image.output.splitlines() if "Error" in line]
     assert errors == ["Error: --save-lut writes one map for all images: add --fit-on first|pooled|FILE"]
     assert digests(folder) == before and not (tmp_path / "out").exists()
-    assert not (tmp_path / "look.cube").exists() and not (tmp_path / "look.png").exists()
+    assert not (tmp_path / "look.cube").exists() and not (tmp_path / "look.txt").exists()
     with pytest.raises(ValueError, match="save_lut needs fit_on"):
         transfer_many(folder, ref, tmp_path / "out", save_lut=tmp_path / "look.cube", **PARAMS)
 

@@ -123,8 +123,8 @@ def test_save_lut_then_apply_reproduces_the_transfer(pair, tmp_path):
     assert read_cube(lut).size == 33
     again = run("transfer", src, ref, "-o", tmp_path / "out2.png", "--save-lut", lut)
     assert again.exit_code == 1 and "--overwrite" in again.output and not (tmp_path / "out2.png").exists()
-    not_cube = run("transfer", src, ref, "-o", tmp_path / "o.png", "--save-lut", tmp_path / "look.png")
-    assert not_cube.exit_code == 2
+    not_a_lut = run("transfer", src, ref, "-o", tmp_path / "o.png", "--save-lut", tmp_path / "look.txt")
+    assert not_a_lut.exit_code == 2  # .cube, or .png for a HaldCLUT (tests/test_hald.py)
     applied = run("apply", lut, src, "-o", tmp_path / "applied", "--preserve-detail")
     assert applied.exit_code == 0, applied.output
     ours, theirs = read_image(tmp_path / "out.png"), read_image(tmp_path / "applied" / "src.png")

@@ -104,3 +104,50 @@ def test_smooth_map_sheet_and_scores(tmp_path):
     assert scores["default"]["chroma_structure"] > scores["plain"]["chroma_structure"]
     assert scores["default"]["blotch"] == pytest.approx(blotch(
         np.asarray(Image.open(EXAMPLES.parent / "sample_images" / "chelsea.jpg").convert("RGB")), results["default"]))
+
+
+@pytest.fixture(scope="module")
+def colorist(tmp_path_factory):
+    return load("colorist_controls").main(tmp_path_factory.mktemp("colorist"))
+
+
+def test_colorist_sheets_are_written(colorist):
+    from PIL import Image
+
+    for name in ("protect_skin", "saturation", "neutralize", "lut_sizes"):
+        with Image.open(colorist[name]["path"]) as sheet:
+            assert sheet.format == "JPEG" and sheet.height == 220 and sheet.width > 4 * 220
+
+
+def test_colorist_protect_skin_keeps_the_face_and_grades_the_suit(colorist):
+    result = colorist["protect_skin"]
+    face, suit = (slice(110, 190), slice(190, 260)), (slice(380, 480), slice(30, 120))
+    moved = {name: np.abs(result[name].astype(int) - result["source"]).mean(axis=-1) for name in ("default", "protected")}
+    assert moved["protected"][face].mean() < 0.45 * moved["default"][face].mean()
+    assert moved["protected"][suit].mean() > 0.9 * moved["default"][suit].mean()
+
+
+def test_colorist_saturation_scales_chroma(colorist):
+    from skimage.color import rgb2lab
+
+    chroma = {name: np.hypot(*rgb2lab(colorist["saturation"][name] / 255.0)[..., 1:].transpose(2, 0, 1)).mean()
+              for name in ("default", "less", "more")}
+    assert chroma["less"] == pytest.approx(0.6 * chroma["default"], rel=0.02)
+    assert chroma["default"] < chroma["more"] < 1.4 * chroma["default"] + 0.5  # gamut-mapped at the top
+
+
+def test_colorist_neutralize_turns_the_white_cup_white(colorist):
+    from skimage.color import rgb2lab
+
+    result = colorist["neutralize"]
+    source = rgb2lab(result["source"] / 255.0)
+    cup = source[..., 0] >= np.quantile(source[..., 0], 0.99)  # the brightest surface: the cup's rim
+    tint = {name: np.abs(rgb2lab(result[name] / 255.0)[cup][:, 1:].mean(axis=0)).max()
+            for name in ("source", "corrected", "original")}
+    assert tint["source"] > 5 and tint["corrected"] < 1.5
+
+
+def test_colorist_lut_files_reproduce_the_map(colorist):
+    result = colorist["lut_sizes"]
+    assert np.abs(result["hald8"].astype(int) - result["plain"]).mean() < 0.5
+    assert np.abs(result["cube17"].astype(int) - result["plain"]).mean() < 4

@@ -38,6 +38,12 @@ def test_help_imports_no_solver():
     assert "emd-sliced" in done.stdout and "histogram-linear-histogram" in done.stdout  # transfer's --method help
 
 
+def test_cli_neutralize_choices_are_the_library_s():
+    from imgot.adaptation import NEUTRALIZE_METHODS
+
+    assert cli_options.NEUTRALIZE == NEUTRALIZE_METHODS
+
+
 def same_option(ours: click.Option, shared: click.Option) -> bool:
     return (ours.opts, ours.secondary_opts, ours.help, ours.default, repr(ours.type)) == \
         (shared.opts, shared.secondary_opts, shared.help, shared.default, repr(shared.type))
@@ -50,9 +56,11 @@ def same_option(ours: click.Option, shared: click.Option) -> bool:
     # imgot.morph()'s own transfer parameters (its --method and --clusters are its own, see below)
     # (its --color-space is its own too: its help names no histogram method, which morph does not offer)
     ("morph", set(SHARED) & set(inspect.signature(imgot.morph).parameters) - {"method", "n_clusters", "color_space"}),
-    ("apply", {"preserve_luminance"}),  # a LUT's finishing step (--preserve-detail has its own default)
+    # a LUT's finishing steps (--preserve-detail has its own default)
+    ("apply", {"preserve_luminance", "saturation", "protect_skin"}),
     # Normalizer's transfer parameters; its --method lists the barycenter's methods, default emd
-    ("normalize", set(SHARED) - {"method", "n_iter"}),
+    # (not the colorist controls of issue 26: a stain normalizer keeps each slide's own look)
+    ("normalize", set(SHARED) - {"method", "n_iter", "lut_size", "protect_skin", "saturation", "neutralize"}),
 ])
 def test_commands_take_the_shared_transfer_options_themselves(command, expected):
     params = params_of(command)

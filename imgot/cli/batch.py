@@ -13,6 +13,7 @@ import click
 from .options import (
     ERRORS,
     LUT_METHODS,
+    check_hald_level,
     fail,
     guard_outputs,
     lut_note,
@@ -138,7 +139,8 @@ def _run(results, total: int, label: str = "imgot batch") -> tuple[dict, list, s
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this Dask scheduler (shared files).")
 @click.option("--dask-local", is_flag=True, help="Run on a local Dask cluster (LocalCluster).")
 @quality_option()
-@save_lut_option("With --fit-on, also write the one fitted color map as a 3-D LUT (.cube) to this file.")
+@save_lut_option("With --fit-on, also write the one fitted color map as a 3-D LUT to this file: .cube "
+                 "(--lut-size points per axis) or .png (HaldCLUT, --hald-level).")
 @transfer_options()
 @click.option("--mask-pattern", metavar="PATTERN", default=None,
               help="Each image's own mask, found by a pattern such as '{stem}_mask.png' or 'masks/{name}' "
@@ -146,7 +148,8 @@ def _run(results, total: int, label: str = "imgot batch") -> tuple[dict, list, s
                    "inside is recolored (--source-mask and --apply-mask in one).")
 @region_options
 @warning_lines()
-def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask_pattern, selection, **options):
+def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, hald_level, mask_pattern, selection,
+          **options):
     """Recolor every image of INPUT (a folder, a glob, or files) toward --reference.
 
     Existing outputs are skipped, so a rerun resumes an interrupted batch. A file
@@ -169,6 +172,7 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
     from ..batch import transfer_many
     from ..discovery import find_inputs
 
+    hald_level = check_hald_level(save_lut, hald_level)
     if scheduler and dask_local:
         raise click.UsageError("give --scheduler or --dask-local, not both")
     if options["fit_on"] is not None and options["method"] not in LUT_METHODS:
@@ -196,7 +200,7 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
         total = sum(1 for _ in found)
         with dask_client(scheduler, dask_local, jobs) as client:
             results = transfer_many(source, options.pop("reference"), out_dir, client=client, jobs=jobs,
-                                    save_lut=save_lut, **selection, **options)
+                                    save_lut=save_lut, hald_level=hald_level, **selection, **options)
             counts, failed, messages = _run(results, total)
     except ERRORS as error:
         raise fail(error) from None
@@ -206,7 +210,8 @@ def batch(inputs, out_dir, failures, scheduler, dask_local, jobs, save_lut, mask
     if save_lut:
         click.echo(f"lut: {save_lut}", err=True)
         note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"],
-                        selection["apply_mask"] is not None or options["ignore_color"] is not None)
+                        selection["apply_mask"] is not None or options["ignore_color"] is not None,
+                        saturation=options["saturation"], protect_skin=options["protect_skin"])
         if note:
             click.echo(note, err=True)
     report = failures or out_dir / FAILURES_NAME

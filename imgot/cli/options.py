@@ -17,6 +17,7 @@ from ..method_table import METHOD_NAMES as METHODS
 from ..validation import MAX_SEED
 
 COLOR_SPACES = ("lab", "rgb")
+NEUTRALIZE = ("gray-world", "white-patch")  # imgot.adaptation.NEUTRALIZE_METHODS (checked by a test)
 
 METHOD_HELP = method_help()
 PLAN_METHOD_HELP = "A method with a palette plan (emd-sliced: its emd stage's plan)."
@@ -134,31 +135,58 @@ def image_output(ctx, param, value):
     return value
 
 
-def cube_path(ctx, param, value: Path | None) -> Path | None:
-    """A ``.cube`` output path (``--save-lut``): any other extension is a usage error (exit 2)."""
-    if value is not None and value.suffix.lower() != ".cube":
-        raise click.BadParameter(f"{value.name!r} must end in .cube")
+def lut_path(ctx, param, value: Path | None) -> Path | None:
+    """A LUT output path (``--save-lut``): ``.cube`` or ``.png`` (HaldCLUT); others are a usage error (exit 2)."""
+    if value is not None and value.suffix.lower() not in (".cube", ".png"):
+        raise click.BadParameter(f"{value.name!r} must end in .cube (3-D LUT) or .png (HaldCLUT)")
     return value
 
 
-def save_lut_option(help: str = "Also write the fitted color map as a 3-D LUT (.cube) to this file."):
-    """``--save-lut PATH.cube``: where to write the fitted color map."""
-    return click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=cube_path,
+SAVE_LUT_HELP = ("Also write the fitted color map as a 3-D LUT to this file: .cube (Adobe/Resolve, "
+                 "--lut-size points per axis) or .png (HaldCLUT, --hald-level).")
+
+
+def save_lut_option(help: str = SAVE_LUT_HELP):
+    """``--save-lut PATH.cube|PATH.png``, with ``--hald-level`` for a HaldCLUT PNG."""
+    save = click.option("--save-lut", type=click.Path(dir_okay=False, path_type=Path), callback=lut_path,
                         help=help)
+    level = click.option("--hald-level", type=click.IntRange(2, 16), default=None, metavar="LEVEL",
+                         help="Level of the HaldCLUT that --save-lut *.png writes: 8 is 512x512 pixels "
+                              "(64 points per axis), 12 is 1728x1728, 16 is 4096x4096. [default: 8]")
+
+    def decorate(command):
+        return save(level(command))
+
+    return decorate
 
 
-def lut_note(path: Path, preserve_detail: bool, preserve_luminance: bool, masked: bool = False) -> str | None:
+def check_hald_level(save_lut: Path | None, hald_level: int | None) -> int:
+    """The HaldCLUT level to write; ``--hald-level`` without a ``.png`` --save-lut is a usage error."""
+    if hald_level is not None and (save_lut is None or save_lut.suffix.lower() != ".png"):
+        raise click.UsageError("--hald-level sets the size of a HaldCLUT: give --save-lut a .png file")
+    from ..hald import DEFAULT_HALD_LEVEL
+
+    return DEFAULT_HALD_LEVEL if hald_level is None else hald_level
+
+
+def lut_note(path: Path, preserve_detail: bool, preserve_luminance: bool, masked: bool = False, *,
+             saturation: float = 1.0, protect_skin: float = 0.0) -> str | None:
     """The stderr note that the saved LUT at `path` lacks the per-pixel steps that are on, or None."""
     steps = [(name, flag) for name, flag, on in (
         ("detail", "--preserve-detail", preserve_detail),
         ("exact per-pixel L*", "--preserve-luminance", preserve_luminance),
+        ("color intensity", f"--saturation {saturation:g}", saturation != 1.0),
+        ("skin protection", f"--protect-skin {protect_skin:g}", protect_skin > 0),
         ("mask", "--apply-mask/--ignore-color", masked),
     ) if on]
     if not steps:
         return None
-    names, flags = " and ".join(name for name, _ in steps), " ".join(flag for _, flag in steps)
-    return (f"note: {path.name} holds the color map only; the {names} step is applied per pixel and is not "
-            f"in the LUT (imgot apply {flags} adds it back)")
+    names, flags = ", ".join(name for name, _ in steps), " ".join(flag for _, flag in steps)
+    names = " and ".join(names.rsplit(", ", 1))
+    steps_are = "steps are" if len(steps) > 1 else "step is"
+    adds = "add them" if len(steps) > 1 else "adds it"
+    return (f"note: {path.name} holds the color map only; the {names} {steps_are} applied per pixel and "
+            f"{'are' if len(steps) > 1 else 'is'} not in the LUT (imgot apply {flags} {adds} back)")
 
 
 def source_reference_arguments(command):
@@ -271,6 +299,20 @@ TRANSFER_OPTIONS = (
                  help="Keep the source's lightness (L*) on every pixel; move only hue and chroma."),
     detail_option(),
     seed_option("Seed of sampling, k-means and rotations; same seed, same output bytes."),
+    click.option("--lut-size", type=click.IntRange(2, 256), default=33, show_default=True, metavar="N",
+                 help="Lattice points per axis of the color map's 3-D LUT, and so of the .cube that "
+                      "--save-lut writes (17, 32, 33, 65, ...)."),
+    click.option("--protect-skin", type=FiniteFloat(0.0, 1.0), default=0.0, show_default=True, is_flag=False,
+                 flag_value=0.8, metavar="[AMOUNT]",
+                 help="Skin protection: skin tones (CIELAB hue 30-68 deg, chroma 10-40, smooth edges) move "
+                      "back toward the source by AMOUNT times their skin weight (bare flag: 0.8). 0 is off."),
+    click.option("--saturation", type=FiniteFloat(0.0, 4.0), default=1.0, show_default=True, metavar="FACTOR",
+                 help="Color intensity (Photoshop's Match Color \"Color Intensity\"): the result's CIELAB "
+                      "chroma times FACTOR, L* and hue unchanged, kept inside sRGB. 1 is the map's result."),
+    click.option("--neutralize", type=click.Choice(NEUTRALIZE), default=None, is_flag=False,
+                 flag_value="gray-world",
+                 help="Remove the source's color cast first (Bradford adaptation of its white to D65): "
+                      "gray-world (bare flag: the mean color is gray) or white-patch (the brightest is white)."),
 )
 
 

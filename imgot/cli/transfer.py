@@ -6,6 +6,7 @@ import click
 
 from .options import (
     ERRORS,
+    check_hald_level,
     default_output,
     fail,
     guard_outputs,
@@ -36,7 +37,7 @@ from .video_options import encoder_options, grading_options
 @grading_options
 @encoder_options
 @warning_lines()
-def transfer(source, reference, output, quality, overwrite, save_lut, video, selection, **options):
+def transfer(source, reference, output, quality, overwrite, save_lut, hald_level, video, selection, **options):
     """Recolor SOURCE with the colors of REFERENCE.
 
     \b
@@ -50,6 +51,8 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
       imgot transfer face.jpg tan.jpg -o out.jpg --source-mask skin.png --apply-mask skin.png --feather 8
       imgot transfer scene.tif ref.tif -o out.tif --ignore-color 0,0,0
       imgot transfer day.jpg dusk.jpg -o out.jpg --regions day_labels.png dusk_labels.png
+      imgot transfer portrait.jpg teal.jpg -o out.jpg --protect-skin --saturation 0.8
+      imgot transfer photo.jpg look.jpg -o out.jpg --neutralize --save-lut look.png --hald-level 12
 
     A video SOURCE (.mp4, .mov, .mkv, .webm, .avi, ...) gets one color map for
     the whole clip (no flicker), or one per shot with --per-shot; -o may also
@@ -63,9 +66,11 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     two label images by equal labels.
     """
     from .. import io
-    from ..cube import cube_title, write_cube
+    from ..cube import cube_title
+    from ..hald import write_lut
     from ..transfer import ColorTransfer, LUTTransform
 
+    hald_level = check_hald_level(save_lut, hald_level)
     output = output or default_output(source)
     inputs = (source, reference, *region_files(selection))
     guard_outputs((output, save_lut), inputs, overwrite)
@@ -78,7 +83,7 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
     if is_video(source):
         if given(selection, options):
             raise click.UsageError(f"{', '.join(given(selection, options))}: only for an image input, not a video")
-        return transfer_video(source, reference, output, save_lut, overwrite, video, options)
+        return transfer_video(source, reference, output, save_lut, overwrite, video, options, hald_level)
     refuse_for_images(video)
     from ..frames import count_frames, frame_format, read_for_fit, recolor_frames
 
@@ -112,14 +117,15 @@ def transfer(source, reference, output, quality, overwrite, save_lut, video, sel
             io.write_image(output, result, icc_profile=src.icc_profile, exif=src.exif,
                            quality=quality, overwrite=overwrite, protect=inputs)
         if save_lut:
-            write_cube(save_lut, lut, title=cube_title("transfer", reference), overwrite=overwrite,
-                       protect=inputs)
+            write_lut(save_lut, lut, title=cube_title("transfer", reference), hald_level=hald_level,
+                      overwrite=overwrite, protect=inputs)
     except ERRORS as error:
         raise fail(error) from None
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
         masked = selection.get("apply_mask") is not None or options.get("ignore_color") is not None
-        note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"], masked)
+        note = lut_note(save_lut, options["preserve_detail"], options["preserve_luminance"], masked,
+                        saturation=options["saturation"], protect_skin=options["protect_skin"])
         if note:
             click.echo(note, err=True)

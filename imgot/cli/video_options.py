@@ -146,10 +146,11 @@ def _report(result) -> None:
 
 
 def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path | None, overwrite: bool,
-                   video: dict, options: dict) -> None:
-    """``imgot transfer CLIP REF``: grade the clip; also write its .cube with --save-lut."""
+                   video: dict, options: dict, hald_level: int = 8) -> None:
+    """``imgot transfer CLIP REF``: grade the clip; also write its .cube (or HaldCLUT) with --save-lut."""
     from ..atomic import check_writable
-    from ..cube import cube_title, write_cube
+    from ..cube import cube_title
+    from ..hald import write_lut
     from ..exceptions import ImgotError
     from ..video.grading import transfer_video as run
     from .options import fail, lut_note
@@ -166,8 +167,8 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     try:
         result = run(source, reference, output, overwrite=overwrite, progress=progress, **video, **options)
         if save_lut:
-            write_cube(save_lut, result.grade.luts[0], title=cube_title("transfer", reference),
-                       overwrite=overwrite, protect=(source, reference))
+            write_lut(save_lut, result.grade.luts[0], title=cube_title("transfer", reference),
+                      hald_level=hald_level, overwrite=overwrite, protect=(source, reference))
     except (ImgotError, ValueError, TypeError, ImportError) as error:
         raise fail(error) from None
     finally:
@@ -177,20 +178,22 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     click.echo(str(output))
     if save_lut:
         click.echo(str(save_lut))
-        note = lut_note(save_lut, options.get("preserve_detail", False), options.get("preserve_luminance", False))
+        note = lut_note(save_lut, options.get("preserve_detail", False), options.get("preserve_luminance", False),
+                        saturation=options.get("saturation", 1.0), protect_skin=options.get("protect_skin", 0.0))
         if note:
             click.echo(note, err=True)
 
 
 def apply_video(lut, source: Path, output: Path, overwrite: bool, video: dict, *, preserve_detail: bool = False,
-                preserve_luminance: bool = False) -> None:
+                preserve_luminance: bool = False, saturation: float = 1.0, protect_skin: float = 0.0) -> None:
     """``imgot apply LUT CLIP``: map every frame through the LUT, then the per-pixel steps asked for."""
     from ..video.grading import apply_lut_video
 
     progress = _progress()
     try:
         result = apply_lut_video(lut, source, output, overwrite=overwrite, progress=progress, preserve_detail=preserve_detail,
-                                 preserve_luminance=preserve_luminance, **video)
+                                 preserve_luminance=preserve_luminance, saturation=saturation,
+                                 protect_skin=protect_skin, **video)
     finally:
         if progress is not None:
             progress.close()

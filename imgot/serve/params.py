@@ -4,10 +4,11 @@ A slider move changes one setting; what has to be recomputed depends on which:
 
 - fit settings (``method``, ``n_clusters``, ``color_space``, ``random_state``)
   change what :meth:`imgot.ColorTransfer.fit` learns of the reference;
-- plan settings (``reg``, ``reg_m``, ``n_iter``) change the source-to-reference
-  map, so the preview's base LUT is rebuilt;
-- finishing settings (``strength``, ``preserve_luminance``, ``preserve_detail``) only
-  reshape that map and filter the preview: no fit, no transport solve.
+- plan settings (``reg``, ``reg_m``, ``n_iter``, ``neutralize``) change the
+  source-to-reference map, so the preview's base LUT is rebuilt;
+- finishing settings (``strength``, ``preserve_luminance``, ``preserve_detail``,
+  ``saturation``, ``protect_skin``) only reshape that map and filter the
+  preview: no fit, no transport solve.
 
 Defaults are read from :class:`imgot.ColorTransfer`'s signature, so the page
 follows the library's defaults.
@@ -25,8 +26,8 @@ __all__ = ["FIT", "PLAN", "FINISH", "PARAMETERS", "METHOD_SETTINGS", "SERVER_MAX
            "defaults", "parse_params", "plan_method"]
 
 FIT = ("method", "n_clusters", "color_space", "random_state")
-PLAN = ("reg", "reg_m", "n_iter")
-FINISH = ("strength", "preserve_luminance", "preserve_detail")
+PLAN = ("reg", "reg_m", "n_iter", "neutralize")
+FINISH = ("strength", "preserve_luminance", "preserve_detail", "saturation", "protect_skin")
 PARAMETERS = FIT + PLAN + FINISH
 
 # Which of the page's method-specific sliders each method reads (the others are hidden): the
@@ -77,8 +78,8 @@ def _parse(name: str, text: str, default):
         if text not in METHOD_NAMES:
             raise ValueError(f"unknown method {text!r}; choose one of: {', '.join(METHOD_NAMES)}")
         return text
-    if name == "color_space":
-        return None if text in ("", "auto", "none") else text
+    if name in ("color_space", "neutralize"):
+        return None if text in ("", "auto", "none", "off") else text
     try:
         return int(text) if isinstance(default, int) else float(text)
     except ValueError:

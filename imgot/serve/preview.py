@@ -144,8 +144,8 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
     restored after.
     """
     space = model.color_space or default_color_space(model.method)
-    saved = model.strength, model.preserve_luminance, model.preserve_detail
-    model.preserve_luminance, model.preserve_detail = False, False
+    saved = model.strength, model.preserve_luminance, model.preserve_detail, model.saturation, model.protect_skin
+    model.preserve_luminance, model.preserve_detail, model.saturation, model.protect_skin = False, False, 1.0, 0.0
     try:
         model.strength = 1.0
         try:
@@ -156,7 +156,7 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
         model.strength = _LOW
         return BaseMap(lut, model.color_lut(preview), None, space)
     finally:
-        model.strength, model.preserve_luminance, model.preserve_detail = saved
+        model.strength, model.preserve_luminance, model.preserve_detail, model.saturation, model.protect_skin = saved
 
 
 def _inside(table: np.ndarray) -> np.ndarray:
@@ -202,14 +202,16 @@ def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> Colo
 
 
 def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_luminance: bool,
-           preserve_detail: bool) -> np.ndarray:
+           preserve_detail: bool, saturation: float = 1.0, protect_skin: float = 0.0) -> np.ndarray:
     """The preview at these finishing settings, uint8 (h, w, 3).
 
     Per-pixel methods get the library's own finishing: the blend toward the
     source in sRGB, then the luminance swap; `preserve_detail` filters the result with
-    :func:`imgot.detail.preserve_detail`, as :meth:`imgot.ColorTransfer.transform` does.
+    :func:`imgot.detail.preserve_detail`, as :meth:`imgot.ColorTransfer.transform` does;
+    then the color intensity and the skin protection (:mod:`imgot.recolor`).
     """
     from ..pixels import as_pixels
+    from ..recolor import blend_back
     from ..transfer import finish as finish_pixels
 
     pixels = as_pixels(preview)
@@ -217,10 +219,13 @@ def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_lumi
         # The LUT at this strength (luminance on its lattice, as color_lut), then
         # the library's own per-pixel finishing steps, as ColorTransfer.transform.
         lut = scaled_lut(base, strength, preserve_luminance)
-        return apply_lut_to_image(lut, preview, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance)
+        return apply_lut_to_image(lut, preview, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance,
+                                  saturation=saturation, protect_skin=protect_skin)
     source = preview.astype(np.float32) / np.float32(255)
     out = quantize(source + np.float32(strength) * (base.output - source), np.uint8)
-    return finish_pixels(pixels, out, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance)
+    out = finish_pixels(pixels, out, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance,
+                        saturation=saturation)
+    return blend_back(pixels, pixels, out, None, protect_skin=protect_skin)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:

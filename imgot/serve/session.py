@@ -288,7 +288,8 @@ class Session:
         key = (inputs.generation, *(params[name] for name in FIT + PLAN + FINISH))
         return self._outputs.get(key, lambda: finish(
             self.base(params, inputs), source.preview, strength=params["strength"],
-            preserve_luminance=params["preserve_luminance"], preserve_detail=params["preserve_detail"]))
+            preserve_luminance=params["preserve_luminance"], preserve_detail=params["preserve_detail"],
+            saturation=params["saturation"], protect_skin=params["protect_skin"]))
 
     def color_map(self, params: dict, inputs: Inputs | None = None):
         """The preview's palette transport (:class:`imgot.ColorMap`), or None for methods without one."""
@@ -298,7 +299,8 @@ class Session:
         inputs = inputs or self.inputs
         (source,) = self.require("source", inputs=inputs)
         key = (inputs.generation, *(params[name] for name in FIT + PLAN))
-        plain = {**params, "method": name, "strength": 1.0, "preserve_luminance": False, "preserve_detail": False}
+        plain = {**params, "method": name, "strength": 1.0, "preserve_luminance": False, "preserve_detail": False,
+                 "saturation": 1.0, "protect_skin": 0.0}
         return self._plans.get(key, lambda: self.model(plain, inputs).color_map(source.preview))
 
     def constant(self, name, compute: Callable[[Inputs], object], inputs: Inputs | None = None):

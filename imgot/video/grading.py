@@ -62,6 +62,8 @@ class ClipGrade:
         Tabulate each unblended map for every 8-bit color when first used
         (:meth:`ColorLUT.bake`, bit-identical, about 3x faster per frame);
         one baked copy (64 MB) is kept at a time.
+    saturation, protect_skin : float
+        The model's color intensity and skin protection (per pixel, after the map).
     """
 
     luts: list[ColorLUT]
@@ -73,6 +75,8 @@ class ClipGrade:
     preserve_detail: bool = False
     preserve_luminance: bool = False
     bake: bool = False
+    saturation: float = 1.0
+    protect_skin: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -145,7 +149,14 @@ class ClipGrade:
     def grade(self, rgb: np.ndarray, index: int) -> np.ndarray:
         """Grade frame `index`'s RGB pixels with its map and the per-pixel finishing steps."""
         return apply_lut_to_image(self.lut_at(index), rgb, preserve_detail=self.preserve_detail,
-                                  preserve_luminance=self.preserve_luminance)
+                                  preserve_luminance=self.preserve_luminance, saturation=self.saturation,
+                                  protect_skin=self.protect_skin)
+
+    @property
+    def per_pixel(self) -> bool:
+        """Whether frames need per-pixel steps after the LUT (not the YUV tables)."""
+        return bool(self.preserve_detail or self.preserve_luminance or self.saturation != 1.0
+                    or self.protect_skin > 0)
 
 
 def _clip_lut(model: ColorTransfer, sample: np.ndarray) -> ColorLUT:
@@ -264,7 +275,8 @@ def fit_video(
         if progress is not None:
             progress("fitting", done + 1, len(plans))
     return ClipGrade(luts, np.asarray(anchors), np.asarray(shot_of), tuple(cuts), sample.n_frames, int(crossfade),
-                     bool(model.preserve_detail), bool(model.preserve_luminance))
+                     bool(model.preserve_detail), bool(model.preserve_luminance), saturation=float(model.saturation),
+                     protect_skin=float(model.protect_skin))
 
 
 @dataclass
@@ -302,8 +314,7 @@ def _yuv420_route(luts: list[ColorLUT], which: Callable[[int], int | None], info
 def _pure_map(grade: ClipGrade) -> Callable[[int], int | None]:
     def which(index: int) -> int | None:
         pairs = grade.weights(index)
-        per_pixel = grade.preserve_detail or grade.preserve_luminance
-        return pairs[0][0] if len(pairs) == 1 and not per_pixel else None
+        return pairs[0][0] if len(pairs) == 1 and not grade.per_pixel else None
 
     return which
 
@@ -400,13 +411,15 @@ def apply_lut_video(
     progress: Progress | None = None,
     preserve_detail: bool = False,
     preserve_luminance: bool = False,
+    saturation: float = 1.0,
+    protect_skin: float = 0.0,
     **deprecated,
 ) -> VideoResult:
     """Map every frame of a clip through `lut` (e.g. a ``.cube`` read with :func:`imgot.cube.read_cube`).
 
     Parameters are those of :func:`transfer_video`; one pass over the clip.
-    `preserve_detail` and `preserve_luminance` add the per-pixel finishing steps a
-    LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
+    `preserve_detail`, `preserve_luminance`, `saturation` and `protect_skin` add the
+    per-pixel finishing steps a LUT cannot hold: with the ``.cube`` that ``imgot transfer --save-lut``
     wrote for a clip and the transfer's own flags, the frames are the
     transfer's.
 
@@ -423,15 +436,15 @@ def apply_lut_video(
     check_encoder(path, out_path, encoder)
     info = probe(path)
     yuv = None
-    per_pixel = preserve_detail or preserve_luminance
+    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames,
+                      preserve_detail=bool(preserve_detail), preserve_luminance=bool(preserve_luminance),
+                      saturation=float(saturation), protect_skin=float(protect_skin))
+    per_pixel = grade.per_pixel
     if _worth_baking(path, info.n_frames):
         if not per_pixel:
             yuv = _yuv420_route([lut], lambda index: 0, info)
         if per_pixel or info.pix_fmt not in ("yuv420p", "yuvj420p"):
-            lut = ColorLUT(lut.table).bake()  # the RGB route serves every frame
-    grade = ClipGrade([lut], np.zeros(1), np.zeros(1, int), n_frames=info.n_frames,
-                      preserve_detail=bool(preserve_detail),
-                      preserve_luminance=bool(preserve_luminance))
+            grade.luts = [ColorLUT(lut.table).bake()]  # the RGB route serves every frame
     settings, notes = stream_video(path, out_path, grade.grade, encoder=encoder, overwrite=overwrite,
                                    progress=_encode_progress(progress), yuv420_function=yuv)
     return VideoResult(None, settings, notes)

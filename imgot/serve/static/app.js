@@ -49,6 +49,8 @@ function params() {
   const query = new URLSearchParams({
     method, strength: sliderValue($("strength")),
     preserve_luminance: $("preserve_luminance").checked, preserve_detail: $("preserve_detail").checked,
+    saturation: sliderValue($("saturation")), protect_skin: sliderValue($("protect_skin")),
+    neutralize: $("neutralize").value,
   });
   for (const name of wanted) query.set(name, sliderValue($(name)));
   return query.toString();
@@ -274,7 +276,7 @@ async function start() {
     $("method").appendChild(new Option(name, name, false, name === defaults.method));
   }
   for (const [name, high] of Object.entries(state.config.max)) $(name).max = high;
-  for (const name of ["strength", "n_clusters", "reg", "reg_m", "n_iter"]) {
+  for (const name of ["strength", "n_clusters", "reg", "reg_m", "n_iter", "saturation", "protect_skin"]) {
     const input = $(name);
     setSlider(input, defaults[name]);
     input.addEventListener("input", () => {
@@ -284,7 +286,8 @@ async function start() {
   }
   $("preserve_luminance").checked = defaults.preserve_luminance;
   $("preserve_detail").checked = defaults.preserve_detail;
-  for (const id of ["method", "preserve_luminance", "preserve_detail"]) {
+  $("neutralize").value = defaults.neutralize || "";
+  for (const id of ["method", "preserve_luminance", "preserve_detail", "neutralize"]) {
     $(id).addEventListener("change", () => { showSettings(); changed(); });
   }
   showSettings();
