@@ -66,10 +66,10 @@ def test_emd_sliced_is_closer_than_emd_and_detail_keeps_structure(rocket, coffee
     def distance(image):
         return color_distance(image, coffee, n_samples=5000, n_projections=64)
 
-    emd = transfer(rocket, coffee, method="emd", detail=False, **fast)
-    refined = transfer(rocket, coffee, method="emd-sliced", detail=False, **fast)
+    emd = transfer(rocket, coffee, method="emd", preserve_detail=False, **fast)
+    refined = transfer(rocket, coffee, method="emd-sliced", preserve_detail=False, **fast)
     assert distance(refined) < 0.8 * distance(emd)
-    kept = transfer(rocket, coffee, method="emd-sliced", detail=True, **fast)
+    kept = transfer(rocket, coffee, method="emd-sliced", preserve_detail=True, **fast)
     assert structure_similarity(rocket, kept) > structure_similarity(rocket, refined) + 0.02
     assert grain(rocket, kept) < grain(rocket, refined) - 0.2
     assert distance(kept) < distance(emd)

@@ -25,14 +25,14 @@ def fitted(request):
     from tests.conftest import load_sample
 
     rocket, coffee = load_sample("rocket.jpg"), load_sample("coffee.jpg")
-    model = imgot.ColorTransfer(method="emd", n_clusters=16, detail=False).fit(coffee)
+    model = imgot.ColorTransfer(method="emd", n_clusters=16, preserve_detail=False).fit(coffee)
     return model, rocket
 
 
 @pytest.mark.parametrize("size", [2, 17, 32, 33, pytest.param(65, marks=pytest.mark.slow)])
 def test_cube_at_each_size_reads_back_as_the_map_that_made_the_output(tmp_path, fitted, size):
     model, image = fitted
-    model = imgot.ColorTransfer(method="emd", n_clusters=16, detail=False, lut_size=size).fit(image[::-1])
+    model = imgot.ColorTransfer(method="emd", n_clusters=16, preserve_detail=False, lut_size=size).fit(image[::-1])
     lut = model.color_lut(image)
     assert lut.size == size
     write_cube(tmp_path / "a.cube", lut)

@@ -17,7 +17,7 @@ def is_gray(rgb, tolerance):
 
 
 def test_lut_transform_carries_the_models_controls(warm, cool):
-    model = imgot.ColorTransfer(n_clusters=8, detail=False, saturation=0.5, protect_skin=0.7).fit(cool)
+    model = imgot.ColorTransfer(n_clusters=8, preserve_detail=False, saturation=0.5, protect_skin=0.7).fit(cool)
     fitted = imgot.LUTTransform.from_model(model, warm)
     assert (fitted.saturation, fitted.protect_skin) == (0.5, 0.7)
     assert np.array_equal(fitted.transform(warm), model.transform(warm))
@@ -93,7 +93,7 @@ def test_the_pages_settings_carry_the_controls(warm, cool):
     assert {"saturation", "protect_skin"} <= set(FINISH) and "neutralize" in PLAN
     with pytest.raises(ValueError, match="neutralize"):
         parse_params({"neutralize": "grey"})
-    model = imgot.ColorTransfer(n_clusters=8, detail=False, saturation=0.0).fit(cool)
-    preview = finish(base_map(model, warm), warm, strength=1.0, preserve_luminance=False, detail=False,
+    model = imgot.ColorTransfer(n_clusters=8, preserve_detail=False, saturation=0.0).fit(cool)
+    preview = finish(base_map(model, warm), warm, strength=1.0, preserve_luminance=False, preserve_detail=False,
                      saturation=0.0)
     assert is_gray(preview, 1) and np.array_equal(preview, model.transform(warm))

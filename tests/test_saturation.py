@@ -59,8 +59,8 @@ def test_one_is_the_identity_bytes_equal(warm, cool):
 @pytest.mark.parametrize("detail", [False, True])
 def test_the_result_is_the_maps_with_its_chroma_scaled(warm, cool, detail):
     """Relative to the map's result: same L* and hue, chroma times the factor (8-bit rounding aside)."""
-    base = imgot.transfer(warm, cool, n_clusters=8, detail=detail)
-    less = imgot.transfer(warm, cool, n_clusters=8, detail=detail, saturation=0.6)
+    base = imgot.transfer(warm, cool, n_clusters=8, preserve_detail=detail)
+    less = imgot.transfer(warm, cool, n_clusters=8, preserve_detail=detail, saturation=0.6)
     (l0, c0, h0), (l1, c1, h1) = lch(base), lch(less)
     assert np.abs(l1 - l0).max() < 0.6
     colorful = c1 > 12

@@ -68,8 +68,8 @@ def test_highlights_inside_skin_take_the_skins_weight():
 @pytest.mark.parametrize("amount", [0.4, 0.8, 1.0])
 def test_skin_moves_by_the_documented_fraction_and_the_sky_not_at_all(teal, amount):
     source = portrait()
-    plain = imgot.transfer(source, teal, n_clusters=8, detail=False)
-    kept = imgot.transfer(source, teal, n_clusters=8, detail=False, protect_skin=amount)
+    plain = imgot.transfer(source, teal, n_clusters=8, preserve_detail=False)
+    kept = imgot.transfer(source, teal, n_clusters=8, preserve_detail=False, protect_skin=amount)
     skin, sky = (slice(None), slice(4, 24)), (slice(None), slice(40, 60))
     expected = source[skin] + (1 - amount) * (plain[skin].astype(float) - source[skin])
     assert np.abs(plain[skin].astype(int) - source[skin]).max() > 30  # the grade does move skin
@@ -81,15 +81,15 @@ def test_protection_works_inside_an_apply_mask_and_with_regions(teal):
     source = portrait()
     mask = np.zeros(source.shape[:2], np.uint8)
     mask[:32] = 255
-    plain = imgot.transfer(source, teal, n_clusters=8, detail=False, apply_mask=mask)
-    kept = imgot.transfer(source, teal, n_clusters=8, detail=False, apply_mask=mask, protect_skin=1.0)
+    plain = imgot.transfer(source, teal, n_clusters=8, preserve_detail=False, apply_mask=mask)
+    kept = imgot.transfer(source, teal, n_clusters=8, preserve_detail=False, apply_mask=mask, protect_skin=1.0)
     assert np.array_equal(kept[32:], source[32:])  # outside the mask: the source, bit for bit
     assert np.abs(kept[:32, 4:24].astype(int) - source[:32, 4:24]).max() <= 1  # full protection
     assert np.array_equal(kept[:32, 40:60], plain[:32, 40:60])
     labels = np.zeros(source.shape[:2], np.uint8)
     labels[:, 32:] = 1
     regions = imgot.transfer(source, np.concatenate([teal, teal[:, ::-1]], 1)[:, :48], n_clusters=8,
-                             detail=False, source_labels=labels, reference_labels=np.zeros((48, 48), np.uint8),
+                             preserve_detail=False, source_labels=labels, reference_labels=np.zeros((48, 48), np.uint8),
                              protect_skin=1.0)
     assert np.abs(regions[:, 4:24].astype(int) - source[:, 4:24]).max() <= 1
 
@@ -101,7 +101,7 @@ def test_cli_bare_flag_is_0_8_and_apply_agrees(tmp_path, teal):
     args = ["transfer", str(tmp_path / "src.png"), str(tmp_path / "ref.png"), "--clusters", "8", "--no-detail"]
     assert runner.invoke(main, [*args, "-o", str(tmp_path / "a.png"), "--protect-skin",
                                 "--save-lut", str(tmp_path / "a.cube")]).exit_code == 0
-    expected = imgot.transfer(portrait(), teal, n_clusters=8, detail=False, protect_skin=0.8)
+    expected = imgot.transfer(portrait(), teal, n_clusters=8, preserve_detail=False, protect_skin=0.8)
     assert np.abs(imgot.load_image(tmp_path / "a.png").pixels.astype(int) - expected).max() <= 1
     result = runner.invoke(main, ["apply", str(tmp_path / "a.cube"), str(tmp_path / "a.png"), "-o",
                                   str(tmp_path / "out"), "--protect-skin", "0.8"])
