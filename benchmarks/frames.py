@@ -61,7 +61,7 @@ def main() -> None:
     reference = read_image(Path(__file__).resolve().parent.parent / "sample_images" / "coffee.jpg")
     runs = {
         "Pillow decode + save": lambda target: pillow_round_trip(source, target),
-        "imgot --no-detail": lambda target: recolor_frames(ColorTransfer(detail=False).fit(reference), source,
+        "imgot --no-detail": lambda target: recolor_frames(ColorTransfer(preserve_detail=False).fit(reference), source,
                                                            target, overwrite=True),
         "imgot (default, detail step)": lambda target: recolor_frames(ColorTransfer().fit(reference), source,
                                                                       target, overwrite=True),

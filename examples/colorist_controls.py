@@ -16,7 +16,7 @@ then the same transfer with the control:
   neutralized source. Gray world would over-correct this warm scene (wood
   and a red cup do not average to gray) toward cyan.
 - ``lut_sizes.jpg``: the launch toward the coffee as a plain color map
-  (``detail=False``, 33 points), then through a 17-point ``.cube`` and a
+  (``preserve_detail=False``, 33 points), then through a 17-point ``.cube`` and a
   level-8 HaldCLUT PNG written by imgot and read back.
 
 Run: ``python examples/colorist_controls.py [OUT_DIR]``.
@@ -87,9 +87,9 @@ def main(out_dir=None) -> dict:
                              "original": coffee, "source": green, "corrected": corrected, "default": default,
                              "neutral": neutral}
 
-    model = imgot.ColorTransfer(detail=False).fit(coffee)
+    model = imgot.ColorTransfer(preserve_detail=False).fit(coffee)
     plain = model.transform(night)
-    small = imgot.ColorTransfer(detail=False, lut_size=17).fit(coffee)
+    small = imgot.ColorTransfer(preserve_detail=False, lut_size=17).fit(coffee)
     with tempfile.TemporaryDirectory() as folder:
         write_cube(Path(folder) / "look17.cube", small.color_lut(night))
         write_hald(Path(folder) / "look.png", model.color_lut(night), level=8)
