@@ -41,6 +41,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from .exceptions import ImageReadError
+from .gifwrite import pixel_codes
 
 __all__ = ["FRAME_FORMATS", "FrameInfo", "count_frames", "frame_format", "recolor_frames", "read_for_fit", "sample_frames",
            "transfer_frames"]
@@ -273,20 +274,6 @@ def _recolor(mapper, array: np.ndarray) -> np.ndarray:
     return mapper.transform(array)
 
 
-def _packed(array: np.ndarray) -> np.ndarray:
-    """One value per pixel, equal for equal pixels (a view when the channels fit in one word)."""
-    if array.ndim == 2:
-        return array
-    channels = array.shape[2]
-    word = {(1, 4): np.uint32, (1, 2): np.uint16, (2, 4): np.uint64, (2, 2): np.uint32}.get((array.itemsize, channels))
-    if word is not None:
-        return np.ascontiguousarray(array).view(word)[..., 0]
-    out = array[..., 0].astype(np.uint64)
-    for channel in range(1, channels):
-        out = (out << np.uint64(8 * array.itemsize)) | array[..., channel]
-    return out
-
-
 def _steady(mapper, frames) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """Each frame recolored, and where the source did not change since the previous frame (None: nowhere).
 
@@ -299,7 +286,7 @@ def _steady(mapper, frames) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         out = _recolor(mapper, array)
         keep = None
         if previous is not None and previous[0].shape == array.shape:
-            keep = _packed(previous[0]) == _packed(array)
+            keep = pixel_codes(previous[0]) == pixel_codes(array)
             if keep.any():
                 out = np.array(out, copy=True) if not out.flags.writeable else out
                 np.copyto(out, previous[1], where=keep[..., None] if out.ndim == 3 else keep)
@@ -326,119 +313,16 @@ def _to_mode(array: np.ndarray, info: FrameInfo, fmt: str, alpha_wanted: bool = 
     return out[..., 0] if out.shape[2] == 1 else out
 
 
-def _palette_indices(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(palette of at most 255 colors, index of each color): the colors themselves if few enough, else a median cut."""
-    from PIL import Image
-
-    codes = (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
-    colors, inverse = np.unique(codes, return_inverse=True)
-    if len(colors) <= 255:
-        palette = np.stack([colors >> 16, (colors >> 8) & 255, colors & 255], axis=1).astype(np.uint8)
-        return palette, inverse.astype(np.uint8).reshape(-1)
-    strip = Image.fromarray(np.ascontiguousarray(rgb[None]))
-    reduced = strip.quantize(255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    palette = np.asarray(reduced.getpalette("RGB"), np.uint8).reshape(-1, 3)[:255]
-    return palette, np.asarray(strip.quantize(palette=reduced, dither=Image.Dither.NONE)).reshape(-1)
-
-
-class _GifWriter:
-    """Writes GIF frames so that a viewer shows each target frame exactly, keeping each frame's disposal.
-
-    The viewer is simulated (what is on screen after each frame and its
-    disposal): each frame draws only the pixels that differ from what is
-    beneath it, inside their bounding box, in a palette of their own colors
-    (and one more index, transparent, that draws nothing). A pixel that must turn
-    transparent but would stay drawn can only be cleared by the previous
-    frame's disposal: that frame is held back until the next is known, and
-    then disposed with "restore to background" over a box that covers it.
-    """
-
-    def __init__(self, fp, size: tuple[int, int], loop: int | None):
-        self.fp, self.size = fp, size
-        height, width = size
-        self.pending: dict | None = None
-        header = b"GIF89a" + width.to_bytes(2, "little") + height.to_bytes(2, "little") + bytes([0, 0, 0])
-        if loop is not None:
-            header += b"!\xff\x0bNETSCAPE2.0\x03\x01" + int(loop).to_bytes(2, "little") + b"\x00"
-        fp.write(header)
-
-    @staticmethod
-    def _disposed(frame: dict) -> np.ndarray:
-        """What is on screen once `frame` has been shown and disposed of."""
-        if frame["disposal"] not in (2, 3):
-            return frame["after"]
-        top, left, bottom, right = frame["box"]
-        out = frame["after"].copy()
-        out[top:bottom, left:right] = 0 if frame["disposal"] == 2 else frame["before"][top:bottom, left:right]
-        return out
-
-    def add(self, target: np.ndarray, disposal: int, duration, keep: np.ndarray | None = None) -> None:
-        """Queue one frame: `target` (H, W, 4) uint8 RGBA, alpha 0 or 255, is what must be on screen.
-
-        Pixels in `keep` (the source did not change there) show what the
-        previous frame showed, whatever `target` says.
-        """
-        beneath = np.zeros(self.size + (4,), np.uint8)
-        previous = self.pending
-        if previous is not None:
-            if keep is not None:
-                np.copyto(target, previous["after"], where=keep[..., None])
-            beneath = self._disposed(previous)
-            stuck = (target[..., 3] == 0) & (beneath[..., 3] != 0)
-            if stuck.any():  # only the previous frame's disposal can clear these pixels
-                rows, cols = np.flatnonzero(stuck.any(1)), np.flatnonzero(stuck.any(0))
-                box = previous["box"]
-                previous["box"] = (min(box[0], rows[0]), min(box[1], cols[0]), max(box[2], rows[-1] + 1),
-                                   max(box[3], cols[-1] + 1))
-                previous["disposal"] = 2
-                beneath = self._disposed(previous)
-            self._emit(previous)
-        change = (target[..., 3] != 0) & (_packed(target) != _packed(beneath))
-        if change.any():
-            rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
-            box = (rows[0], cols[0], rows[-1] + 1, cols[-1] + 1)
-        else:
-            box = (0, 0, 1, 1)  # nothing to draw: one transparent pixel, and the frame keeps its time
-        palette, drawn = _palette_indices(target[change][:, :3])
-        # The frame's own colors, then its transparent index, in the smallest table (2 to 256 entries).
-        table = np.zeros((max(2, 1 << int(len(palette)).bit_length()), 3), np.uint8)
-        table[: len(palette)] = palette
-        transparent = len(palette)
-        indices = np.full(self.size, transparent, np.uint8)
-        indices[change] = drawn
-        drawn_rgba = np.concatenate([table, np.full((len(table), 1), 255, np.uint8)], axis=1)[indices]
-        after = np.where(change[..., None], drawn_rgba, beneath)
-        self.pending = {"indices": indices, "table": table, "transparent": transparent, "box": box,
-                        "disposal": int(disposal),
-                        "duration": duration, "before": beneath, "after": after}
-
-    def _emit(self, frame: dict) -> None:
-        from PIL import GifImagePlugin, Image
-
-        top, left, bottom, right = (int(v) for v in frame["box"])
-        delay = 0 if frame["duration"] is None else int(round(frame["duration"] / 10))
-        self.fp.write(b"!\xf9\x04" + bytes([(frame["disposal"] << 2) | 1]) + delay.to_bytes(2, "little")
-                      + bytes([frame["transparent"], 0]))
-        self.fp.write(b"," + b"".join(v.to_bytes(2, "little") for v in (left, top, right - left, bottom - top))
-                      + bytes([0x80 | (len(frame["table"]).bit_length() - 2)]) + frame["table"].tobytes())
-        image = Image.fromarray(np.ascontiguousarray(frame["indices"][top:bottom, left:right]), "P")
-        image.putpalette(frame["table"].tobytes())
-        self.fp.write(b"".join(GifImagePlugin.getdata(image)[1:]))  # the LZW data, after Pillow's own descriptor
-
-    def close(self) -> None:
-        if self.pending is not None:
-            self._emit(self.pending)
-        self.fp.write(b";")
-
-
 def _write_gif(target: str, frames, info: FrameInfo) -> None:
+    from .gifwrite import GifWriter
+
     disposals = [d if d in (0, 1, 2, 3) else 0 for d in info.disposals] if info.format == "GIF" else []
     with open(target, "wb") as fp:
         writer = None
         for index, (array, keep) in enumerate(frames):
             rgba = _to_mode(array, info, "GIF", alpha_wanted=True)
             if writer is None:
-                writer = _GifWriter(fp, rgba.shape[:2], 0 if info.loop is None and info.format != "GIF" else info.loop)
+                writer = GifWriter(fp, rgba.shape[:2], 0 if info.loop is None and info.format != "GIF" else info.loop)
             elif rgba.shape[:2] != writer.size:
                 raise ValueError(f"frame {index + 1} is {rgba.shape[1]} x {rgba.shape[0]}, the first "
                                  f"{writer.size[1]} x {writer.size[0]}: a GIF's frames share one size")
