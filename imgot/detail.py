@@ -396,9 +396,8 @@ def preserve_detail(
         255) keeps the source's own chroma texture.
     subsample : int, optional
         Cell size of the coarse grid of the fast guided filters; default
-        ``max(2, radius // 4)`` (the coarse boxes keep a radius of about 4
-        cells; on small images cells of 2 x 2 pixels, a quarter of the work
-        of the exact filter at the same scores). 1 is the exact guided filter.
+        ``max(1, radius // 4)`` (the coarse boxes keep a radius of about 4
+        cells). 1 is the exact guided filter.
     keep : ndarray of bool, shape (H, W), optional
         Pixels that count; the others (an ignored color, nodata) do not enter
         the filters' statistics or the tone curve, so they cannot pull the
@@ -448,7 +447,7 @@ def preserve_detail(
     if labels is not None:
         return _by_region(src, mapped, np.asarray(labels), keep, out, radius=radius, eps=eps, tone_match=tone_match,
                           chroma=chroma, chroma_eps=chroma_eps, subsample=subsample, n_threads=n_threads)
-    step = max(2, radius // 4) if subsample is None else int(subsample)
+    step = max(1, radius // 4) if subsample is None else int(subsample)
     coarse_radius = max(1, int(round(radius / step)))
     color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)
     if out is None:

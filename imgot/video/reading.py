@@ -292,7 +292,7 @@ def iter_frames(path: str | os.PathLike) -> Iterator[Frame]:
     Examples
     --------
     >>> import os, tempfile
-    >>> from imgot.videoio import iter_frames
+    >>> from imgot.video.reading import iter_frames
     >>> list(iter_frames(os.path.join(tempfile.mkdtemp(), "missing.mp4")))
     Traceback (most recent call last):
     ...
