@@ -455,7 +455,7 @@ def transfer_frames(frames, reference, **params) -> list:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> frames = [rng.integers(0, 128, (8, 8, 3), dtype=np.uint8) for _ in range(3)]
-    >>> out = transfer_frames(frames, rng.integers(128, 256, (8, 8, 3), dtype=np.uint8), detail=False)
+    >>> out = transfer_frames(frames, rng.integers(128, 256, (8, 8, 3), dtype=np.uint8), preserve_detail=False)
     >>> len(out), out[0].shape, bool(out[0].mean() > frames[0].mean())
     (3, (8, 8, 3), True)
     """

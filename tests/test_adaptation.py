@@ -24,7 +24,8 @@ def test_bradford_matrix_is_lindblooms():
 
 
 def test_bradford_matches_colour_science():
-    colour = pytest.importorskip("colour")
+    with np.printoptions():  # colour-science switches numpy to 1.13-style printing on import; keep it local
+        colour = pytest.importorskip("colour")
     assert np.array_equal(BRADFORD, colour.adaptation.CHROMATIC_ADAPTATION_TRANSFORMS["Bradford"])
     observer = colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]
     for name in ("A", "D50", "D75"):
