@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,8 +120,8 @@ def _fit_lut(model: ColorTransfer, fit_on, inputs, exclude: Path, first: Path) -
         image = read_for_fit(first, n_samples=model.n_samples, random_state=model._seed())
     elif fit_on == "pooled":
         paths = _spread((path for path, _ in find_inputs(inputs, exclude=exclude)), POOL_IMAGES,
-                        model.random_state)
-        image = pooled_sample(paths, n_samples=model.n_samples, random_state=model.random_state)
+                        model._seed())
+        image = pooled_sample(paths, n_samples=model.n_samples, random_state=model._seed())
     else:
         image = read_for_fit(fit_on, n_samples=model.n_samples, random_state=model._seed())
     return LUTTransform.from_model(model, image)
@@ -325,7 +326,7 @@ def transfer_many(
         mapper = replace(mapper, lut=read_lut(save_lut))
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = _plan(chain([first], pairs), out_dir, suffix, overwrite, protect)
-    options = {"quality": quality, "overwrite": overwrite}
+    options: dict[str, Any] = {"quality": quality, "overwrite": overwrite}
     if per_image:
         options["selection"] = per_image
     return run_tasks(tasks, mapper, options, jobs=jobs, client=client, context=context)

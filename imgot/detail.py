@@ -265,8 +265,8 @@ def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_r
     # blotches: the curve may widen the middle 90% of the tones at most
     # TONE_SPREAD times.
     middle = len(target) // 2
-    low, high = len(target) // 20, len(target) - 1 - len(target) // 20
-    spread_in, spread_out = xp[high] - xp[low], target[high] - target[low]
+    first, last = len(target) // 20, len(target) - 1 - len(target) // 20  # the middle 90%
+    spread_in, spread_out = xp[last] - xp[first], target[last] - target[first]
     if spread_out > TONE_SPREAD * spread_in:
         target = target[middle] + (target - target[middle]) * (TONE_SPREAD * spread_in / spread_out)
     return xp, target

@@ -150,7 +150,7 @@ def _frames(path: Path) -> Iterator[tuple[np.ndarray, dict, str]]:
 
                         tiff = tiff or tifffile.TiffFile(str(path))
                         page = tiff.pages[index]
-                        orientation = page.tags.get(274)
+                        orientation = page.tags.get(274) if isinstance(page, tifffile.TiffPage) else None
                         array = _orient(_check_float(path, page.asarray()), orientation.value if orientation else 1)
                     else:
                         image.load()
@@ -215,7 +215,8 @@ def sample_frames(path: str | os.PathLike, *, n_samples: int = 10000, random_sta
     per_frame = max(256, -(-4 * int(n_samples) // count))
     per_frame = max(1, min(per_frame, _TOTAL_SAMPLES // count))
     info = FrameInfo(format="", n_frames=count)
-    samples, fallback = [], None
+    samples: list[np.ndarray] = []
+    fallback: np.ndarray | None = None
     for index, (array, frame_info, fmt) in enumerate(_frames(path)):
         if index == 0:
             info.format, info.icc_profile = fmt, frame_info.get("icc_profile")
@@ -229,7 +230,7 @@ def sample_frames(path: str | os.PathLike, *, n_samples: int = 10000, random_sta
             fallback = fallback if fallback is not None else sample_rgb(pixels, per_frame, random_state + index)
             continue
         samples.append(sample_rgb(pixels, per_frame, int(random_state) + index))
-    if not samples:
+    if not samples and fallback is not None:
         samples = [fallback]  # every frame fully transparent: their hidden colors are all there is
     info.sample = np.concatenate(samples)[None]
     return info
@@ -328,7 +329,8 @@ def _write_gif(target: str, frames, info: FrameInfo) -> None:
                                  f"{writer.size[1]} x {writer.size[0]}: a GIF's frames share one size")
             rgba[..., 3] = np.where(rgba[..., 3] >= 128, 255, 0)
             writer.add(rgba, disposals[index] if disposals else 1, info.durations[index], keep)
-        writer.close()
+        if writer is not None:  # (a source always has a frame: reading refuses one without)
+            writer.close()
 
 
 def _write_tiff(target: str, frames: Iterator[np.ndarray], icc_profile: bytes | None) -> None:
@@ -346,12 +348,13 @@ def _write_tiff(target: str, frames: Iterator[np.ndarray], icc_profile: bytes | 
             tiff.write(array, compression="zlib", extratags=extratags, metadata=None, **options)
 
 
-def _write(target: str, fmt: str, frames: Iterator[np.ndarray], info: FrameInfo, quality: int) -> None:
+def _write(target: str, fmt: str, recolored: Iterator[tuple[np.ndarray, np.ndarray | None]], info: FrameInfo,
+           quality: int) -> None:
     from PIL import Image
 
     if fmt == "GIF":
-        return _write_gif(target, frames, info)
-    frames = (array for array, _ in frames)
+        return _write_gif(target, recolored, info)
+    frames = (array for array, _ in recolored)
     if fmt == "TIFF":
         return _write_tiff(target, frames, info.icc_profile)
     durations = [d for d in info.durations if d is not None]

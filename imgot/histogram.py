@@ -170,7 +170,7 @@ def match_pixels(pixels: Pixels, reference: HistogramReference) -> np.ndarray:
     shape = rgb_pixels.color.shape
     if lookup is None:  # integer RGB: a curve over all levels per channel
         rows = rgb_pixels.color.reshape(-1, 3)
-        out = np.empty(rows.shape)
+        out: np.ndarray = np.empty(rows.shape)
         for c in range(3):
             curve = np.interp(cdfs[c].quantiles, reference.channels[c].quantiles, reference.channels[c].values)
             out[:, c] = curve[rows[:, c]]

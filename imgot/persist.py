@@ -152,10 +152,13 @@ def save(path: str | os.PathLike, model, *, overwrite: bool = False) -> None:
     if not hasattr(model, "reference_states_"):
         raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
     (name,) = get_method(model.method)
-    arrays = METHODS[name].state_arrays(model.reference_states_[name])
+    state_arrays = METHODS[name].state_arrays
+    if state_arrays is None:
+        raise ValueError(f"method {model.method!r} cannot be saved; savable methods: {', '.join(SAVABLE_METHODS)}")
+    arrays = state_arrays(model.reference_states_[name])
     for label, states in getattr(model, "region_states_", {}).items():  # fit(reference_labels=...)
         arrays.update({f"{_REGION}{label}{_SEP}{key}": value
-                       for key, value in METHODS[name].state_arrays(states[name]).items()})
+                       for key, value in state_arrays(states[name]).items()})
     _write(path, _TRANSFER, get_params(model), arrays, overwrite)
 
 
@@ -219,14 +222,14 @@ def load_model(path: str | os.PathLike, estimator):
         stages = model._validate_params()
     except (TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: bad parameters ({error})") from None
-    if len(stages) != 1 or stages[0] not in SAVABLE_METHODS:
+    state_from_arrays = METHODS[stages[0]].state_from_arrays if len(stages) == 1 else None
+    if stages[0] not in SAVABLE_METHODS or state_from_arrays is None:
         raise ModelFormatError(f"{path}: method {model.method!r} cannot be loaded")
-    method = METHODS[stages[0]]
     arrays, regions = _split_regions(path, arrays)
 
     def state(named: dict, where: str = ""):
         try:
-            return method.state_from_arrays(named)
+            return state_from_arrays(named)
         except KeyError as error:
             raise ModelFormatError(f"{path}: missing {where}{error.args[0]}") from None
         except ValueError as error:

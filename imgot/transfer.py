@@ -41,12 +41,17 @@ __all__ = [
 ]
 
 
-
-
 def _as_float(pixels: Pixels) -> Pixels:
     """The same image with float color in [0, 1] (float64 stays float64)."""
     dtype = np.float64 if pixels.color.dtype == np.float64 else np.float32
     return pixels.with_color(pixels.color.astype(dtype) * dtype(1.0 / pixels.scale), 1.0)
+
+
+def _as_lut(mapper) -> ColorLUT:
+    """A LUT method's map, which is a :class:`ColorLUT` (the registry's `is_lut` promise)."""
+    if not isinstance(mapper, ColorLUT):
+        raise TypeError(f"a LUT method returned a {type(mapper).__name__}, not a ColorLUT")
+    return mapper
 
 
 class ColorTransfer(ParamsMixin):
@@ -248,12 +253,13 @@ class ColorTransfer(ParamsMixin):
     def reference_palette_(self) -> Palette:
         """The reference palette inside the fitted state (palette methods and ``emd-sliced``)."""
         for name, state in getattr(self, "reference_states_", {}).items():
-            if METHODS[name].reference_palette is not None:
-                return METHODS[name].reference_palette(state)
+            palette_of = METHODS[name].reference_palette
+            if palette_of is not None:
+                return palette_of(state)
         raise AttributeError(f"this ColorTransfer has no reference palette (method {self.method!r}, "
                              "fitted: " + ("yes" if hasattr(self, "reference_states_") else "no") + ")")
 
-    def fit_transform(self, image, y=None):
+    def fit_transform(self, image: ImageT, y=None) -> ImageT:
         """``fit(image).transform(image)``: an image recolored toward its own colors (near identity)."""
         return self.fit(image, y).transform(image)
 
@@ -276,10 +282,8 @@ class ColorTransfer(ParamsMixin):
             raise ValueError(f"feather must be None or a number of pixels >= 0, got {self.feather!r}")
         if self.lut_size > 256:
             raise ValueError(f"lut_size must be at most 256, got {self.lut_size!r}")
-        for name, high in (("protect_skin", 1.0), ("saturation", 4.0)):
-            value = getattr(self, name)
-            if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= value <= high:
-                raise ValueError(f"{name} must be in [0, {high:g}], got {value!r}")
+        check_share("protect_skin", self.protect_skin)
+        check_share("saturation", self.saturation, high=4.0)
         if self.neutralize is not None and self.neutralize not in NEUTRALIZE_METHODS:
             raise ValueError(f"neutralize must be None or one of {', '.join(NEUTRALIZE_METHODS)}, "
                              f"got {self.neutralize!r}")
@@ -420,7 +424,7 @@ class ColorTransfer(ParamsMixin):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
-    def color_map(self, image, *, source_mask=None) -> ColorMap:
+    def color_map(self, image: ImageLike, *, source_mask: MaskLike | None = None) -> ColorMap:
         """Solve the palette transport for `image` and build its per-pixel map.
 
         For the methods with a palette plan (:data:`imgot.methods.PLAN_METHODS`:
@@ -444,16 +448,17 @@ class ColorTransfer(ParamsMixin):
             For a method without a palette plan.
         """
         stages = self._check_fitted()
-        if len(stages) != 1 or stages[0] not in PLAN_METHODS:
+        color_map = METHODS[stages[0]].color_map if len(stages) == 1 and stages[0] in PLAN_METHODS else None
+        if color_map is None:
             raise ValueError(
                 f"method {self.method!r} has no palette plan; color_map needs one of: "
                 f"{', '.join(PLAN_METHODS)} (color_lut gives the LUT of any LUT method)"
             )
         pixels, ignore = self._select(image, source_mask, "source")
-        return METHODS[stages[0]].color_map(self, self._state(stages[0]), self._neutral(pixels, ignore),
-                                            self._seed(), float(self.strength), bool(self.preserve_luminance))
+        return color_map(self, self._state(stages[0]), self._neutral(pixels, ignore),
+                         self._seed(), float(self.strength), bool(self.preserve_luminance))
 
-    def color_lut(self, image, *, source_mask=None) -> ColorLUT:
+    def color_lut(self, image: ImageLike, *, source_mask: MaskLike | None = None) -> ColorLUT:
         """The color map that recolors `image`, as a 3-D LUT, for methods whose map is one LUT.
 
         Every method but ``'histogram'`` and the composites (which depend on
@@ -482,9 +487,9 @@ class ColorTransfer(ParamsMixin):
         name = stages[0]
         pixels, ignore = self._select(image, source_mask, "source")
         neutral = self._neutral(pixels, ignore)
-        lut = METHODS[name].map(self, self._state(name), neutral, self._seed(),
-                                float(self.strength), bool(self.preserve_luminance))
-        if neutral is pixels:
+        lut = _as_lut(METHODS[name].map(self, self._state(name), neutral, self._seed(),
+                                        float(self.strength), bool(self.preserve_luminance)))
+        if neutral is pixels or self.neutralize is None:
             return lut
         # The LUT recolors `image` itself: the cast's correction goes first, inside the table.
         from .adaptation import compose_linear, estimate_white, neutralize_matrix
@@ -508,11 +513,13 @@ class ColorTransfer(ParamsMixin):
             # One LUT, the same as color_lut's (strength and luminance baked
             # in): 8-bit images go through Pillow's C LUT without a float
             # copy; lightness is then finished per pixel.
-            lut = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, strength, luminance)
+            lut = _as_lut(METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, strength,
+                                                 luminance))
             return apply_lut(lut, pixels if rows == slice(None) else pixels.with_color(pixels.color[rows]))
         if len(stages) == 1 and strength == 1.0:
             mapper = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, 1.0, False)
-            return quantize(mapper(pixels)[rows], pixels.dtype)
+            color = apply_lut(mapper, pixels) if isinstance(mapper, ColorLUT) else mapper(pixels)
+            return quantize(color[rows], pixels.dtype)
         source = _as_float(pixels)
         current = source
         for name in stages:

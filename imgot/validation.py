@@ -51,16 +51,16 @@ def check_positive(name: str, value, *, allow_inf: bool = False) -> None:
         raise ValueError(f"{name} must be {what}, got {value!r}")
 
 
-def check_share(name: str, value) -> None:
-    """`value` is a real number (not a bool) in [0, 1].
+def check_share(name: str, value, high: float = 1.0) -> None:
+    """`value` is a real number (not a bool) in [0, `high`] ([0, 1] by default).
 
     >>> check_share("strength", 1.5)
     Traceback (most recent call last):
     ...
     ValueError: strength must be in [0, 1], got 1.5
     """
-    if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= float(value) <= high:
+        raise ValueError(f"{name} must be in [0, {high:g}], got {value!r}")
 
 
 def check_flag(name: str, value) -> None:

@@ -26,7 +26,7 @@ def _apply_to_file(lut, source: Path, target: Path, quality: int, overwrite: boo
         if masks:
             raise ValueError(f"{source}: {', '.join(masks)}: for images, not videos "
                              "(a video gets the LUT and its per-pixel steps only)")
-        return apply_video(lut, source, target, overwrite, video, preserve_detail=preserve_detail,
+        return apply_video(lut, source, target, overwrite, video or {}, preserve_detail=preserve_detail,
                            preserve_luminance=preserve_luminance, saturation=saturation, protect_skin=protect_skin)
     mapper = LUTTransform(lut, preserve_detail=preserve_detail, preserve_luminance=preserve_luminance,
                           ignore_color=masking.get("ignore_color"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,13 +98,14 @@ def dask_client(scheduler: str | None, local: bool, jobs: int | None):
 
 def _progress(total: int, label: str = "imgot batch"):
     start = time.perf_counter()
+    bar = click.progressbar(length=total, label=label, file=sys.stderr,
+                            show_pos=True, show_eta=True)
 
-    def rate(_item) -> str:
+    def rate(_item: int | None) -> str:
         elapsed = time.perf_counter() - start
         return f"{bar.pos / elapsed:.1f} img/s" if elapsed > 0 and bar.pos else ""
 
-    bar = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"),
-                            show_pos=True, show_eta=True, item_show_func=rate)
+    bar.item_show_func = rate
     return bar
 
 

@@ -43,7 +43,7 @@ def _exposed_names(host: str) -> tuple[str, ...]:
 
     names = {host, socket.gethostname(), socket.getfqdn()}
     try:
-        names.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None))
+        names.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
     except OSError:
         pass
     try:  # the address of the default route's interface (a UDP "connect" sends nothing)

@@ -98,7 +98,7 @@ class Progress:
         self.every = every
         self.start = time.perf_counter()
         self.shown = 0.0
-        self.stage = None
+        self.stage: str | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
@@ -166,7 +166,7 @@ def transfer_video(source: Path, reference: Path, output: Path, save_lut: Path |
     progress = _progress()
     try:
         result = run(source, reference, output, overwrite=overwrite, progress=progress, **video, **options)
-        if save_lut:
+        if save_lut and result.grade is not None:  # a transfer always has its grade
             write_lut(save_lut, result.grade.luts[0], title=cube_title("transfer", reference),
                       hald_level=hald_level, overwrite=overwrite, protect=(source, reference))
     except (ImgotError, ValueError, TypeError, ImportError) as error:

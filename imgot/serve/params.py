@@ -112,7 +112,7 @@ def parse_params(query: Mapping[str, str]) -> dict:
     for name in PARAMETERS:
         old = next((old for old, new in RENAMED.items() if new == name and old in query), None)
         if name in query or old is not None:  # an old name (a saved link) still works, the new one wins
-            params[name] = _parse(name, query[name] if name in query else query[old], params[name])
+            params[name] = _parse(name, query[name] if old is None or name in query else query[old], params[name])
     check(params)
     return params
 

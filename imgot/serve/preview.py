@@ -124,14 +124,22 @@ class Field:
     identity: np.ndarray
 
 
+def _luts(base: BaseMap) -> tuple[ColorLUT, ColorLUT]:
+    """The full-strength and 0.25 LUTs of a LUT method's map."""
+    if base.lut is None or base.low is None:
+        raise ValueError("a per-pixel method's preview has no LUT to scale")
+    return base.lut, base.low
+
+
 def _field(base: BaseMap) -> Field:
     from ..mapping import _lattice
 
     space = get_color_space(base.color_space)
-    grid = _lattice(base.lut.table.shape[0])
+    lut, low_lut = _luts(base)
+    grid = _lattice(lut.table.shape[0])
     working = space.from_rgb(grid)
-    full = base.lut.table.reshape(-1, 3).astype(np.float64)
-    low = base.low.table.reshape(-1, 3).astype(np.float64)
+    full = lut.table.reshape(-1, 3).astype(np.float64)
+    low = low_lut.table.reshape(-1, 3).astype(np.float64)
     shift = np.where(_inside(full)[:, None], space.from_rgb(full) - working,
                      (space.from_rgb(low) - working) / _LOW)
     return Field(grid, working, shift, space.to_rgb(working))
@@ -160,7 +168,7 @@ def base_map(model: ColorTransfer, preview: np.ndarray) -> BaseMap:
 
 
 def _inside(table: np.ndarray) -> np.ndarray:
-    return ((table > 0.0) & (table < 1.0)).all(axis=1)
+    return np.asarray(((table > 0.0) & (table < 1.0)).all(axis=1))
 
 
 def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> ColorLUT:
@@ -189,8 +197,9 @@ def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> Colo
     >>> bool(np.array_equal(half.table, lut_from_field(field, lab, size=9, strength=0.5).table))
     True
     """
+    lut, _ = _luts(base)
     if strength == 1.0 and not preserve_luminance:
-        return base.lut
+        return lut
     from ..mapping import _finish
 
     # lut_from_field's own steps, with the parts every strength shares kept in base.field:
@@ -198,7 +207,7 @@ def scaled_lut(base: BaseMap, strength: float, preserve_luminance: bool) -> Colo
     space = get_color_space(base.color_space)
     field = base.field
     mapped = field.grid + (space.to_rgb(field.working + float(strength) * field.shift) - field.identity)
-    return _finish(field.grid, mapped, base.lut.table.shape[0], bool(preserve_luminance))
+    return _finish(field.grid, mapped, lut.table.shape[0], bool(preserve_luminance))
 
 
 def finish(base: BaseMap, preview: np.ndarray, *, strength: float, preserve_luminance: bool,

@@ -90,7 +90,7 @@ class TokenAndHostMiddleware:
         self.cookie = cookie
 
     def _matches(self, value: str | None) -> bool:
-        return bool(value) and secrets.compare_digest(value.encode(), self.token.encode())
+        return value is not None and bool(value) and secrets.compare_digest(value.encode(), self.token.encode())
 
     def _problem(self, connection, method: str) -> str | None:
         """Why this request is refused, or None."""

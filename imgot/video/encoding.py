@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -222,8 +222,8 @@ class _Output:
             self._open(temp, container_format, source_stream, encoder, None)
             self.notes.append(f"time stamps rounded to 1/{info.frame_rate} s ({self.settings.codec} cannot take "
                               f"the source's time base {time_base})")
-        self.copied: dict[int, object] = {}
-        self.transcoded: dict[int, object] = {}
+        self.copied: dict[int, Any] = {}  # PyAV output streams, by the source stream's index
+        self.transcoded: dict[int, Any] = {}
         out = self.container
         for key, value in source.metadata.items():
             if key not in ("major_brand", "minor_version", "compatible_brands", "encoder", "creation_time"):

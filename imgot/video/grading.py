@@ -132,6 +132,7 @@ class ClipGrade:
 
     def _lut_at(self, index: int) -> ColorLUT:
         pairs = self.weights(index)
+        key: tuple
         if len(pairs) == 1:
             if not self.bake:
                 return self.luts[pairs[0][0]]
@@ -143,7 +144,7 @@ class ClipGrade:
         key = tuple((m, round(w, 9)) for m, w in pairs)
         if key not in self._cache:
             self._cache.clear()  # consecutive frames rarely share a blend; keep one
-            self._cache[key] = ColorLUT(sum(w * self.luts[m].table for m, w in pairs))
+            self._cache[key] = ColorLUT(np.asarray(sum(w * self.luts[m].table for m, w in pairs)))
         return self._cache[key]
 
     def grade(self, rgb: np.ndarray, index: int) -> np.ndarray:

@@ -48,7 +48,7 @@ class Frame(NamedTuple):
     ``rgb`` is (H, W, 3) uint8, or uint16 for sources of more than 8 bits.
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # (shadows tuple.index, which a frame has no use for)
     time: float
     rgb: np.ndarray
 
