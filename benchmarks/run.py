@@ -111,6 +111,8 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, default=3, help="timed transfers per measurement [3]")
     parser.add_argument("--pairs", type=int, default=len(PAIRS),
                         help=f"source/reference pairs, 1..{len(PAIRS)} [{len(PAIRS)}]")
+    parser.add_argument("--speed-pairs", type=int, default=None,
+                        help="pairs at the sizes given in MP (native size keeps --pairs): the first N [--pairs]")
     parser.add_argument("--methods", help="imgot methods, comma-separated [all, discovered at run time]")
     parser.add_argument("--peers", help="peers or peer families (skimage, cm, pct, pot, cm:hm, ...) "
                         f"[all: {', '.join(PEERS)}]")
@@ -134,6 +136,9 @@ def parse_args(argv):
     args.sizes = sorted(0.0 if size == "native" else float(size) for size in args.sizes.split(","))
     if not 1 <= args.pairs <= len(PAIRS):
         parser.error(f"--pairs must be in 1..{len(PAIRS)}")
+    args.speed_pairs = args.pairs if args.speed_pairs is None else args.speed_pairs
+    if not 1 <= args.speed_pairs <= args.pairs:
+        parser.error(f"--speed-pairs must be in 1..{args.pairs}")
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     return args
@@ -187,13 +192,14 @@ def measure_all(args) -> dict:
     limits = restrictions(args, default)
     pairs = PAIRS[: args.pairs]
     names = sorted({name for pair in pairs for name in pair})
+    speed_names = sorted({name for pair in pairs[: args.speed_pairs] for name in pair})
     sizes = list(args.sizes)
     profile_size = args.profile_size or None
     extra = {profile_size} - {None}
     if any(t.startswith("pot:") for t in tools):
         extra.add(min(PROBE_MP, sizes[0]))
     images = [(n, s, str(input_path(n, s))) for s in sorted(set(sizes) | extra)
-              for n in (names if s in sizes else ["rocket", "coffee"])]
+              for n in ((names if s == 0.0 else speed_names) if s in sizes else ["rocket", "coffee"])]
     probes: dict[str, dict] = {}
     print(f"imgot methods ({discovered['origin']}): {', '.join(methods)}; default {default}", flush=True)
     print(f"preparing {len(images)} input images ...", flush=True)
@@ -218,7 +224,7 @@ def measure_all(args) -> dict:
             print(f"  probe {probe_size:g} MP {tool}: {result['transfer_s']:.2f} s", flush=True)
     for size in sizes:
         metric_items, sheet_items = [], []
-        for source, reference in pairs:
+        for source, reference in pairs if size == 0.0 else pairs[: args.speed_pairs]:
             pair = f"{source}->{reference}"
             folder = OUT / "results" / size_tag(size) / f"{source}_{reference}"
             folder.mkdir(parents=True, exist_ok=True)
@@ -283,7 +289,7 @@ def measure_all(args) -> dict:
     return {
         "rows": rows, "probes": probes, "tools": tools, "methods": methods, "default": default,
         "method_origin": discovered["origin"], "pairs": [f"{s}->{r}" for s, r in pairs],
-        "sizes": sizes, "repeats": args.repeats, "profile": profile,
+        "sizes": sizes, "repeats": args.repeats, "profile": profile, "speed_pairs": args.speed_pairs,
         "started": started, "seconds": time.time() - started,
         "load": [load_start, os.getloadavg()], "command": " ".join(shlex.quote(a) for a in sys.argv),
         "note": args.note, "machine": machine(), "versions": versions(),
@@ -581,6 +587,10 @@ def report(raw) -> str:
         f"- Pairs (source->reference): {', '.join(raw['pairs'])}; inputs upscaled with Pillow (bicubic, "
         f"JPEG q95); {raw['repeats']} timed transfers per measurement, each measurement in a fresh process.",
     ]
+    speed_pairs = raw.get("speed_pairs", len(raw["pairs"]))
+    if speed_pairs < len(raw["pairs"]):
+        lines.append(f"- Native size (quality): all {len(raw['pairs'])} pairs; the sizes in MP (speed, and "
+                     f"quality up to {QUALITY_MAX_MP:g} MP): the first {speed_pairs}.")
     if raw.get("note"):
         lines.append(f"- **Note:** {raw['note']}")
     lines += [
