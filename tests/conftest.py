@@ -104,3 +104,72 @@ def pytest_collection_modifyitems(config, items):
     stale = sorted(key for key in LONG - found if key.split("::")[0] in files and "[" not in key)
     if stale and not config.option.keyword:  # a renamed test must not fall out of the list unnoticed
         raise pytest.UsageError(f"tests/conftest.py LONG names tests that do not exist: {', '.join(stale)}")
+
+
+# -- a real Dask cluster on loopback ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (yet) on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    """Wait until something listens on 127.0.0.1:`port`."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture
+def dask_cluster():
+    """A ``dask scheduler`` and two single-thread ``dask worker`` processes (w1, w2) on loopback.
+
+    Yields ``(address, processes)``: the processes are the scheduler's then
+    the workers' (each leads its own process group, so a test can kill one
+    worker and its nanny); whatever is still running is killed afterwards.
+    The workers import the imgot under test (this checkout, not an installed copy).
+    """
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    import imgot
+
+    pytest.importorskip("distributed")
+    dask = shutil.which("dask", path=str(Path(sys.executable).parent))
+    if dask is None:
+        pytest.skip("the dask command line is not installed")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    here = str(Path(imgot.__file__).resolve().parent.parent)
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    started = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                env=env, **quiet)]
+    try:
+        wait_port(port)
+        for name in ("w1", "w2"):
+            started.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                             "--no-dashboard", "--name", name, "--host", "127.0.0.1"],
+                                            env=env, **quiet))
+        yield address, started
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -113,22 +112,6 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path, rocket):
     assert len(_digests(tmp_path / "out")) == 24
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port}")
-
-
 def _wait_workers(address: str, count: int, timeout: float = 90) -> None:
     from distributed import Client
 
@@ -137,44 +120,23 @@ def _wait_workers(address: str, count: int, timeout: float = 90) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_real_dask_scheduler_survives_a_killed_worker(tmp_path, rocket):
-    pytest.importorskip("distributed")
-    dask = shutil.which("dask", path=str(BIN))
-    if dask is None:
-        pytest.skip("the dask command line is not installed")
+def test_real_dask_scheduler_survives_a_killed_worker(dask_cluster, tmp_path, rocket):
+    address, started = dask_cluster
     _frames(tmp_path / "in", rocket, 16, size=(480, 360))
     ref = tmp_path / "in" / "frame000.png"
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    started = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                 "--no-dashboard"], env=env, **quiet)]
-    try:
-        _wait_port(port)
-        for name in ("w1", "w2"):
-            started.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                             "--no-dashboard", "--name", name, "--host", "127.0.0.1"],
-                                            env=env, **quiet))
-        _wait_workers(address, 2)
-        args = [IMGOT, "batch", str(tmp_path / "in"), "-r", str(ref), "--method", "linear"]
-        batch = subprocess.Popen([*args, "-o", str(tmp_path / "dask"), "--scheduler", address],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _wait_for_outputs(tmp_path / "dask", 1, batch)
-        os.killpg(started[1].pid, signal.SIGKILL)  # worker w1 and its nanny, mid-batch
-        _, err = batch.communicate(timeout=300)
-        # A task whose worker died after renaming its output into place is rescheduled and
-        # finds the output there: "skipped". Every file is done once, none failed.
-        counts = re.search(r"done (\d+), skipped (\d+), failed (\d+)", err)
-        assert batch.returncode == 0 and counts, err
-        done, skipped, failed = map(int, counts.groups())
-        assert done + skipped == 16 and failed == 0, err
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert all(not _alive(proc.pid) for proc in started)
+    _wait_workers(address, 2)
+    args = [IMGOT, "batch", str(tmp_path / "in"), "-r", str(ref), "--method", "linear"]
+    batch = subprocess.Popen([*args, "-o", str(tmp_path / "dask"), "--scheduler", address],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_outputs(tmp_path / "dask", 1, batch)
+    os.killpg(started[1].pid, signal.SIGKILL)  # worker w1 and its nanny, mid-batch
+    _, err = batch.communicate(timeout=300)
+    # A task whose worker died after renaming its output into place is rescheduled and
+    # finds the output there: "skipped". Every file is done once, none failed.
+    counts = re.search(r"done (\d+), skipped (\d+), failed (\d+)", err)
+    assert batch.returncode == 0 and counts, err
+    done, skipped, failed = map(int, counts.groups())
+    assert done + skipped == 16 and failed == 0, err
     local = subprocess.run([*args, "-o", str(tmp_path / "local"), "--jobs", "2"], capture_output=True,
                            text=True, timeout=300)
     assert local.returncode == 0, local.stderr
