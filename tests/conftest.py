@@ -82,7 +82,33 @@ LONG = {
     "test_default.py::test_a_noisy_uniform_patch_stays_uniform",
     "test_examples.py::test_smooth_map_sheet_and_scores",
     "test_morph.py::test_spatial_morph_default_size_and_errors",
+    # 2 s or more each on a loaded 2-core machine (pytest --durations on the fast lane):
+    "test_batch.py::test_the_shared_reference_state_gives_the_bytes_of_a_fit_per_image",
+    "test_batch.py::test_fit_on_gives_one_lut_for_all",
+    "test_cli.py::test_every_command_takes_a_tiny_or_thin_image",
+    "test_cli.py::test_save_lut_then_apply_reproduces_the_transfer",
+    "test_cli.py::test_default_output_is_next_to_source_and_never_overwritten",
+    "test_cli.py::test_same_command_same_bytes",
+    "test_cli.py::test_user_errors_give_one_line_and_exit_1",
+    "test_examples.py::test_desserts_marginals_and_chart",
+    "test_examples.py::test_colorist_sheets_are_written",
+    "test_methods.py::test_unbalanced_does_not_repaint_the_subject_with_the_sky",
+    "test_methods.py::test_sliced_is_near_exact_in_distribution",
+    "test_methods.py::test_sliced_seed_and_n_iter_are_exposed",
+    "test_estimator.py::test_transfer_many_takes_str_paths",
+    "test_transfer.py::test_pil_in_pil_out",
+    "test_transfer.py::test_output_kind_dtype_and_shape_match_the_input",
+    "test_frames.py::test_folders_with_an_animated_gif_work_in_distance_and_normalize",
+    "test_frames.py::test_apply_and_batch_recolor_every_frame",
+    "test_normalize.py::test_cli_fit_sample_is_a_hidden_deprecated_name_of_fit_images",
+    "test_normalize.py::test_cli_background_and_min_content",
+    "test_palette.py::test_binned_kmeans_is_as_tight_as_scikit_learn_on_the_raw_samples",
+    "test_regions.py::test_batch_masks_by_pattern_match_the_api",
+    "test_parity.py::test_plan_and_morph_offer_exactly_the_methods_with_a_palette_plan",
+    "test_compare.py::test_compare_passes_every_transfer_option_to_each_method",
 }
+# Doctests of the same cost (a worker process, a 2**24-color table, a morph of every frame).
+LONG_DOCTESTS = {"imgot.batch.transfer_many", "imgot.mapping.ColorLUT.bake", "imgot.morph.morph"}
 # Every method through transfer, batch, --fit-on, --save-lut and apply: the lane keeps histogram's two cases.
 LONG |= {f"test_parity.py::test_transfer_batch_apply_save_lut_and_api_give_the_same_bytes[{method}-{detail}]"
          for method in ("emd", "sinkhorn", "unbalanced", "linear", "reinhard", "sliced", "emd-sliced",
@@ -94,6 +120,9 @@ def pytest_collection_modifyitems(config, items):
     found = set()
     for item in items:
         if item.path.parent.name != "tests":
+            if item.name in LONG_DOCTESTS:
+                item.add_marker(pytest.mark.slow)
+                found.add(item.name)
             continue
         name = f"{item.path.name}::{item.originalname if hasattr(item, 'originalname') else item.name}"
         for key in (name, f"{item.path.name}::{item.name}"):
@@ -102,6 +131,7 @@ def pytest_collection_modifyitems(config, items):
                 found.add(key)
     files = {item.path.name for item in items}
     stale = sorted(key for key in LONG - found if key.split("::")[0] in files and "[" not in key)
+    stale += sorted(key for key in LONG_DOCTESTS - found if f"{key.split('.')[1]}.py" in files)
     if stale and not config.option.keyword:  # a renamed test must not fall out of the list unnoticed
         raise pytest.UsageError(f"tests/conftest.py LONG names tests that do not exist: {', '.join(stale)}")
 
