@@ -428,7 +428,7 @@ def speed_summary(raw) -> list[str]:
            "Median over the pairs of t(tool) / t(imgot default) on the same pair in this run: "
            "above 1, imgot's default is that many times faster.",
            "",
-           "| tool | " + " | ".join(f"{s:g} MP" for s in sizes) + " |",
+           "| tool | " + " | ".join(f"{s:g} MP" if s else "native" for s in sizes) + " |",
            "|---|" + "---:|" * len(sizes)]
     for tool in raw["tools"]:
         if tool == default:
@@ -542,7 +542,8 @@ def notes(raw) -> list[str]:
     rows = raw["rows"]
     lines = ["## Notes", ""]
     for tool in [t for t in raw["tools"] if t.startswith("pot:")]:
-        rates = [r["transfer_s"] / r["size"] for r in rows if r["tool"] == tool and "transfer_s" in r]
+        rates = [r["transfer_s"] / r["size"] for r in rows  # (native size has no MP figure: left out)
+                 if r["tool"] == tool and "transfer_s" in r and r["size"] > 0]
         probe = raw.get("probes", {}).get(tool)
         where = f"median over the {len(rates)} measurements in the tables" if rates else (
             f"one transfer of {probe['pair']} at {probe['size']:g} MP" if probe else "")
