@@ -102,7 +102,7 @@ def fit_scaling(repeats: int) -> dict:
             mapped = apply_lut(lut, pixels)
             stages[mp]["apply"].append(time.perf_counter() - start)
             start = time.perf_counter()
-            finish(pixels, mapped, detail=True, preserve_luminance=False)
+            finish(pixels, mapped, preserve_detail=True, preserve_luminance=False)
             stages[mp]["detail"].append(time.perf_counter() - start)
             start = time.perf_counter()
             model.transform(image)
@@ -179,7 +179,7 @@ def transfer_12mp(source: Path, repeats: int) -> tuple[float, float]:
     with_detail, without = [], []
     for _ in range(repeats):
         with_detail.append(median_time(lambda: ColorTransfer().fit(reference).transform(image), 1))
-        without.append(median_time(lambda: ColorTransfer(detail=False).fit(reference).transform(image), 1))
+        without.append(median_time(lambda: ColorTransfer(preserve_detail=False).fit(reference).transform(image), 1))
     return statistics.median(with_detail), statistics.median(without)
 
 
@@ -204,7 +204,7 @@ def main(argv=None) -> None:
     for _ in range(args.repeats):  # interleaved: each kind once per round
         runs["small"].append(child("batch_run", small, {"jobs": 2}))
         runs["floor"].append(child("histogram_loop", small))
-        runs["small_nodetail"].append(child("batch_run", small, {"jobs": 2, "detail": False}))
+        runs["small_nodetail"].append(child("batch_run", small, {"jobs": 2, "preserve_detail": False}))
         runs["mid"].append(child("batch_run", mid, {"jobs": 2}))
         runs["big"].append(child("batch_run", big, {"jobs": 2, "watch_memory": True}))
         walls["0.3"].append(whole_process(mp03, 1))
