@@ -424,7 +424,7 @@ class ColorTransfer(ParamsMixin):
             raise NotFittedError("this ColorTransfer is not fitted yet; call fit(reference) first")
         return self._validate_params()
 
-    def color_map(self, image: ImageLike, *, source_mask: MaskLike | None = None) -> ColorMap:
+    def color_map(self, image: ImageLike | Pixels, *, source_mask: MaskLike | None = None) -> ColorMap:
         """Solve the palette transport for `image` and build its per-pixel map.
 
         For the methods with a palette plan (:data:`imgot.methods.PLAN_METHODS`:
@@ -458,7 +458,7 @@ class ColorTransfer(ParamsMixin):
         return color_map(self, self._state(stages[0]), self._neutral(pixels, ignore),
                          self._seed(), float(self.strength), bool(self.preserve_luminance))
 
-    def color_lut(self, image: ImageLike, *, source_mask: MaskLike | None = None) -> ColorLUT:
+    def color_lut(self, image: ImageLike | Pixels, *, source_mask: MaskLike | None = None) -> ColorLUT:
         """The color map that recolors `image`, as a 3-D LUT, for methods whose map is one LUT.
 
         Every method but ``'histogram'`` and the composites (which depend on
