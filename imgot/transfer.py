@@ -47,6 +47,11 @@ def _as_float(pixels: Pixels) -> Pixels:
     return pixels.with_color(pixels.color.astype(dtype) * dtype(1.0 / pixels.scale), 1.0)
 
 
+def _run_mapper(mapper, pixels: Pixels) -> np.ndarray:
+    """A method's map (a :class:`ColorLUT` or a per-pixel function) applied to `pixels`."""
+    return apply_lut(mapper, pixels) if isinstance(mapper, ColorLUT) else mapper(pixels)
+
+
 def _as_lut(mapper) -> ColorLUT:
     """A LUT method's map, which is a :class:`ColorLUT` (the registry's `is_lut` promise)."""
     if not isinstance(mapper, ColorLUT):
@@ -518,14 +523,12 @@ class ColorTransfer(ParamsMixin):
             return apply_lut(lut, pixels if rows == slice(None) else pixels.with_color(pixels.color[rows]))
         if len(stages) == 1 and strength == 1.0:
             mapper = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, 1.0, False)
-            color = apply_lut(mapper, pixels) if isinstance(mapper, ColorLUT) else mapper(pixels)
-            return quantize(color[rows], pixels.dtype)
+            return quantize(_run_mapper(mapper, pixels)[rows], pixels.dtype)
         source = _as_float(pixels)
         current = source
         for name in stages:
             mapper = METHODS[name].map(self, self._state(name, states), current, seed, 1.0, False)
-            color = apply_lut(mapper, current) if isinstance(mapper, ColorLUT) else mapper(current)
-            current = current.with_color(color.astype(source.color.dtype, copy=False))
+            current = current.with_color(_run_mapper(mapper, current).astype(source.color.dtype, copy=False))
         out = current.color[rows]
         if strength != 1.0:
             out = source.color[rows] + np.asarray(strength, out.dtype) * (out - source.color[rows])
