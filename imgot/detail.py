@@ -28,6 +28,8 @@ lightness its luminance.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .colorspace import lightness_from_luminance, luminance_from_lightness, relative_luminance
@@ -120,20 +122,16 @@ def _cell_sums(cell: np.ndarray, weight: np.ndarray | None, planes, grid: tuple[
     return np.stack(sums).reshape(len(planes), *grid)
 
 
-def _cell_moments(source, mapped, step: int, stride: int, shape: tuple[int, int], keep=None):
+def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int], weight=None):
     """Per-cell sums of guide, change, guide^2 and guide * change, and sample counts.
 
     The guide is the source's L*/100 and the change the mapped image's minus
-    it, read on a lattice of every `stride`-th pixel (a few per cell of `step`
-    pixels: the moments of a box are estimated from a regular sample of it).
-    Pixels where `keep` is False (ignored colors) count for nothing.
+    it, both read on the lattice of :func:`_sample_cells` (a few pixels per
+    cell: the moments of a box are estimated from a regular sample of it).
+    `weight` (0 for ignored colors) says how much each sampled pixel counts.
     """
-    sample, cell, grid = _sample_cells(shape, step, stride)
-    src = source.color[sample]
-    out = mapped.color[sample]
-    guide = _lightness(src, source.scale)
-    change = _lightness(out, mapped.scale) - guide
-    weight = None if keep is None else keep[sample].ravel().astype(np.float64)
+    guide = _lightness(source_sample, scales[0])
+    change = _lightness(mapped_sample, scales[1]) - guide
     ones = np.ones(guide.shape, np.float64)
     counts = _cell_sums(cell, weight, [ones], grid)[0]
     sums = _cell_sums(cell, weight, [guide, change, guide * guide, guide * change], grid)
@@ -172,9 +170,9 @@ def _inverse_3x3(matrices: np.ndarray) -> np.ndarray:
     return cofactor / determinant[..., None, None]
 
 
-def _color_coefficients(source, mapped, step: int, stride: int, shape: tuple[int, int], radius: int,
-                        eps: float, keep=None):
-    """He's color-guided filter of the sRGB change, on the coarse grid.
+def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int], radius: int,
+                        eps: float, weight=None):
+    """He's color-guided filter of the sRGB change, on the coarse grid, from the sampled lattice.
 
     Returns ``a`` of shape (3, 3, rows, cols), ``a[k, c]`` the gain of guide
     channel k in the change of channel c, and ``b`` of shape (3, rows, cols):
@@ -182,11 +180,9 @@ def _color_coefficients(source, mapped, step: int, stride: int, shape: tuple[int
     """
     from scipy.ndimage import uniform_filter
 
-    sample, cell, grid = _sample_cells(shape, step, stride)
-    guide = source.color[sample].astype(np.float32) * np.float32(1.0 / source.scale)
-    change = mapped.color[sample].astype(np.float32) * np.float32(1.0 / mapped.scale) - guide
+    guide = source_sample.astype(np.float32) * np.float32(1.0 / scales[0])
+    change = mapped_sample.astype(np.float32) * np.float32(1.0 / scales[1]) - guide
     guide, change = guide.reshape(-1, 3), change.reshape(-1, 3)
-    weight = None if keep is None else keep[sample].ravel().astype(np.float64)
     pairs = [(k, l) for k in range(3) for l in range(k, 3)]
     planes = ([np.ones(len(guide))] + [guide[:, k] for k in range(3)] + [change[:, c] for c in range(3)]
               + [guide[:, k] * guide[:, l] for k, l in pairs]
@@ -342,7 +338,7 @@ def _by_region(src, mapped, labels: np.ndarray, keep, out, **options) -> np.ndar
 
 def preserve_detail(
     source: np.ndarray,
-    output: np.ndarray,
+    output: np.ndarray | Callable[[np.ndarray], np.ndarray],
     *,
     radius: int | None = None,
     eps: float = 0.1,
@@ -373,6 +369,12 @@ def preserve_detail(
     source, output : ndarray of shape (H, W, 3) or (H, W)
         sRGB (or gray) images: uint8, uint16, or float in [0, 1]. Integer
         images are read through lookup tables, without a float copy.
+        `output` may also be the color map itself, a function from an array
+        of source colors to their mapped colors (same shape, the source's
+        dtype): with the chroma filter it then runs on the filters' sample of
+        pixels only, since every output pixel is made from its source color
+        and the smoothed coefficients (the full-size mapped image is never
+        built).
     radius : int, optional
         Box radius of both filters in pixels; default :func:`detail_radius`,
         ``max(2, min(H, W) // 48)``.
@@ -435,49 +437,67 @@ def preserve_detail(
     """
     from .pixels import as_pixels
 
-    src, mapped = as_pixels(source), as_pixels(output)
-    height, width = mapped.color.shape[:2]
-    if src.color.shape[:2] != (height, width):
-        raise ValueError(f"source and output must have the same height and width, got {src.shape} and {mapped.shape}")
+    src = as_pixels(source)
+    height, width = src.color.shape[:2]
     if keep is not None:
         keep = np.asarray(keep, dtype=bool)
         if keep.shape != (height, width):
             raise ValueError(f"keep must have shape {(height, width)}, got {keep.shape}")
     radius = detail_radius((height, width)) if radius is None else int(radius)
-    if labels is not None:
-        return _by_region(src, mapped, np.asarray(labels), keep, out, radius=radius, eps=eps, tone_match=tone_match,
-                          chroma=chroma, chroma_eps=chroma_eps, subsample=subsample, n_threads=n_threads)
+    # A color map given as a function is only run on the sampled lattice:
+    # with the chroma filter every output pixel comes from the source and
+    # the coarse coefficients, never from its own mapped color.
+    color_map = output if callable(output) else None
+    if color_map is not None and (labels is not None or not chroma or src.color.ndim != 3):
+        output, color_map = color_map(src.color), None
+    if color_map is not None:
+        color_dtype = src.color.dtype if src.dtype.kind != "f" else np.dtype(np.float32)
+        color_shape, mapped_scale = src.color.shape, src.scale
+    else:
+        mapped = as_pixels(output)
+        if mapped.color.shape[:2] != (height, width):
+            raise ValueError(f"source and output must have the same height and width, got {src.shape} and "
+                             f"{mapped.shape}")
+        if labels is not None:
+            return _by_region(src, mapped, np.asarray(labels), keep, out, radius=radius, eps=eps,
+                              tone_match=tone_match, chroma=chroma, chroma_eps=chroma_eps, subsample=subsample,
+                              n_threads=n_threads)
+        color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)
+        color_dtype, color_shape, mapped_scale = color.dtype, color.shape, mapped.scale
     step = max(1, radius // 4) if subsample is None else int(subsample)
     coarse_radius = max(1, int(round(radius / step)))
-    color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)
     if out is None:
-        out = np.empty(color.shape, color.dtype)
+        out = np.empty(color_shape, color_dtype)
 
     stride = (step // 2) | 1  # odd: never in phase with 2x2 Bayer or 8x8 JPEG patterns
-    mapped_pixels = as_pixels(color)
-    sums, counts, guide, change = _cell_moments(src, mapped_pixels, step, stride, (height, width), keep)
+    sample, cell, grid = _sample_cells((height, width), step, stride)
+    source_sample = src.color[sample]
+    mapped_sample = color[sample] if color_map is None else color_map(np.ascontiguousarray(source_sample))
+    scales = (src.scale, mapped_scale)
+    weight = None if keep is None else keep[sample].ravel().astype(np.float64)
+    sums, counts, guide, change = _cell_moments(source_sample, mapped_sample, scales, cell, grid, weight)
     n_rows = counts.shape[0]
     mean_a, mean_b = _coefficients(sums, counts, coarse_radius, eps)
     a_columns = upsample_columns(mean_a, width, step)
     b_columns = upsample_columns(mean_b, width, step)
-    kept = None if keep is None else keep[_sample_cells((height, width), step, stride)[0]].ravel()
+    kept = None if keep is None else keep[sample].ravel()
     curve = _tone_curve(guide, change, a_columns, b_columns, stride, step, n_rows, float(tone_match), kept)
     table = _luminance_table(curve)
-    filter_color = bool(chroma) and color.ndim == 3
+    filter_color = bool(chroma) and len(color_shape) == 3
     if filter_color:
-        gains, offsets = _color_coefficients(src, mapped_pixels, step, stride, (height, width), coarse_radius,
-                                             float(chroma_eps), keep)
+        gains, offsets = _color_coefficients(source_sample, mapped_sample, scales, cell, grid, coarse_radius,
+                                             float(chroma_eps), weight)
         # The source itself plus its smoothed change: fold the identity into the gains.
         gains = gains + np.eye(3)[:, :, None, None]
         gain_columns = [[upsample_columns(gains[k, c], width, step) for c in range(3)] for k in range(3)]
         offset_columns = [upsample_columns(offsets[c], width, step) for c in range(3)]
         read_guide = _channel_reader(src)
-        out_scale = None if color.dtype.kind == "f" else np.float32(mapped.scale)
+        out_scale = None if color_dtype.kind == "f" else np.float32(mapped_scale)
 
     def smoothed_color(rows: slice, low, high, frac) -> np.ndarray:
         """The source plus the color-guided smoothed change, in `color`'s dtype."""
         guide = [read_guide(rows, k) for k in range(3)]
-        result = np.empty((*guide[0].shape, 3), color.dtype)
+        result = np.empty((*guide[0].shape, 3), color_dtype)
         term = np.empty(guide[0].shape, np.float32)
         for c in range(3):
             plane = _lerp_rows(offset_columns[c], low, high, frac)
@@ -505,7 +525,7 @@ def preserve_detail(
             a *= np.float32(_LEVELS - 1)
             a += np.float32(0.5)
             base = smoothed_color(band, low, high, frac) if filter_color else color[band]
-            out[band] = relight(base, mapped.scale, np.take(table, a.astype(np.int32)))
+            out[band] = relight(base, mapped_scale, np.take(table, a.astype(np.int32)))
 
     for_row_blocks(height, width, apply, n_threads=n_threads)
     return out

@@ -13,6 +13,7 @@ bytes everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -21,10 +22,11 @@ from .pixels import Pixels, as_pixels, quantize, to_output
 from .regions import apply_weight, check_ignore_depth, composite, ignored_pixels
 from .validation import renamed
 
-__all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish", "blend_back"]
+__all__ = ["LUTTransform", "apply_lut", "apply_lut_to_image", "finish", "blend_back", "lut_on_colors"]
 
 
-def finish(pixels: Pixels, mapped: np.ndarray, *, preserve_detail: bool, preserve_luminance: bool,
+def finish(pixels: Pixels, mapped: np.ndarray | Callable[[np.ndarray], np.ndarray], *, preserve_detail: bool,
+           preserve_luminance: bool,
            ignore: np.ndarray | None = None, labels: np.ndarray | None = None,
            saturation: float = 1.0) -> np.ndarray:
     """The per-pixel finishing steps after a color map, on `mapped` (the dtype of `pixels`).
@@ -38,22 +40,29 @@ def finish(pixels: Pixels, mapped: np.ndarray, *, preserve_detail: bool, preserv
     with `labels` (region transfers) each region is filtered apart.
     Then ``saturation`` scales the CIELAB chroma of that result, keeping its
     L* and hue (:func:`imgot.saturation.scale_chroma`; 1 is the identity).
+    `mapped` may be the color map as a function of colors (see
+    :func:`imgot.detail.preserve_detail`), run only where it is needed.
     """
-    if preserve_luminance:
-        from .relight import keep_lightness
-
-        mapped = keep_lightness(pixels.color, mapped, pixels.scale)
-    elif preserve_detail:
+    result: np.ndarray
+    if preserve_detail and not preserve_luminance:
         from .detail import preserve_detail as detail_step
 
         keep = None if ignore is None or not ignore.any() else ~ignore
-        mapped = detail_step(pixels.color, mapped, keep=keep, labels=labels,
-                             out=mapped if mapped.flags.writeable else None)
+        out: np.ndarray | None = mapped if isinstance(mapped, np.ndarray) and mapped.flags.writeable else None
+        if callable(mapped):  # the result keeps the image's dtype, as the mapped image would
+            out = np.empty(pixels.color.shape, pixels.color.dtype)
+        result = detail_step(pixels.color, mapped, keep=keep, labels=labels, out=out)
+    else:
+        result = mapped(pixels.color) if callable(mapped) else mapped
+        if preserve_luminance:
+            from .relight import keep_lightness
+
+            result = keep_lightness(pixels.color, result, pixels.scale)
     if saturation != 1.0:
         from .saturation import scale_chroma
 
-        mapped = scale_chroma(mapped, pixels.scale, float(saturation))
-    return mapped
+        result = scale_chroma(result, pixels.scale, float(saturation))
+    return result
 
 
 def blend_back(original: Pixels, source: Pixels, result: np.ndarray, weight: np.ndarray | None, *,
@@ -190,10 +199,15 @@ def apply_lut_to_image(lut: ColorLUT, image, *, preserve_detail: bool = False, p
     pixels = as_pixels(image)
     check_ignore_depth(ignore_color, pixels.scale)
     ignore = ignored_pixels(pixels, ignore_color, ignore_tolerance)
-    mapped = finish(pixels, apply_lut(lut, pixels), preserve_detail=preserve_detail,
+    mapped = finish(pixels, lut_on_colors(lut, pixels), preserve_detail=preserve_detail,
                     preserve_luminance=preserve_luminance, ignore=ignore, saturation=saturation)
     weight = apply_weight(pixels, apply_mask, feather=feather or 0.0, ignore=ignore)
     return to_output(pixels, blend_back(pixels, pixels, mapped, weight, protect_skin=protect_skin))
+
+
+def lut_on_colors(lut: ColorLUT, pixels: Pixels) -> Callable[[np.ndarray], np.ndarray]:
+    """`lut` as a function of colors in the dtype and scale of `pixels`, for :func:`finish` to run where needed."""
+    return lambda color: apply_lut(lut, pixels.with_color(color))
 
 
 def apply_lut(lut: ColorLUT, pixels: Pixels) -> np.ndarray:

@@ -20,7 +20,7 @@ from .palette import Palette
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
-from .recolor import LUTTransform, apply_lut, apply_lut_to_image, blend_back, finish
+from .recolor import LUTTransform, apply_lut, apply_lut_to_image, blend_back, finish, lut_on_colors
 from .validation import (RENAMED, check_flag, check_integer, check_positive, check_seed, check_share, renamed,
                          takes_renamed)
 from .regions import (
@@ -502,6 +502,16 @@ class ColorTransfer(ParamsMixin):
         matrix = neutralize_matrix(estimate_white(pixels, self.neutralize, ignore=ignore))
         return compose_linear(lut, matrix)
 
+    def _one_lut(self, pixels: Pixels, stages: tuple[str, ...], states: dict | None = None) -> ColorLUT | None:
+        """The map as one LUT (strength and luminance baked in, the same as color_lut's), or None.
+
+        None where the method is not a LUT, or is a chain of stages.
+        """
+        if len(stages) != 1 or not METHODS[stages[0]].is_lut:
+            return None
+        return _as_lut(METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, self._seed(),
+                                              float(self.strength), bool(self.preserve_luminance)))
+
     def _mapped(self, pixels: Pixels, stages: tuple[str, ...], states: dict | None = None,
                 rows: slice = slice(None)) -> np.ndarray:
         """The color map alone (no finishing step) applied to `pixels`, in their dtype.
@@ -512,15 +522,13 @@ class ColorTransfer(ParamsMixin):
         result are returned (the map is still fitted on the whole image's
         selection).
         """
-        seed = self._seed()
-        strength, luminance = float(self.strength), bool(self.preserve_luminance)
-        if len(stages) == 1 and METHODS[stages[0]].is_lut:
-            # One LUT, the same as color_lut's (strength and luminance baked
-            # in): 8-bit images go through Pillow's C LUT without a float
-            # copy; lightness is then finished per pixel.
-            lut = _as_lut(METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, strength,
-                                                 luminance))
+        lut = self._one_lut(pixels, stages, states)
+        if lut is not None:
+            # 8-bit images go through Pillow's C LUT without a float copy;
+            # lightness is then finished per pixel.
             return apply_lut(lut, pixels if rows == slice(None) else pixels.with_color(pixels.color[rows]))
+        seed = self._seed()
+        strength = float(self.strength)
         if len(stages) == 1 and strength == 1.0:
             mapper = METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, seed, 1.0, False)
             return quantize(_run_mapper(mapper, pixels)[rows], pixels.dtype)
@@ -589,7 +597,9 @@ class ColorTransfer(ParamsMixin):
         else:
             labels = None
             if source_labels is None:
-                mapped = self._mapped(pixels, stages)
+                lut = self._one_lut(pixels, stages)
+                # A LUT is run only where the finishing steps need it (the detail step: on its sample).
+                mapped = self._mapped(pixels, stages) if lut is None else lut_on_colors(lut, pixels)
             else:
                 labels = as_labels(source_labels, pixels.color.shape[:2], what="source label image")
                 mapped = self._mapped_regions(pixels, stages, labels)

@@ -73,3 +73,36 @@ def test_emd_sliced_is_closer_than_emd_and_detail_keeps_structure(rocket, coffee
     assert structure_similarity(rocket, kept) > structure_similarity(rocket, refined) + 0.02
     assert grain(rocket, kept) < grain(rocket, refined) - 0.2
     assert distance(kept) < distance(emd)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
+def test_a_color_map_given_as_a_function_runs_on_a_sample_and_gives_the_same_result(dtype):
+    """The detail step needs the mapped colors only on its sampled lattice: the same output, a fraction of the calls."""
+    scale = {np.uint8: 255, np.uint16: 65535, np.float64: 1.0}[dtype]
+    rng = np.random.default_rng(3)
+    # Large enough for a coarse grid sampled every third pixel (radius 16, cells of 4).
+    ramp = np.linspace(0.1, 0.8, 800)[None, :, None] * np.array([1.0, 0.8, 0.6])
+    source = np.clip(ramp + rng.normal(0, 0.03, (780, 800, 3)), 0, 1)
+    source = source.astype(np.float64) if dtype is np.float64 else np.rint(source * scale).astype(dtype)
+    gains = np.array([1.4, 0.9, 0.6])
+
+    def color_map(color):  # a tint and a contrast stretch, pointwise
+        values = np.clip(0.5 + gains * (color / scale - 0.4), 0, 1) * scale
+        return values if dtype is np.float64 else np.rint(values).astype(dtype)
+
+    mapped_pixels = []
+
+    def counting_map(color):
+        mapped_pixels.append(color.shape[0] * color.shape[1])
+        return color_map(color)
+
+    expected = preserve_detail(source, color_map(source))
+    lazy = preserve_detail(source, counting_map)
+    assert lazy.dtype == expected.dtype and lazy.shape == source.shape
+    np.testing.assert_array_equal(lazy, expected)
+    assert sum(mapped_pixels) < source.shape[0] * source.shape[1] / 8
+    # L* only (no chroma filter) needs every pixel's mapped color: it maps the whole image once.
+    mapped_pixels.clear()
+    np.testing.assert_array_equal(preserve_detail(source, counting_map, chroma=False),
+                                  preserve_detail(source, color_map(source), chroma=False))
+    assert mapped_pixels == [source.shape[0] * source.shape[1]]
