@@ -122,7 +122,8 @@ def _cell_sums(cell: np.ndarray, weight: np.ndarray | None, planes, grid: tuple[
     return np.stack(sums).reshape(len(planes), *grid)
 
 
-def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int], weight=None):
+def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int],
+                  weight=None):
     """Per-cell sums of guide, change, guide^2 and guide * change, and sample counts.
 
     The guide is the source's L*/100 and the change the mapped image's minus
@@ -170,8 +171,8 @@ def _inverse_3x3(matrices: np.ndarray) -> np.ndarray:
     return cofactor / determinant[..., None, None]
 
 
-def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int], radius: int,
-                        eps: float, weight=None):
+def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float], cell,
+                        grid: tuple[int, int], radius: int, eps: float, weight=None):
     """He's color-guided filter of the sRGB change, on the coarse grid, from the sampled lattice.
 
     Returns ``a`` of shape (3, 3, rows, cols), ``a[k, c]`` the gain of guide
@@ -450,7 +451,7 @@ def preserve_detail(
     color_map = output if callable(output) else None
     if color_map is not None and (labels is not None or not chroma or src.color.ndim != 3):
         output, color_map = color_map(src.color), None
-    if color_map is not None:
+    if color_map is not None:  # `color` (the mapped image) is never read on this route
         color_dtype = src.color.dtype if src.dtype.kind != "f" else np.dtype(np.float32)
         color_shape, mapped_scale = src.color.shape, src.scale
     else:
@@ -460,8 +461,8 @@ def preserve_detail(
                              f"{mapped.shape}")
         if labels is not None:
             return _by_region(src, mapped, np.asarray(labels), keep, out, radius=radius, eps=eps,
-                              tone_match=tone_match, chroma=chroma, chroma_eps=chroma_eps, subsample=subsample,
-                              n_threads=n_threads)
+                              tone_match=tone_match, chroma=chroma, chroma_eps=chroma_eps,
+                              subsample=subsample, n_threads=n_threads)
         color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)
         color_dtype, color_shape, mapped_scale = color.dtype, color.shape, mapped.scale
     step = max(1, radius // 4) if subsample is None else int(subsample)

@@ -48,9 +48,11 @@ def finish(pixels: Pixels, mapped: np.ndarray | Callable[[np.ndarray], np.ndarra
         from .detail import preserve_detail as detail_step
 
         keep = None if ignore is None or not ignore.any() else ~ignore
-        out: np.ndarray | None = mapped if isinstance(mapped, np.ndarray) and mapped.flags.writeable else None
+        out: np.ndarray | None
         if callable(mapped):  # the result keeps the image's dtype, as the mapped image would
             out = np.empty(pixels.color.shape, pixels.color.dtype)
+        else:
+            out = mapped if mapped.flags.writeable else None
         result = detail_step(pixels.color, mapped, keep=keep, labels=labels, out=out)
     else:
         result = mapped(pixels.color) if callable(mapped) else mapped
@@ -206,7 +208,7 @@ def apply_lut_to_image(lut: ColorLUT, image, *, preserve_detail: bool = False, p
 
 
 def lut_on_colors(lut: ColorLUT, pixels: Pixels) -> Callable[[np.ndarray], np.ndarray]:
-    """`lut` as a function of colors in the dtype and scale of `pixels`, for :func:`finish` to run where needed."""
+    """`lut` as a function of colors in the dtype and scale of `pixels` (for :func:`finish`)."""
     return lambda color: apply_lut(lut, pixels.with_color(color))
 
 

@@ -502,7 +502,8 @@ class ColorTransfer(ParamsMixin):
         matrix = neutralize_matrix(estimate_white(pixels, self.neutralize, ignore=ignore))
         return compose_linear(lut, matrix)
 
-    def _one_lut(self, pixels: Pixels, stages: tuple[str, ...], states: dict | None = None) -> ColorLUT | None:
+    def _one_lut(self, pixels: Pixels, stages: tuple[str, ...],
+                 states: dict | None = None) -> ColorLUT | None:
         """The map as one LUT (strength and luminance baked in, the same as color_lut's), or None.
 
         None where the method is not a LUT, or is a chain of stages.

@@ -77,7 +77,7 @@ def test_emd_sliced_is_closer_than_emd_and_detail_keeps_structure(rocket, coffee
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_a_color_map_given_as_a_function_runs_on_a_sample_and_gives_the_same_result(dtype):
-    """The detail step needs the mapped colors only on its sampled lattice: the same output, a fraction of the calls."""
+    """The detail step needs the mapped colors only on its sample: same output, a fraction of the calls."""
     scale = {np.uint8: 255, np.uint16: 65535, np.float64: 1.0}[dtype]
     rng = np.random.default_rng(3)
     # Large enough for a coarse grid sampled every third pixel (radius 16, cells of 4).
