@@ -36,7 +36,7 @@ from .colorspace import lightness_from_luminance, luminance_from_lightness, rela
 from .grid import row_weights, upsample_columns
 from .relight import for_row_blocks, relight
 
-__all__ = ["guided_filter", "preserve_detail", "detail_radius", "CHROMA_EPS"]
+__all__ = ["guided_filter", "preserve_detail", "detail_radius", "default_subsample", "CHROMA_EPS"]
 
 # Guide variance, in squared sRGB units (0..1), below which the color change is
 # smoothed: color contrast under about 0.1 (25 levels of 255) keeps the source's
@@ -103,6 +103,17 @@ def guided_filter(guide: np.ndarray, image: np.ndarray, *, radius: int, eps: flo
 def detail_radius(shape: tuple[int, ...]) -> int:
     """The default filter radius: ``max(2, min(H, W) // 48)``, the same share of any image size."""
     return max(2, min(shape[:2]) // 48)
+
+
+def default_subsample(radius: int) -> int:
+    """The default cell size of the fast filters: ``radius // 4``, at least 2 from radius 4 (else 1).
+
+    Cells of 2 pixels cut the detail step on small images (a 256 x 256 image,
+    radius 5) about three times against the exact filter, for a mean
+    difference of about 0.13 L* from it (the same as larger images' cells
+    give).
+    """
+    return max(int(radius) // 4, 2 if radius >= 4 else 1)
 
 
 def _sample_cells(shape: tuple[int, int], step: int, stride: int):
@@ -399,8 +410,9 @@ def preserve_detail(
         255) keeps the source's own chroma texture.
     subsample : int, optional
         Cell size of the coarse grid of the fast guided filters; default
-        ``max(1, radius // 4)`` (the coarse boxes keep a radius of about 4
-        cells). 1 is the exact guided filter.
+        :func:`default_subsample` (the coarse boxes keep a radius of about 4
+        cells, and 2 pixels at least from a radius of 4). 1 is the exact
+        guided filter.
     keep : ndarray of bool, shape (H, W), optional
         Pixels that count; the others (an ignored color, nodata) do not enter
         the filters' statistics or the tone curve, so they cannot pull the
@@ -465,7 +477,7 @@ def preserve_detail(
                               subsample=subsample, n_threads=n_threads)
         color = mapped.color if mapped.dtype.kind != "f" else mapped.color.astype(np.float32, copy=False)
         color_dtype, color_shape, mapped_scale = color.dtype, color.shape, mapped.scale
-    step = max(1, radius // 4) if subsample is None else int(subsample)
+    step = default_subsample(radius) if subsample is None else int(subsample)
     coarse_radius = max(1, int(round(radius / step)))
     if out is None:
         out = np.empty(color_shape, color_dtype)
