@@ -32,9 +32,10 @@ from typing import Callable
 
 import numpy as np
 
-from .colorspace import lightness_from_luminance, luminance_from_lightness, relative_luminance
+from . import fused
+from .colorspace import lightness_from_luminance, linear_table, luminance_from_lightness, relative_luminance
 from .grid import row_weights, upsample_columns
-from .relight import for_row_blocks, relight
+from .relight import encoding_table, for_row_blocks, relight
 
 __all__ = ["guided_filter", "preserve_detail", "detail_radius", "default_subsample", "CHROMA_EPS"]
 
@@ -287,13 +288,18 @@ _LIGHTNESS_TABLE: list[np.ndarray] = []
 
 def _lightness(color: np.ndarray, scale: float) -> np.ndarray:
     """L*/100 (float32) of sRGB or gray values, through a table of luminance codes (error < 0.01 L*)."""
-    if not _LIGHTNESS_TABLE:
-        luminance = np.linspace(0.0, 1.0, _LIGHTNESS_CODES, dtype=np.float32)
-        _LIGHTNESS_TABLE.append(lightness_from_luminance(luminance) * np.float32(0.01))
     codes = relative_luminance(color, scale)
     codes *= np.float32(_LIGHTNESS_CODES - 1)
     codes += np.float32(0.5)
-    return np.take(_LIGHTNESS_TABLE[0], codes.astype(np.int32), mode="clip")
+    return np.take(_lightness_table(), codes.astype(np.int32), mode="clip")
+
+
+def _lightness_table() -> np.ndarray:
+    """L*/100 (float32) of each of `_LIGHTNESS_CODES` relative luminance codes (cached)."""
+    if not _LIGHTNESS_TABLE:
+        luminance = np.linspace(0.0, 1.0, _LIGHTNESS_CODES, dtype=np.float32)
+        _LIGHTNESS_TABLE.append(lightness_from_luminance(luminance) * np.float32(0.01))
+    return _LIGHTNESS_TABLE[0]
 
 
 def _channel_reader(pixels):
@@ -524,6 +530,31 @@ def preserve_detail(
                 plane += np.float32(0.5)  # non-negative: truncation rounds to nearest
             result[..., c] = plane
         return result
+
+    render = None
+    if filter_color and src.color.dtype == np.uint8 and color_dtype == np.uint8 and out.flags.c_contiguous:
+        render = fused.kernel_for(height * width)
+    if render is not None:
+        # One compiled pass per block of rows (imgot.fused): the same operations, the same bytes.
+        # Row-major planes, each pixel's coefficients side by side (the column planes are column-major).
+        gain_rows = np.empty((n_rows, width, 3, 3), np.float32)
+        offset_rows = np.empty((n_rows, width, 3), np.float32)
+        for c in range(3):
+            offset_rows[:, :, c] = offset_columns[c]
+            for k in range(3):
+                gain_rows[:, :, k, c] = gain_columns[k][c]
+        tables = (linear_table(256), _lightness_table(), np.ascontiguousarray(table, np.float32),
+                  encoding_table(np.dtype(np.uint8)), np.float32(_LEVELS - 1), np.float32(_LIGHTNESS_CODES - 1))
+        a_rows = np.ascontiguousarray(a_columns, np.float32)
+        b_rows = np.ascontiguousarray(b_columns, np.float32)
+
+        def apply_fused(rows: slice) -> None:
+            low, high, frac = row_weights(rows, n_rows, step)
+            render(np.ascontiguousarray(src.color[rows]), out[rows], low, high, np.ascontiguousarray(frac[:, 0]),
+                   a_rows, b_rows, gain_rows, offset_rows, *tables)
+
+        for_row_blocks(height, width, apply_fused, n_threads=n_threads)
+        return out
 
     def apply(rows: slice) -> None:
         for band, low, high, frac in _row_bands(rows, n_rows, step):

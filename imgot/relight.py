@@ -53,7 +53,7 @@ def for_row_blocks(n_rows: int, row_width: int, work: Callable[[slice], None], *
         list(pool.map(work, blocks))
 
 
-def _encoder(dtype: np.dtype) -> np.ndarray:
+def encoding_table(dtype: np.dtype) -> np.ndarray:
     """Table from linear-light codes ``0 .. 65535`` to 8-bit sRGB, rounded to nearest."""
     if dtype not in _ENCODERS:
         levels = np.arange(_ENCODE_LEVELS, dtype=np.float64) / (_ENCODE_LEVELS - 1)
@@ -67,7 +67,7 @@ def _encode(linear: np.ndarray, dtype: np.dtype) -> np.ndarray:
         codes = linear * np.float32(_ENCODE_LEVELS - 1)
         codes += np.float32(0.5)
         # Codes past the table (from values outside [0, 1]) clip to its ends.
-        return np.take(_encoder(dtype), codes.astype(np.int32), mode="clip")
+        return np.take(encoding_table(dtype), codes.astype(np.int32), mode="clip")
     encoded = linear_to_srgb(linear)
     if dtype.kind == "f":
         return encoded.astype(dtype, copy=False)

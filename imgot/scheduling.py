@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import fused
 from .mapping import ColorLUT
 from .perfile import BatchResult, process_file
 from .transfer import LUTTransform
@@ -137,6 +138,7 @@ def _parent_gone(pid: int) -> bool:
 
 def _init_worker(mapper, limit_threads: bool, parent: int | None = None) -> None:
     _WORKER.update(mapper=mapper, done=0, parent=parent)
+    fused.expect_many()  # a worker renders many images: the detail step's kernel pays from 1 MP
     if parent is not None:
         _watch_parent(parent)
     if limit_threads:  # one process per core: no OpenMP/BLAS oversubscription

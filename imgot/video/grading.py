@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import fused
 from ..mapping import ColorLUT
 from ..transfer import ColorTransfer, apply_lut_to_image
 from ..validation import renamed
@@ -149,6 +150,8 @@ class ClipGrade:
 
     def grade(self, rgb: np.ndarray, index: int) -> np.ndarray:
         """Grade frame `index`'s RGB pixels with its map and the per-pixel finishing steps."""
+        if self.preserve_detail and self.n_frames > 1:
+            fused.expect_many()  # many frames: the detail step's compiled kernel pays for its loading
         return apply_lut_to_image(self.lut_at(index), rgb, preserve_detail=self.preserve_detail,
                                   preserve_luminance=self.preserve_luminance, saturation=self.saturation,
                                   protect_skin=self.protect_skin)
