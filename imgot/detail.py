@@ -503,13 +503,24 @@ def preserve_detail(
     curve = _tone_curve(guide, change, a_columns, b_columns, stride, step, n_rows, float(tone_match), kept)
     table = _luminance_table(curve)
     filter_color = bool(chroma) and len(color_shape) == 3
+    render = None
+    if filter_color and src.color.dtype == np.uint8 and color_dtype == np.uint8 and out.flags.c_contiguous:
+        render = fused.kernel_for(height * width)
     if filter_color:
         gains, offsets = _color_coefficients(source_sample, mapped_sample, scales, cell, grid, coarse_radius,
                                              float(chroma_eps), weight)
         # The source itself plus its smoothed change: fold the identity into the gains.
         gains = gains + np.eye(3)[:, :, None, None]
-        gain_columns = [[upsample_columns(gains[k, c], width, step) for c in range(3)] for k in range(3)]
-        offset_columns = [upsample_columns(offsets[c], width, step) for c in range(3)]
+        if render is None:
+            gain_columns = [[upsample_columns(gains[k, c], width, step) for c in range(3)] for k in range(3)]
+            offset_columns = [upsample_columns(offsets[c], width, step) for c in range(3)]
+        else:  # row-major, each pixel's coefficients side by side (the column planes are column-major)
+            gain_rows = np.empty((n_rows, width, 3, 3), np.float32)
+            offset_rows = np.empty((n_rows, width, 3), np.float32)
+            for c in range(3):
+                offset_rows[:, :, c] = upsample_columns(offsets[c], width, step)
+                for k in range(3):
+                    gain_rows[:, :, k, c] = upsample_columns(gains[k, c], width, step)
         read_guide = _channel_reader(src)
         out_scale = None if color_dtype.kind == "f" else np.float32(mapped_scale)
 
@@ -531,18 +542,8 @@ def preserve_detail(
             result[..., c] = plane
         return result
 
-    render = None
-    if filter_color and src.color.dtype == np.uint8 and color_dtype == np.uint8 and out.flags.c_contiguous:
-        render = fused.kernel_for(height * width)
     if render is not None:
         # One compiled pass per block of rows (imgot.fused): the same operations, the same bytes.
-        # Row-major planes, each pixel's coefficients side by side (the column planes are column-major).
-        gain_rows = np.empty((n_rows, width, 3, 3), np.float32)
-        offset_rows = np.empty((n_rows, width, 3), np.float32)
-        for c in range(3):
-            offset_rows[:, :, c] = offset_columns[c]
-            for k in range(3):
-                gain_rows[:, :, k, c] = gain_columns[k][c]
         tables = (linear_table(256), _lightness_table(), np.ascontiguousarray(table, np.float32),
                   encoding_table(np.dtype(np.uint8)), np.float32(_LEVELS - 1), np.float32(_LIGHTNESS_CODES - 1))
         a_rows = np.ascontiguousarray(a_columns, np.float32)

@@ -22,14 +22,15 @@ from .colorspace import LUMINANCE_WEIGHTS
 
 __all__ = ["expect_many", "kernel_for", "load", "warm", "MIN_PIXELS", "PAYS_OFF_PIXELS"]
 
-# The kernel saves about 45 ms per megapixel on 2 cores (12 MP: 0.98 -> 0.44 s), but its first use
-# in a process costs about 0.3 s (importing numba) plus 0.5-0.7 s (reading the compiled kernel
-# from numba's on-disk cache; about 2 s the very first time, to compile it). So a process that
-# renders one image uses it only from PAYS_OFF_PIXELS up (a one-shot `imgot transfer` of a 12 MP
-# photo measured 0.5 s slower with it); one that renders many (batch workers, the video grader:
-# `expect_many`) or has loaded it already uses it from MIN_PIXELS up.
+# The kernel saves about 30-45 ms per megapixel on 2 cores (benchmarks/fused_render.py: the detail
+# step at 12 MP 0.92 -> 0.58 s, at 24 MP 1.57 -> 0.93 s), but its first use in a process costs
+# about 0.8 s (importing numba, 0.36 s, and reading the compiled kernel from numba's on-disk
+# cache; about 2 s the very first time, to compile it). So a process that renders one image uses
+# it only from PAYS_OFF_PIXELS up (a one-shot `imgot transfer` of a 12 MP photo measured 0.5 s
+# slower with it); one that renders many (batch workers, the video grader: `expect_many`) or has
+# loaded it already uses it from MIN_PIXELS up.
 MIN_PIXELS = 1 << 20
-PAYS_OFF_PIXELS = 24 << 20
+PAYS_OFF_PIXELS = 32 << 20
 
 _KERNEL: list = []
 _WARM: list = []
