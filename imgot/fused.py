@@ -45,7 +45,11 @@ def load() -> Callable | None:
         except ImportError:
             _KERNEL.append(None)
         else:
-            _KERNEL.append(numba.njit(nogil=True, cache=True, error_model="numpy")(render_u8))
+            try:
+                kernel = numba.njit(nogil=True, cache=True, error_model="numpy")(render_u8)
+            except RuntimeError:  # numba found no writable cache folder: compile in memory, every process
+                kernel = numba.njit(nogil=True, error_model="numpy")(render_u8)
+            _KERNEL.append(kernel)
     return _KERNEL[0]
 
 
