@@ -42,8 +42,8 @@ def in_process(repeats: int) -> list[str]:
         sys.exit("numba is not installed: pip install -e '.[fast]'")
     with Image.open(ROOT / "sample_images" / "coffee.jpg") as reference:
         model = ColorTransfer().fit(np.asarray(reference.convert("RGB")))
-    rows = ["| image | detail step, NumPy | detail step, kernel | ratio | transform, NumPy | transform, kernel "
-            "| ratio | same bytes |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    rows = ["| image | detail step, NumPy | detail step, kernel | ratio | transform, NumPy "
+            "| transform, kernel | ratio | same bytes |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     with Image.open(ROOT / "sample_images" / "rocket.jpg") as photo:
         rgb = photo.convert("RGB")
         for megapixels, size in SIZES.items():
@@ -63,7 +63,8 @@ def in_process(repeats: int) -> list[str]:
                     times[f"transform {route}"].append(time.perf_counter() - start)
             median = {key: statistics.median(value) for key, value in times.items()}
             same = np.array_equal(outputs["numpy"], outputs["kernel"])
-            rows.append(f"| {megapixels} MP | {median['detail numpy']:.3f} s | {median['detail kernel']:.3f} s | "
+            rows.append(f"| {megapixels} MP | {median['detail numpy']:.3f} s | "
+                        f"{median['detail kernel']:.3f} s | "
                         f"{median['detail numpy'] / median['detail kernel']:.2f}x | "
                         f"{median['transform numpy']:.3f} s | {median['transform kernel']:.3f} s | "
                         f"{median['transform numpy'] / median['transform kernel']:.2f}x | {same} |")
@@ -72,7 +73,8 @@ def in_process(repeats: int) -> list[str]:
 
 def fresh_costs(repeats: int) -> list[str]:
     def seconds(code: str) -> float:
-        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                              cwd=ROOT)
         return float(done.stdout.strip().splitlines()[-1])
 
     timer = "import time; start = time.perf_counter(); {}; print(time.perf_counter() - start)"

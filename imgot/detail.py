@@ -545,14 +545,15 @@ def preserve_detail(
     if render is not None:
         # One compiled pass per block of rows (imgot.fused): the same operations, the same bytes.
         tables = (linear_table(256), _lightness_table(), np.ascontiguousarray(table, np.float32),
-                  encoding_table(np.dtype(np.uint8)), np.float32(_LEVELS - 1), np.float32(_LIGHTNESS_CODES - 1))
+                  encoding_table(np.dtype(np.uint8)), np.float32(_LEVELS - 1),
+                  np.float32(_LIGHTNESS_CODES - 1))
         a_rows = np.ascontiguousarray(a_columns, np.float32)
         b_rows = np.ascontiguousarray(b_columns, np.float32)
 
         def apply_fused(rows: slice) -> None:
             low, high, frac = row_weights(rows, n_rows, step)
-            render(np.ascontiguousarray(src.color[rows]), out[rows], low, high, np.ascontiguousarray(frac[:, 0]),
-                   a_rows, b_rows, gain_rows, offset_rows, *tables)
+            render(np.ascontiguousarray(src.color[rows]), out[rows], low, high,
+                   np.ascontiguousarray(frac[:, 0]), a_rows, b_rows, gain_rows, offset_rows, *tables)
 
         for_row_blocks(height, width, apply_fused, n_threads=n_threads)
         return out

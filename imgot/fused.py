@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .colorspace import LUMINANCE_WEIGHTS
+from .relight import _DARK  # the NumPy route's: the kernel must branch where it does
 
 __all__ = ["expect_many", "kernel_for", "load", "warm", "MIN_PIXELS", "PAYS_OFF_PIXELS"]
 
@@ -63,7 +64,8 @@ def warm() -> bool:
         rows = np.zeros(1, np.intp)
         kernel(zeros((1, 1, 3), np.uint8), zeros((1, 1, 3), np.uint8), rows, rows, zeros(1, np.float32),
                zeros((1, 1), np.float32), zeros((1, 1), np.float32), zeros((1, 1, 3, 3), np.float32),
-               zeros((1, 1, 3), np.float32), zeros(256, np.float32), zeros(2, np.float32), zeros(2, np.float32),
+               zeros((1, 1, 3), np.float32), zeros(256, np.float32), zeros(2, np.float32),
+               zeros(2, np.float32),
                zeros(65536, np.uint8), np.float32(1.0), np.float32(1.0))
         _WARM.append(True)
     return True
@@ -76,14 +78,13 @@ def expect_many() -> None:
 
 
 def kernel_for(pixels: int) -> Callable | None:
-    """The kernel for an image of `pixels` pixels, or None for the NumPy route (see :data:`PAYS_OFF_PIXELS`)."""
+    """The kernel for an image of `pixels` pixels, or None for the NumPy route (:data:`PAYS_OFF_PIXELS`)."""
     if pixels < MIN_PIXELS or not (_WARM or _MANY or pixels >= PAYS_OFF_PIXELS):
         return None
     return load() if warm() else None
 
 
 _W0, _W1, _W2 = (np.float32(weight) for weight in LUMINANCE_WEIGHTS)
-_DARK = np.float32(1e-6)  # imgot.relight's: below this luminance a pixel has no chromaticity to keep
 
 
 def render_u8(source, out, low, high, frac, a_rows, b_rows, gains, offsets, linear, lightness, luminance,
@@ -108,8 +109,9 @@ def render_u8(source, out, low, high, frac, a_rows, b_rows, gains, offsets, line
         The last code of the `luminance` and `lightness` tables.
     """
     one, zero, half = np.float32(1.0), np.float32(0.0), np.float32(0.5)
-    full, inverse, encode_scale = np.float32(255.0), np.float32(1.0 / 255.0), np.float32(65535.0)
-    last_lightness = lightness.shape[0] - 1
+    full, inverse = np.float32(255.0), np.float32(1.0 / 255.0)
+    last_lightness, last_code = lightness.shape[0] - 1, encoder.shape[0] - 1
+    encode_scale = np.float32(last_code)
     for r in range(source.shape[0]):
         f = frac[r]
         a_low, a_high, b_low, b_high = a_rows[low[r]], a_rows[high[r]], b_rows[low[r]], b_rows[high[r]]
@@ -150,7 +152,9 @@ def render_u8(source, out, low, high, frac, a_rows, b_rows, gains, offsets, line
             peak = max(c0, max(c1, c2))
             if peak > one:
                 keep = (one - target) / max(peak - target, _DARK)
-                c0, c1, c2 = target + keep * (c0 - target), target + keep * (c1 - target), target + keep * (c2 - target)
-            written[x, 0] = encoder[min(max(int(c0 * encode_scale + half), 0), 65535)]
-            written[x, 1] = encoder[min(max(int(c1 * encode_scale + half), 0), 65535)]
-            written[x, 2] = encoder[min(max(int(c2 * encode_scale + half), 0), 65535)]
+                c0 = target + keep * (c0 - target)
+                c1 = target + keep * (c1 - target)
+                c2 = target + keep * (c2 - target)
+            written[x, 0] = encoder[min(max(int(c0 * encode_scale + half), 0), last_code)]
+            written[x, 1] = encoder[min(max(int(c1 * encode_scale + half), 0), last_code)]
+            written[x, 2] = encoder[min(max(int(c2 * encode_scale + half), 0), last_code)]
