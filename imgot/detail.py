@@ -40,9 +40,14 @@ from .relight import encoding_table, for_row_blocks, relight
 __all__ = ["guided_filter", "preserve_detail", "detail_radius", "default_subsample", "CHROMA_EPS"]
 
 # Guide variance, in squared sRGB units (0..1), below which the color change is
-# smoothed: color contrast under about 0.1 (25 levels of 255) keeps the source's
-# own chroma texture; stronger edges of any hue keep the map's change.
-CHROMA_EPS = 0.01
+# smoothed, in a box whose color variance is the image's mean: color contrast
+# under about 0.14 (36 levels of 255) keeps the source's own chroma texture;
+# stronger edges of any hue keep the map's change. The ridge of each box is this
+# times the image's mean box variance over the box's own (an edge-weighted
+# ridge), so flat boxes are smoothed harder and strong edges keep the change closer.
+CHROMA_EPS = 0.02
+# Added to each box's color variance before weighting the ridge: (0.001 of the range)^2.
+_VARIANCE_FLOOR = 1e-6
 # Widest stretch of the tones by the global tone curve (see `_tone_curve`).
 TONE_SPREAD = 1.25
 
@@ -213,7 +218,12 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
     covariance = np.empty((*grid, 3, 3))
     for index, (k, l) in enumerate(pairs):
         covariance[..., k, l] = covariance[..., l, k] = means[6 + index] - mean_guide[k] * mean_guide[l]
-    covariance += float(eps) * np.eye(3)
+    # Edge-weighted ridge (Li et al.'s weighted guided filter): `eps` scaled by the
+    # image's mean box variance over this box's, so flat and softly textured boxes
+    # are smoothed harder and strong color edges keep the map's change closer.
+    variance = covariance[..., 0, 0] + covariance[..., 1, 1] + covariance[..., 2, 2] + _VARIANCE_FLOOR
+    mean_variance = float(np.sum(variance * counts) / max(float(counts.sum()), 1e-12))
+    covariance += (float(eps) * mean_variance / variance)[..., None, None] * np.eye(3)
     cross = (means[12:21].reshape(3, 3, *grid) - mean_guide[:, None] * mean_change[None, :]).transpose(2, 3, 0, 1)
     a = _inverse_3x3(covariance) @ cross  # (rows, cols, 3 guide, 3 change)
     b = mean_change.transpose(1, 2, 0) - np.einsum("...kc,k...->...c", a, mean_guide)
@@ -410,10 +420,14 @@ def preserve_detail(
     chroma : bool, default True
         Also smooth the color change (the chromaticity of each pixel); False
         keeps the map's chromaticity per pixel and filters L* only.
-    chroma_eps : float, default :data:`CHROMA_EPS` (0.01)
-        Guide covariance ridge of the color filter, in squared sRGB units:
-        color contrast under about ``sqrt(chroma_eps)`` (0.1, 25 levels of
-        255) keeps the source's own chroma texture.
+    chroma_eps : float, default :data:`CHROMA_EPS` (0.02)
+        Guide covariance ridge of the color filter, in squared sRGB units,
+        for a box whose color variance is the image's mean; each box's ridge
+        is scaled by the mean variance over its own (Li et al.'s edge-aware
+        weighting), so flat and softly textured areas are smoothed harder
+        while strong color edges keep the map's change. In a box of average
+        contrast, color contrast under about ``sqrt(chroma_eps)`` (0.14, 36
+        levels of 255) keeps the source's own chroma texture.
     subsample : int, optional
         Cell size of the coarse grid of the fast guided filters; default
         :func:`default_subsample` (the coarse boxes keep a radius of about 4
@@ -444,6 +458,8 @@ def preserve_detail(
     K. He, J. Sun, X. Tang, "Guided image filtering", IEEE TPAMI 35 (2013)
     (the color-guided filter, section 3.5).
     K. He, J. Sun, "Fast guided filter", arXiv:1505.00996 (2015).
+    Z. Li, J. Zheng, Z. Zhu, W. Yao, S. Wu, "Weighted guided image filtering",
+    IEEE TIP 24 (2015) (the edge-aware weighting of the color filter's ridge).
 
     Examples
     --------

@@ -222,3 +222,36 @@ def test_ignored_pixels_do_not_enter_the_detail_step(coffee):
     # Stated tolerance (the filter's radius follows the image size, 7 px here against
     # 9 px framed): no bias toward light or dark, mean |dL*| under 0.5 within 8 px of the frame.
     assert abs(float(difference.mean())) < 0.2 and float(np.abs(difference).mean()) < 0.5
+
+
+def test_chroma_speckle_goes_in_flat_areas_while_a_strong_color_edge_keeps_its_change():
+    # A flat orange area with mild chroma noise beside a strong red/green edge, through a
+    # map that triples every color's distance from the orange (it stretches the speckle)
+    # and turns the red and the green into other colors. The ridge of each box is weighted
+    # by its color variance: the flat area loses the stretched speckle, while the strong
+    # edge keeps its change closer than any fixed ridge (0.01: 5 levels off; 0.02: 7).
+    from imgot.colorspace import lab_to_srgb, srgb_to_lab
+
+    rng = np.random.default_rng(0)
+    orange = lab_to_srgb(np.array([[65.0, 25.0, 45.0]]))[0]
+    red, green = lab_to_srgb(np.array([[55.0, 50.0, 30.0]]))[0], lab_to_srgb(np.array([[55.0, -45.0, 40.0]]))[0]
+    image = np.empty((128, 384, 3))
+    image[:, :128] = orange + rng.normal(0.0, 0.02, (128, 128, 3))
+    image[:, 128:256], image[:, 256:] = red, green
+    source = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    output = np.empty_like(source)
+    stretched = orange + 3.0 * (source[:, :128] / 255.0 - orange)
+    output[:, :128] = np.round(np.clip(stretched, 0, 1) * 255)
+    output[:, 128:256] = np.round(lab_to_srgb(np.array([[55.0, 10.0, -50.0]]))[0] * 255)
+    output[:, 256:] = np.round(lab_to_srgb(np.array([[70.0, 0.0, 70.0]]))[0] * 255)
+    kept = preserve_detail(source, output)
+
+    def chroma_spread(rgb):
+        ab = srgb_to_lab(rgb[16:-16, 16:112].astype(np.float64) / 255.0)[..., 1:].reshape(-1, 2)
+        return float(np.sqrt(((ab - ab.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+    # The flat area keeps about the source's own chroma texture (the map tripled it) ...
+    assert chroma_spread(kept) < 1.25 * chroma_spread(source) < 0.5 * chroma_spread(output)
+    # ... and two pixels from the red/green edge each side is within 4 levels of its mapped color.
+    assert np.abs(kept[:, 252:254].astype(int) - output[:, 252:254]).max() <= 4
+    assert np.abs(kept[:, 258:260].astype(int) - output[:, 258:260]).max() <= 4
