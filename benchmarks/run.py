@@ -547,7 +547,9 @@ def notes(raw) -> list[str]:
         probe = raw.get("probes", {}).get(tool)
         where = f"median over the {len(rates)} measurements in the tables" if rates else (
             f"one transfer of {probe['pair']} at {probe['size']:g} MP" if probe else "")
-        rate = median(rates) if rates else (probe["transfer_s"] / probe["size"] if probe else None)
+        has_size = bool(probe) and probe["size"] > 0  # a probe at native size has no MP figure
+        where = where if rates or has_size else ""
+        rate = median(rates) if rates else (probe["transfer_s"] / probe["size"] if has_size else None)
         if rate is not None:
             lines.append(f"- POT's recipe `{tool}`: {rate:.1f} s per megapixel ({where}), so about "
                          f"{rate * 12:.0f} s per transfer at 12 MP. Its `transform` maps every pixel through "

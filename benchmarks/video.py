@@ -16,7 +16,11 @@ encoder settings (libx264 --crf --preset, audio copied):
   (:func:`imgot.video.stream_video` with no grading);
 - ``grade``: ``imgot transfer clip ref -o out`` with the default options
   (the detail step on);
-- ``no-detail``: the same with ``--no-detail``.
+- ``no-detail``: the same with ``--no-detail``;
+- ``ffmpeg-lut3d``: ffmpeg grading the clip itself with its ``lut3d`` filter
+  on the clip's own ``.cube`` (written once, untimed, by ``imgot transfer
+  --no-detail --save-lut``): what any grade costs in ffmpeg's own C code,
+  the encoder's extra work on graded frames included.
 
 The runs are interleaved (one of each per round, ``--repeat`` rounds), so
 all see the same machine load. For each it prints the median wall time, the
@@ -40,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
-MODES = ("ffmpeg", "pyav", "grade", "no-detail")
+MODES = ("ffmpeg", "pyav", "grade", "no-detail", "ffmpeg-lut3d")
 
 CHILD = r"""
 import sys
@@ -53,7 +57,7 @@ else:
     args = ["transfer", source, reference, "-o", out, "--crf", crf, "--preset", preset, "--overwrite"]
     args += ["--no-detail"] if mode == "no-detail" else []
     args += ["--method", method] if method else []
-    main.main(args, standalone_mode=False)
+    main.main(args + sys.argv[8:], standalone_mode=False)
 """
 
 
@@ -93,8 +97,9 @@ def make_clip(path: Path, size: tuple[int, int], seconds: float, fps: int = 25) 
 
 
 def command(mode: str, source: Path, out: Path, args) -> list[str]:
-    if mode == "ffmpeg":
-        return [args.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-c:v", "libx264",
+    if mode in ("ffmpeg", "ffmpeg-lut3d"):
+        graded = ["-vf", f"lut3d=file={source.with_suffix('.cube')}"] if mode == "ffmpeg-lut3d" else []
+        return [args.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(source), *graded, "-c:v", "libx264",
                 "-crf", str(args.crf), "-preset", args.preset, "-c:a", "copy", str(out)]
     return [sys.executable, "-c", CHILD, mode, str(source), str(out), str(args.crf), args.preset,
             str(ROOT / "sample_images" / "coffee.jpg"), args.method or ""]
@@ -129,13 +134,16 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     args = parser.parse_args()
     args.ffmpeg = shutil.which("ffmpeg")
-    modes = [m for m in args.modes.split(",") if m != "ffmpeg" or args.ffmpeg]
+    modes = [m for m in args.modes.split(",") if not m.startswith("ffmpeg") or args.ffmpeg]
     results = []
     loads = [load()]
     with tempfile.TemporaryDirectory() as folder:
         for name in args.sizes.split(","):
             source = Path(folder) / f"{name}.mp4"
             n_frames = make_clip(source, SIZES[name], args.seconds)
+            if "ffmpeg-lut3d" in modes:  # the clip's own map as a .cube, for ffmpeg's lut3d (untimed)
+                measure(command("no-detail", source, Path(folder) / f"{name}_cube.mp4", args)
+                        + ["--save-lut", str(source.with_suffix(".cube"))])
             runs: dict[str, list[dict]] = {mode: [] for mode in modes}
             for _ in range(args.repeat):
                 for mode in modes:  # interleaved: every mode sees the same load
