@@ -99,8 +99,8 @@ def make_clip(path: Path, size: tuple[int, int], seconds: float, fps: int = 25) 
 def command(mode: str, source: Path, out: Path, args) -> list[str]:
     if mode in ("ffmpeg", "ffmpeg-lut3d"):
         graded = ["-vf", f"lut3d=file={source.with_suffix('.cube')}"] if mode == "ffmpeg-lut3d" else []
-        return [args.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(source), *graded, "-c:v", "libx264",
-                "-crf", str(args.crf), "-preset", args.preset, "-c:a", "copy", str(out)]
+        return [args.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(source), *graded,
+                "-c:v", "libx264", "-crf", str(args.crf), "-preset", args.preset, "-c:a", "copy", str(out)]
     return [sys.executable, "-c", CHILD, mode, str(source), str(out), str(args.crf), args.preset,
             str(ROOT / "sample_images" / "coffee.jpg"), args.method or ""]
 

@@ -234,7 +234,8 @@ def test_chroma_speckle_goes_in_flat_areas_while_a_strong_color_edge_keeps_its_c
 
     rng = np.random.default_rng(0)
     orange = lab_to_srgb(np.array([[65.0, 25.0, 45.0]]))[0]
-    red, green = lab_to_srgb(np.array([[55.0, 50.0, 30.0]]))[0], lab_to_srgb(np.array([[55.0, -45.0, 40.0]]))[0]
+    red = lab_to_srgb(np.array([[55.0, 50.0, 30.0]]))[0]
+    green = lab_to_srgb(np.array([[55.0, -45.0, 40.0]]))[0]
     image = np.empty((128, 384, 3))
     image[:, :128] = orange + rng.normal(0.0, 0.02, (128, 128, 3))
     image[:, 128:256], image[:, 256:] = red, green
