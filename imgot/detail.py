@@ -222,7 +222,8 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
     # image's mean box variance over this box's, so flat and softly textured boxes
     # are smoothed harder and strong color edges keep the map's change closer.
     variance = covariance[..., 0, 0] + covariance[..., 1, 1] + covariance[..., 2, 2] + _VARIANCE_FLOOR
-    mean_variance = float(np.sum(variance * counts) / max(float(counts.sum()), 1e-12))
+    total_count = float(counts.sum())
+    mean_variance = float(np.sum(variance * counts)) / total_count if total_count > 0 else _VARIANCE_FLOOR
     covariance += (float(eps) * mean_variance / variance)[..., None, None] * np.eye(3)
     cross = (means[12:21].reshape(3, 3, *grid) - mean_guide[:, None] * mean_change[None, :]).transpose(2, 3, 0, 1)
     a = _inverse_3x3(covariance) @ cross  # (rows, cols, 3 guide, 3 change)
