@@ -34,8 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 STRENGTHS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5)
-SCORES = ("ssim", "structure", "grain", "chroma", "blotch")
-HIGHER_IS_BETTER = {"ssim", "structure", "chroma"}
+SCORES = ("ssim", "structure", "grain", "chroma_structure", "blotch")  # peers.quality_scores' keys
+HEADINGS = ("ssim", "structure", "grain", "chroma", "blotch")
+HIGHER_IS_BETTER = {"ssim", "structure", "chroma_structure"}
 
 
 def native_inputs(pairs) -> dict[str, np.ndarray]:
@@ -50,20 +51,9 @@ def native_inputs(pairs) -> dict[str, np.ndarray]:
     return {name: np.asarray(Image.open(input_path(name, 0.0)).convert("RGB")) for name in names}
 
 
-def scores(source, reference, output) -> dict[str, float]:
-    from imgot import metrics
-
-    return {"cd": metrics.color_distance(output, reference) / metrics.color_distance(source, reference),
-            "ssim": metrics.structure_similarity(source, output),
-            "structure": metrics.structure_score(source, output),
-            "grain": metrics.grain(source, output),
-            "chroma": metrics.chroma_structure(source, output),
-            "blotch": metrics.blotch(source, output)}
-
-
 def at_distance(curve: list[dict], target: float) -> tuple[float, dict, bool]:
     """Strength and scores where the default's distance ratio equals `target` (linear between strengths)."""
-    distances = np.array([point["cd"] for point in curve])  # rises as the strength falls
+    distances = np.array([point["color_ratio"] for point in curve])  # rises as the strength falls
     if target <= distances[0]:
         return STRENGTHS[0], curve[0], False
     index = int(np.searchsorted(distances, target)) - 1
@@ -82,7 +72,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import imgot
-    from peers import make_tool
+    from imgot.metrics import color_distance
+    from peers import make_tool, quality_scores
     from run import PAIRS
 
     pairs = PAIRS[: args.pairs] if args.pairs else PAIRS
@@ -93,26 +84,30 @@ def main(argv=None) -> int:
         source, reference = images[source_name], images[reference_name]
         peer_output = np.asarray(peer(to_native(source), to_native(reference)))[..., ::-1]  # BGR out
         peer_output = np.ascontiguousarray(np.clip(peer_output, 0, 255).astype(np.uint8))
-        peer_scores = scores(source, reference, peer_output)
-        curve = [scores(source, reference, imgot.transfer(source, reference, strength=strength))
-                 for strength in STRENGTHS]
-        strength, ours, reached = at_distance(curve, peer_scores["cd"])
+        baseline = color_distance(source, reference)
+        peer_scores = quality_scores(source, reference, peer_output, baseline)
+        outputs = (imgot.transfer(source, reference, strength=strength) for strength in STRENGTHS)
+        curve = [quality_scores(source, reference, output, baseline) for output in outputs]
+        strength, ours, reached = at_distance(curve, peer_scores["color_ratio"])
         rows.append((f"{source_name} → {reference_name}", strength, reached, ours, peer_scores))
 
     print(f"imgot's default at python-color-transfer pdf+regrain's color distance, {len(rows)} pairs "
           "(native size); each cell: default / pdf+regrain\n")
-    print("| pair | distance ratio | strength | " + " | ".join(SCORES) + " |")
+    print("| pair | distance ratio | strength | " + " | ".join(HEADINGS) + " |")
     print("|---|---:|---:|" + "---:|" * len(SCORES))
     for name, strength, reached, ours, theirs in rows:
         mark = "" if reached else " (1: not reached)"
         cells = " | ".join(f"{ours[key]:.3f} / {theirs[key]:.3f}" for key in SCORES)
-        print(f"| {name} | {theirs['cd']:.3f} | {strength:.2f}{mark} | {cells} |")
+        print(f"| {name} | {theirs['color_ratio']:.3f} | {strength:.2f}{mark} | {cells} |")
     medians = " | ".join(f"**{statistics.median(r[3][key] for r in rows):.3f} / "
                          f"{statistics.median(r[4][key] for r in rows):.3f}**" for key in SCORES)
-    print(f"| median | {statistics.median(r[4]['cd'] for r in rows):.3f} | "
+    print(f"| median | {statistics.median(r[4]['color_ratio'] for r in rows):.3f} | "
           f"{statistics.median(r[1] for r in rows):.2f} | {medians} |")
+
     def wins(key: str) -> int:
-        return sum((r[3][key] > r[4][key]) if key in HIGHER_IS_BETTER else (r[3][key] < r[4][key]) for r in rows)
+        higher = key in HIGHER_IS_BETTER
+        return sum((ours[key] > theirs[key]) if higher else (ours[key] < theirs[key])
+                   for *_, ours, theirs in rows)
 
     better = " | ".join(str(wins(key)) for key in SCORES)
     print(f"| pairs where the default is better | | | {better} |")

@@ -323,12 +323,29 @@ def _contact_sheet(path: Path, source, reference, outputs: list, height: int = 1
     sheet.save(path, quality=90)
 
 
+def quality_scores(source, reference, out, baseline: float) -> dict:
+    """The quality columns of one output; `baseline` is ``color_distance(source, reference)``.
+
+    ``chroma_structure`` and ``blotch`` (full-image CIELAB) only up to
+    :data:`FULL_LAB_MAX_PIXELS`.
+    """
+    from imgot.metrics import blotch, chroma_structure, color_distance, grain, structure_score, structure_similarity
+
+    scores = {"color_ratio": color_distance(out, reference) / baseline,
+              "ssim": structure_similarity(source, out),
+              "grain": grain(source, out),
+              "structure": structure_score(source, out)}
+    if out.shape[0] * out.shape[1] <= FULL_LAB_MAX_PIXELS:  # full-image CIELAB: the quality sizes only
+        scores.update(chroma_structure=chroma_structure(source, out), blotch=blotch(source, out))
+    return scores
+
+
 def job_metrics(spec: dict) -> dict:
     """Quality metrics of each output; contact sheets when asked."""
     import numpy as np
     from PIL import Image
 
-    from imgot.metrics import blotch, chroma_structure, color_distance, grain, structure_score, structure_similarity
+    from imgot.metrics import color_distance
 
     results, pair, pair_key = {}, {}, None
     for item in spec["items"]:
@@ -339,16 +356,8 @@ def job_metrics(spec: dict) -> dict:
             pair = {"source": source, "reference": reference,
                     "baseline": color_distance(source, reference)}
             pair_key = key
-        out = np.load(item["array"])
-        results[item["id"]] = {
-            "color_ratio": color_distance(out, pair["reference"]) / pair["baseline"],
-            "ssim": structure_similarity(pair["source"], out),
-            "grain": grain(pair["source"], out),
-            "structure": structure_score(pair["source"], out),
-        }
-        if out.shape[0] * out.shape[1] <= FULL_LAB_MAX_PIXELS:  # full-image CIELAB: the quality sizes only
-            results[item["id"]].update(chroma_structure=chroma_structure(pair["source"], out),
-                                       blotch=blotch(pair["source"], out))
+        results[item["id"]] = quality_scores(pair["source"], pair["reference"], np.load(item["array"]),
+                                             pair["baseline"])
     for sheet in spec.get("sheets", []):
         source = np.asarray(Image.open(sheet["source"]).convert("RGB"))
         reference = np.asarray(Image.open(sheet["reference"]).convert("RGB"))
