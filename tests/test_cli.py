@@ -279,3 +279,32 @@ def test_every_command_takes_a_tiny_or_thin_image(tmp_path, cool, shape):
     assert row[3:] == (["n/a", "n/a"] if shape == (1, 1) else ["1.000", "+0.000"])
     assert float(results["distance"].split()[0]) > 0
     assert Image.open(out / "sheet.png").height < 2000  # a 5000-pixel column is not drawn 5000 pixels per tile
+
+
+def test_ctrl_c_inside_a_compiled_modules_import_is_an_interrupt_not_a_bug():
+    # pybind11 modules (scipy.fft, scipy.spatial, ...) turn a Ctrl+C during their import into
+    # ImportError("initialization failed") with the KeyboardInterrupt as its cause: a user who
+    # pressed Ctrl+C while imgot was starting must see the interrupt line and exit 130.
+    import click
+
+    from imgot.cli import _Group
+
+    @click.group(cls=_Group)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def starting() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+
+    @group.command()
+    def broken() -> None:
+        raise ImportError("initialization failed")
+
+    result = CliRunner().invoke(group, ["starting"])
+    assert result.exit_code == 130 and "interrupted" in result.output and "bug" not in result.output
+    result = CliRunner().invoke(group, ["broken"])  # a real import failure stays an error line
+    assert result.exit_code == 1 and "unexpected ImportError" in result.output

@@ -16,6 +16,8 @@ import os
 for _backend in ("PYTORCH", "JAX", "TENSORFLOW", "CUPY"):
     os.environ.setdefault(f"POT_BACKEND_DISABLE_{_backend}", "1")
 
+from typing import NoReturn  # noqa: E402
+
 import click  # noqa: E402
 
 from .apply import apply  # noqa: E402
@@ -28,6 +30,23 @@ from .normalize import normalize
 from .plan import plan
 from .serve import serve
 from .transfer import transfer
+
+
+def _say_interrupted() -> NoReturn:
+    click.echo("\ninterrupted: no output is left half-written; rerun the command to resume a batch", err=True)
+    raise click.exceptions.Exit(130) from None
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in the chain of `error` (its causes and contexts)."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 class _Group(click.Group):
@@ -43,10 +62,10 @@ class _Group(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: no output is left half-written; rerun the command to resume a batch",
-                       err=True)
-            raise click.exceptions.Exit(130) from None
+            _say_interrupted()
         except Exception as error:  # the CLI's promise: one line, no traceback
+            if _caused_by_interrupt(error):  # Ctrl+C inside a compiled module's import: pybind11's ImportError
+                _say_interrupted()
             if os.environ.get("IMGOT_DEBUG"):
                 raise
             from .options import ERRORS, fail
