@@ -275,7 +275,8 @@ def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_r
     every = max(1, filtered.size // _CURVE_SAMPLES)
     filtered, mapped = filtered[::every], mapped[::every]
     quantiles = np.linspace(0.0, 1.0, 257)
-    xp, fp = np.quantile(filtered, quantiles), np.quantile(mapped, quantiles)
+    # Quantiles of sorted copies: the same order statistics, found faster than by partitioning.
+    xp, fp = np.quantile(np.sort(filtered), quantiles), np.quantile(np.sort(mapped), quantiles)
     xp = np.maximum.accumulate(xp)
     target = np.maximum.accumulate(xp + weight * (fp - xp))
     # The filter keeps the map's coarse tones (its box means), so the curve

@@ -221,17 +221,16 @@ def fit_palette(samples: np.ndarray, n_clusters: int, random_state: int) -> Pale
     -------
     Palette
     """
-    distinct = np.unique(samples, axis=0)
-    if distinct.shape[0] <= n_clusters:
-        # Fewer colors than clusters: the palette is the exact histogram.
-        labels = np.unique(samples, axis=0, return_inverse=True)[1].ravel()
-        counts = np.bincount(labels, minlength=distinct.shape[0])
-        return Palette(distinct.astype(np.float64), counts / counts.sum())
+    points, weights = _coreset(np.asarray(samples, np.float64), CORESET_BINS)
+    if points.shape[0] <= n_clusters:
+        # As many distinct colors as bins at least: only then can there be fewer colors than clusters.
+        distinct, labels = np.unique(samples, axis=0, return_inverse=True)
+        if distinct.shape[0] <= n_clusters:  # the palette is the exact histogram
+            counts = np.bincount(labels.ravel(), minlength=distinct.shape[0])
+            return Palette(distinct.astype(np.float64), counts / counts.sum())
+        return Palette(points, weights / weights.sum())  # as many bins as clusters: each bin its own color
     from sklearn.cluster import KMeans
 
-    points, weights = _coreset(np.asarray(samples, np.float64), CORESET_BINS)
-    if points.shape[0] <= n_clusters:  # as many bins as clusters: each bin its own color
-        return Palette(points, weights / weights.sum())
     kmeans = KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
     # One OpenMP thread: on a palette-sized problem extra threads gain nothing,
     # and when another process holds a core, spinning threads make k-means ~5x slower.

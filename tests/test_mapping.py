@@ -125,3 +125,16 @@ def test_16_bit_linear_map_is_the_closed_form_within_64_levels(rocket, coffee):
     assert clipped_only.max() > 2 * error.max()
     # 8-bit images and exports keep the clipped table.
     assert lut.table.min() >= 0 and lut.table.max() <= 1
+
+
+@pytest.mark.parametrize("size, sigma", [(33, 2.0), (33, 8.0), (17, 1.0), (5, 4.0)])
+def test_lattice_blur_is_scipys_gaussian_filter_with_zero_padding(size, sigma):
+    from scipy.ndimage import gaussian_filter
+
+    from imgot.mapping import _gaussian_blur
+
+    stack = np.random.default_rng(size).random((size, size, size, 4))
+    radius = min(int(4.0 * sigma + 0.5), size)
+    expected = np.stack([gaussian_filter(stack[..., c], sigma, mode="constant", radius=radius)
+                         for c in range(4)], axis=-1)
+    np.testing.assert_allclose(_gaussian_blur(stack, sigma, radius), expected, rtol=0, atol=1e-13)
