@@ -21,6 +21,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .method_table import DEFAULT_ROTATIONS
 from .methods import DEFAULT_METHOD
 from .pixels import as_pixels, quantize, to_output
 from .validation import check_integer, renamed
@@ -69,7 +70,7 @@ def morph(
     random_state: int = 0,
     reg: float = 0.01,
     reg_m: float = 1.0,
-    n_iter: int = 20,
+    n_iter: int = DEFAULT_ROTATIONS,
     preserve_detail: bool = True,
     preserve_luminance: bool = False,
     **deprecated,
@@ -142,7 +143,7 @@ def morph(
     if spatial:
         from .spatial_morph import spatial_frames
 
-        color_options = {"reg": (reg, 0.01), "reg_m": (reg_m, 1.0), "n_iter": (n_iter, 20),
+        color_options = {"reg": (reg, 0.01), "reg_m": (reg_m, 1.0), "n_iter": (n_iter, DEFAULT_ROTATIONS),
                          "preserve_detail": (preserve_detail, True), "preserve_luminance": (preserve_luminance, False)}
         given = [name for name, (value, default) in color_options.items() if value != default]
         if given:

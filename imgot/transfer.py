@@ -17,6 +17,7 @@ from .colorspace import get_color_space
 from .estimator import ParamsMixin
 from .mapping import ColorLUT
 from .palette import Palette
+from .method_table import DEFAULT_ROTATIONS
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
 from .exceptions import NotFittedError
 from .pixels import ImageLike, ImageT, MaskLike, Pixels, as_pixels, quantize, to_output
@@ -103,8 +104,9 @@ class ColorTransfer(ParamsMixin):
         Sinkhorn iteration cap.
     tol : float, default 1e-9
         Sinkhorn marginal-error tolerance.
-    n_iter : int, default 20
-        Random rotations of ``'sliced'``.
+    n_iter : int, default 12
+        Random rotations of ``'sliced'`` and ``'emd-sliced'``
+        (:data:`imgot.method_table.DEFAULT_ROTATIONS`).
     color_space : {'lab', 'rgb'} or None, default None
         Working space. None picks the method's own: ``'rgb'`` for
         ``'histogram'`` (as scikit-image), ``'lab'`` for all others.
@@ -200,7 +202,7 @@ class ColorTransfer(ParamsMixin):
         reg_m: float = 1.0,
         max_iter: int = 1000,
         tol: float = 1e-9,
-        n_iter: int = 20,
+        n_iter: int = DEFAULT_ROTATIONS,
         color_space: str | None = None,
         strength: float = 1.0,
         preserve_luminance: bool = False,

@@ -12,7 +12,7 @@ import click
 # The method table imports only the standard library: `imgot --help` lists the methods without a solver.
 # PLAN_METHODS: the only ones `imgot plan` and the color morph can serve; LUT_METHODS: the only
 # ones `imgot batch --fit-on` can fit once for all.
-from ..method_table import DEFAULT_METHOD, LUT_METHODS, PLAN_METHODS, method_help  # noqa: F401 (for the commands)
+from ..method_table import DEFAULT_METHOD, DEFAULT_ROTATIONS, LUT_METHODS, PLAN_METHODS, method_help  # noqa: F401 (for the commands)
 from ..method_table import METHOD_NAMES as METHODS
 from ..validation import MAX_SEED
 
@@ -291,7 +291,7 @@ TRANSFER_OPTIONS = (
                  help="Mass relaxation of --method unbalanced, relative to the median palette cost "
                       "(inf: balanced Sinkhorn)."),
     max_iter_option(),
-    click.option("--n-iter", type=click.IntRange(min=1), default=20, show_default=True,
+    click.option("--n-iter", type=click.IntRange(min=1), default=DEFAULT_ROTATIONS, show_default=True,
                  help="Random rotations of the sliced methods."),
     click.option("--strength", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True,
                  help="How far each color moves along its transport path (0 = unchanged)."),
