@@ -99,13 +99,14 @@ def transfer(source, reference, output, quality, overwrite, save_lut, hald_level
     try:
         ref = read_for_fit(reference)
         fit_data, transform_data = load_selection(selection)
+        # Both images are decoded before the fit: the decoding overlaps the solvers'
+        # imports, and a bad source fails at once rather than after the reference's fit.
+        src = None if frames else io.load_image(source)
+        if src is not None:
+            check_depth(options.get("ignore_color"), {"SOURCE": src.pixels})
         model = ColorTransfer(**options).fit(ref, **fit_data)
         if frames:
             lut = recolor_frames(model, source, output, quality=quality, overwrite=overwrite, protect=inputs).lut
-            src = None
-        else:
-            src = io.load_image(source)
-            check_depth(options.get("ignore_color"), {"SOURCE": src.pixels})
         if src is None:
             pass
         elif save_lut:  # solve once, use the map twice
