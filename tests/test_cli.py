@@ -308,3 +308,44 @@ def test_ctrl_c_inside_a_compiled_modules_import_is_an_interrupt_not_a_bug():
     assert result.exit_code == 130 and "interrupted" in result.output and "bug" not in result.output
     result = CliRunner().invoke(group, ["broken"])  # a real import failure stays an error line
     assert result.exit_code == 1 and "unexpected ImportError" in result.output
+
+
+def test_ctrl_c_that_python_would_swallow_in_a_callback_still_interrupts_the_command(tmp_path):
+    # A KeyboardInterrupt raised inside a callback Python runs on its own (here a weakref
+    # callback; in the field, the import system's module locks while the solvers import in
+    # the background) is printed as "Exception ignored" and lost: the command went on and
+    # wrote its output. The command group delivers it again: exit 130, no output.
+    import sys
+    import time
+    import weakref
+
+    import click
+
+    from imgot.cli import _Group
+
+    class Thing:
+        pass
+
+    @click.group(cls=_Group)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def work() -> None:
+        def callback(_reference) -> None:
+            raise KeyboardInterrupt
+
+        thing = Thing()
+        watcher = weakref.ref(thing, callback)
+        del thing  # the callback runs here; its interrupt is unraisable
+        assert watcher() is None
+        time.sleep(2.0)  # the command's own work, where the redelivered interrupt lands
+        (tmp_path / "out.txt").write_text("done")
+
+    hook = sys.unraisablehook
+    try:
+        result = CliRunner().invoke(group, ["work"])
+    finally:
+        sys.unraisablehook = hook
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert not (tmp_path / "out.txt").exists()

@@ -49,6 +49,33 @@ def _caused_by_interrupt(error: BaseException) -> bool:
     return False
 
 
+def _redeliver_interrupts() -> None:
+    """Make a Ctrl+C that Python would swallow interrupt the command after all.
+
+    A KeyboardInterrupt raised inside a callback that Python runs on its own
+    (a weakref callback of the import system's module locks, while the
+    solvers import in the background) is "ignored": printed as an
+    unraisable exception, and the command would go on to write its output.
+    Such an interrupt is delivered to the main thread again instead.
+    """
+    import _thread
+    import sys
+    import threading
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # A moment later, from another thread: raised in the hook, it would be swallowed again.
+            timer = threading.Timer(0.05, _thread.interrupt_main)
+            timer.daemon = True
+            timer.start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
 class _Group(click.Group):
     """The command group, with a last net: any error a command did not turn into
     one line still becomes one ``Error:`` line and exit 1, never a traceback
@@ -57,6 +84,7 @@ class _Group(click.Group):
     def invoke(self, ctx):
         import os
 
+        _redeliver_interrupts()
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
