@@ -343,9 +343,7 @@ def test_ctrl_c_that_python_would_swallow_in_a_callback_still_interrupts_the_com
         (tmp_path / "out.txt").write_text("done")
 
     hook = sys.unraisablehook
-    try:
-        result = CliRunner().invoke(group, ["work"])
-    finally:
-        sys.unraisablehook = hook
+    result = CliRunner().invoke(group, ["work"])
     assert result.exit_code == 130 and "interrupted" in result.output
     assert not (tmp_path / "out.txt").exists()
+    assert sys.unraisablehook is hook  # put back when the command ends

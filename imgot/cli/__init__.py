@@ -16,6 +16,8 @@ import os
 for _backend in ("PYTORCH", "JAX", "TENSORFLOW", "CUPY"):
     os.environ.setdefault(f"POT_BACKEND_DISABLE_{_backend}", "1")
 
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from typing import NoReturn  # noqa: E402
 
 import click  # noqa: E402
@@ -49,14 +51,16 @@ def _caused_by_interrupt(error: BaseException) -> bool:
     return False
 
 
-def _redeliver_interrupts() -> None:
-    """Make a Ctrl+C that Python would swallow interrupt the command after all.
+@contextmanager
+def _interrupts_redelivered() -> Iterator[None]:
+    """While a command runs, make a Ctrl+C that Python would swallow interrupt it after all.
 
     A KeyboardInterrupt raised inside a callback that Python runs on its own
     (a weakref callback of the import system's module locks, while the
     solvers import in the background) is "ignored": printed as an
     unraisable exception, and the command would go on to write its output.
-    Such an interrupt is delivered to the main thread again instead.
+    Such an interrupt is delivered to the main thread again instead. The
+    previous ``sys.unraisablehook`` is back when the command ends.
     """
     import _thread
     import sys
@@ -74,6 +78,10 @@ def _redeliver_interrupts() -> None:
         previous(unraisable)
 
     sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 class _Group(click.Group):
@@ -84,9 +92,9 @@ class _Group(click.Group):
     def invoke(self, ctx):
         import os
 
-        _redeliver_interrupts()
         try:
-            return super().invoke(ctx)
+            with _interrupts_redelivered():
+                return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
