@@ -21,9 +21,13 @@ from .colorspace import ColorSpace, lab_to_srgb, srgb_to_lab
 
 __all__ = [
     "ColorLUT", "smooth_displacement", "build_lut", "lut_from_field", "lut_from_samples", "working_lattice",
+    "lattice_nodes",
 ]
 
 _CHUNK = 1 << 18  # pixels per numpy block: bounds the temporaries to a few MB
+# Rows of each small matrix product in smooth_displacement (and the lattice nodes
+# lut_from_field evaluates together when asked for some nodes only).
+FIELD_BLOCK = 8
 
 
 def _bandwidth(centers: np.ndarray, scale: float) -> float:
@@ -59,19 +63,31 @@ def smooth_displacement(
     ndarray of shape (N, 3)
         ``sum_i w_i(x) d_i`` with ``w_i`` proportional to
         ``exp(-|x - c_i|^2 / (2 sigma^2))`` and summing to one.
+
+    Notes
+    -----
+    The points are taken in blocks of :data:`FIELD_BLOCK` rows (one small
+    matrix product each): a row's result depends on its own block only, not on
+    how many rows there are, so a LUT evaluated on whole blocks of its lattice
+    is bitwise the whole LUT there (see :func:`lut_from_field`'s `nodes`). One
+    product over all rows could round the tail rows differently.
     """
     sigma = _bandwidth(centers, bandwidth)
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; the |x|^2 term cancels in the softmax.
     # Single precision: twice as fast, and the errors (~1e-5) are far below
     # what a float32 LUT stores.
     scaled = (centers / sigma**2).astype(np.float32)
-    logits = points.astype(np.float32) @ scaled.T
+    n_points = points.shape[0]
+    n_blocks = -(-n_points // FIELD_BLOCK)
+    padded = np.zeros((n_blocks * FIELD_BLOCK, 3), np.float32)
+    padded[:n_points] = points
+    logits = padded.reshape(n_blocks, FIELD_BLOCK, 3) @ scaled.T
     logits -= (0.5 * (centers * centers / sigma**2).sum(axis=1)).astype(np.float32)
-    logits -= logits.max(axis=1, keepdims=True)  # softmax: no underflow far away
+    logits -= logits.max(axis=2, keepdims=True)  # softmax: no underflow far away
     weights = np.exp(logits, out=logits)
     shift = weights @ displacements.astype(np.float32)
-    shift /= weights.sum(axis=1, keepdims=True)
-    return shift.astype(np.float64)
+    shift /= weights.sum(axis=2, keepdims=True)
+    return shift.reshape(-1, 3)[:n_points].astype(np.float64)
 
 
 def _lattice(size: int) -> np.ndarray:
@@ -101,6 +117,84 @@ def working_lattice(space: ColorSpace, size: int) -> tuple[np.ndarray, ...]:
                 array.flags.writeable = False
         _LATTICES[key] = arrays
     return _LATTICES[key]
+
+
+# Images up to this many pixels get LUTs evaluated only on the lattice nodes they read
+# (lattice_nodes): finding those nodes costs about 6 ms per megapixel, evaluating the whole
+# default lattice of a palette map about 15 ms.
+NODES_MAX_PIXELS = 1 << 19
+_PILLOW_SCALE_BITS = 18  # Pillow's ColorLUT.c: the fixed-point position of an 8-bit value on the lattice
+
+
+def _cells_of_levels(levels: int, size: int) -> tuple[np.ndarray, ...]:
+    """The lower lattice cell of each integer level 0 .. levels - 1 on one axis, as the lookups find it.
+
+    :meth:`ColorLUT.apply_float`'s float32 arithmetic, and for 8-bit levels also
+    Pillow's fixed-point one where it differs (some lattice sizes): one or two tables.
+    """
+    values = np.clip(np.arange(levels, dtype=np.float32) * np.float32(1.0 / (levels - 1)), 0.0, 1.0)
+    cells = np.minimum((values * np.float32(size - 1)).astype(np.intp), size - 2)
+    if levels != 256:
+        return (cells,)
+    scale = int((size - 1) / 255.0 * (1 << _PILLOW_SCALE_BITS))
+    pillow = np.minimum((np.arange(256) * scale) >> _PILLOW_SCALE_BITS, size - 2)
+    return (cells,) if np.array_equal(pillow, cells) else (cells, pillow)
+
+
+def lattice_nodes(color: np.ndarray, scale: float, size: int) -> np.ndarray | None:
+    """The nodes of a `size`-point LUT lattice that looking up these RGB colors reads.
+
+    A trilinear lookup reads the 8 corners of the lattice cell holding the
+    color; a LUT whose values are right on these nodes (whatever it holds
+    elsewhere) maps these colors exactly as the whole LUT does, through
+    Pillow's 8-bit filter and :meth:`ColorLUT.apply_float` alike. A small
+    image reads a few percent of a 33-point lattice.
+
+    Parameters
+    ----------
+    color : ndarray of shape (..., 3)
+        uint8, uint16 or float colors in [0, `scale`].
+    scale : float
+        Full intensity: 255, 65535 or 1.0.
+    size : int
+        Lattice points per axis.
+
+    Returns
+    -------
+    ndarray of int or None
+        Sorted flat indices into the lattice (``(r * size + g) * size + b``),
+        or None where they are more than half of it (evaluate it all).
+
+    Examples
+    --------
+    >>> lattice_nodes(np.zeros((2, 2, 3), np.uint8), 255.0, 5).tolist()  # the corners of cell (0, 0, 0)
+    [0, 1, 5, 6, 25, 26, 30, 31]
+    """
+    flat = color.reshape(-1, 3)
+    occupied = np.zeros(size**3, dtype=bool)
+    if color.dtype.kind == "u":
+        for cells in _cells_of_levels(int(scale) + 1, size):
+            table = cells.astype(np.int32)
+            for start in range(0, flat.shape[0], _CHUNK):
+                block = flat[start : start + _CHUNK]
+                code = np.take(table, block[:, 0]) * np.int32(size)
+                code += np.take(table, block[:, 1])
+                code *= np.int32(size)
+                code += np.take(table, block[:, 2])
+                occupied[code] = True
+    else:
+        for start in range(0, flat.shape[0], _CHUNK):
+            block = flat[start : start + _CHUNK].astype(np.float32) * np.float32(1.0 / scale)
+            pos = np.clip(block, 0.0, 1.0) * np.float32(size - 1)
+            index = np.minimum(pos.astype(np.intp), size - 2)
+            occupied[(index[:, 0] * size + index[:, 1]) * size + index[:, 2]] = True
+    # From each occupied cell's lower corner to its 8 corners.
+    cube = occupied.reshape(size, size, size)
+    cube[1:] |= cube[:-1].copy()
+    cube[:, 1:] |= cube[:, :-1].copy()
+    cube[:, :, 1:] |= cube[:, :, :-1].copy()
+    nodes = np.flatnonzero(occupied)
+    return nodes if 2 * nodes.size <= occupied.size else None
 
 
 def build_lut(
@@ -133,13 +227,18 @@ def _keep_lightness_of(rgb: np.ndarray, mapped: np.ndarray) -> np.ndarray:
 
 
 def _finish(grid: np.ndarray, mapped: np.ndarray, size: int, preserve_luminance: bool,
-            extended: np.ndarray | None = None, exact=None) -> "ColorLUT":
+            extended: np.ndarray | None = None, exact=None, nodes: np.ndarray | None = None) -> "ColorLUT":
     mapped = np.clip(mapped, 0.0, 1.0)
     if preserve_luminance:
-        mapped = _keep_lightness_of(grid, mapped)
+        if nodes is None:
+            mapped = _keep_lightness_of(grid, mapped)
+        else:
+            mapped[nodes] = _keep_lightness_of(grid[nodes], mapped[nodes])
         extended = None
-    if extended is not None and np.array_equal(np.clip(extended, 0.0, 1.0), mapped):
-        extended = None  # the map stays inside the gamut: nothing to gain
+    if extended is not None and np.array_equal(extended, mapped):
+        # The map stays inside the gamut: nothing to gain. (Equal on some nodes only, as on
+        # lattice_nodes' LUTs, the table interpolates as the extended map would there.)
+        extended = None
     shape = (size, size, size, 3)
     return ColorLUT(mapped.reshape(shape), extended=None if extended is None else extended.reshape(shape),
                     exact=exact)
@@ -153,6 +252,7 @@ def lut_from_field(
     strength: float = 1.0,
     preserve_luminance: bool = False,
     exact: bool = False,
+    nodes: np.ndarray | None = None,
 ) -> "ColorLUT":
     """Evaluate a displacement field of the working space on an RGB lattice.
 
@@ -172,6 +272,13 @@ def lut_from_field(
         Also give the LUT the field itself, evaluated per pixel for 16-bit
         and float images (:attr:`ColorLUT.exact`): for cheap closed-form
         fields (the linear maps), whose lattice error would show at 16 bits.
+    nodes : ndarray of int, optional
+        Evaluate the field only on these lattice nodes (flat indices, see
+        :func:`lattice_nodes`; whole blocks of :data:`FIELD_BLOCK` nodes
+        around them); the others keep the identity. Such a LUT is only right
+        for the colors whose cells those nodes surround; there it is bitwise
+        the whole LUT if the field computes each row from its block of rows
+        alone, as :func:`smooth_displacement` does.
 
     Returns
     -------
@@ -185,6 +292,27 @@ def lut_from_field(
     True
     """
     grid, working, identity, identity_unclipped = working_lattice(space, size)
+    exact_map = _exact_map(field, space, strength, preserve_luminance) if exact else None
+    if nodes is None:
+        mapped, extended = _mapped_lattice(field, space, strength, grid, working, identity, identity_unclipped)
+        return _finish(grid, mapped, size, preserve_luminance, extended, exact_map)
+    # Whole blocks of FIELD_BLOCK nodes, as the full lattice's are evaluated.
+    blocks = np.unique(np.asarray(nodes) // FIELD_BLOCK)
+    nodes = (blocks[:, None] * FIELD_BLOCK + np.arange(FIELD_BLOCK)).ravel()
+    nodes = nodes[: np.searchsorted(nodes, grid.shape[0])]
+    some, some_extended = _mapped_lattice(field, space, strength, grid[nodes], working[nodes], identity[nodes],
+                                          None if identity_unclipped is None else identity_unclipped[nodes])
+    mapped = grid.copy()
+    mapped[nodes] = some
+    extended = None
+    if some_extended is not None:
+        extended = grid.copy()
+        extended[nodes] = some_extended
+    return _finish(grid, mapped, size, preserve_luminance, extended, exact_map, nodes=nodes)
+
+
+def _mapped_lattice(field, space: ColorSpace, strength: float, grid, working, identity, identity_unclipped):
+    """The lattice colors `grid` (sRGB; `working` in the space) moved by the field, clipped and not."""
     shift = field(working)
     # Add the change in RGB rather than the round-tripped color, so that a
     # zero displacement is the identity to the last bit.
@@ -194,8 +322,7 @@ def lut_from_field(
         # The same map before the gamut clip, for 16-bit and float images,
         # which interpolate it and clip after (see ColorLUT).
         extended = grid + (space.to_rgb_unclipped(working + strength * shift) - identity_unclipped)
-    return _finish(grid, mapped, size, preserve_luminance, extended,
-                   _exact_map(field, space, strength, preserve_luminance) if exact else None)
+    return mapped, extended
 
 
 def _exact_map(field, space: ColorSpace, strength: float, preserve_luminance: bool):
@@ -533,6 +660,5 @@ class ColorLUT:
                 for db in (0, 1):
                     w = wrg * (frac[:, 2] if db else 1.0 - frac[:, 2])
                     out += w[:, None] * flat[base + (dr * size + dg) * size + db]
-        if self.extended is not None:
-            np.clip(out, 0.0, 1.0, out=out)
-        return out
+        # The extended map leaves the gamut; the table's weights may sum to 1 + an ulp.
+        return np.clip(out, 0.0, 1.0, out=out)

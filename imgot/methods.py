@@ -90,9 +90,12 @@ class Method:
     fit : callable
         ``fit(params, reference_pixels, seed) -> state``.
     map : callable
-        ``map(params, state, source_pixels, seed, strength, preserve_luminance) -> mapper``;
+        ``map(params, state, source_pixels, seed, strength, preserve_luminance, nodes=None) -> mapper``;
         a per-pixel mapper ignores `strength` and `preserve_luminance`, which
-        the caller applies afterwards.
+        the caller applies afterwards. `nodes` (see
+        :func:`imgot.mapping.lattice_nodes`) asks for a LUT that is right only
+        on those lattice nodes, for recoloring the source pixels themselves;
+        a method may evaluate the whole lattice anyway.
     is_lut, color_space, summary : bool, str, str
         Read from the method's row of :data:`imgot.method_table.METHOD_TABLE`.
     color_map : callable or None
@@ -151,8 +154,8 @@ def _fit_palette(params, pixels: Pixels, seed: int, name: str) -> Palette:
 
 
 def palette_color_map(params, reference: Palette, pixels: Pixels, seed: int, name: str,
-                      strength: float, preserve_luminance: bool) -> ColorMap:
-    """Solve the palette transport for one image and build its LUT."""
+                      strength: float, preserve_luminance: bool, nodes: np.ndarray | None = None) -> ColorMap:
+    """Solve the palette transport for one image and build its LUT (on `nodes` of its lattice, if given)."""
     space = _space(params, name)
     source = _fit_palette(params, pixels, seed, name)
     plan = solve_plan(source, reference, method=name, reg=params.reg, reg_m=params.reg_m,
@@ -164,7 +167,7 @@ def palette_color_map(params, reference: Palette, pixels: Pixels, seed: int, nam
         return smooth_displacement(working, source.colors, destinations - source.colors, bandwidth=bandwidth)
 
     lut = lut_from_field(field, space, size=params.lut_size, strength=float(strength),
-                         preserve_luminance=preserve_luminance)
+                         preserve_luminance=preserve_luminance, nodes=nodes)
     return ColorMap(source, reference, plan, destinations, lut, field, space)
 
 
@@ -178,13 +181,13 @@ def _palette_from_arrays(arrays: dict) -> Palette:
 
 
 def _palette_method(name: str) -> Method:
-    def color_map(params, state, pixels, seed, strength, luminance):
-        return palette_color_map(params, state, pixels, seed, name, strength, luminance)
+    def color_map(params, state, pixels, seed, strength, luminance, nodes=None):
+        return palette_color_map(params, state, pixels, seed, name, strength, luminance, nodes)
 
     return Method(
         name,
         lambda params, pixels, seed: _fit_palette(params, pixels, seed, name),
-        lambda *args: color_map(*args).lut,
+        lambda *args, **options: color_map(*args, **options).lut,
         color_map=color_map, reference_palette=lambda state: state,
         state_arrays=_palette_arrays, state_from_arrays=_palette_from_arrays,
     )
@@ -197,7 +200,7 @@ def _fit_histogram(params, pixels: Pixels, seed: int):
     return fit_histograms(pixels, params.color_space or "rgb")
 
 
-def _map_histogram(params, state, pixels, seed, strength, luminance):
+def _map_histogram(params, state, pixels, seed, strength, luminance, nodes=None):
     return lambda source: match_pixels(source, state)
 
 
@@ -223,8 +226,10 @@ def _linear_method(name: str, solve) -> Method:
     def fit(params, pixels, seed):
         return _moments(params, pixels, seed, name)
 
-    def build(params, state, pixels, seed, strength, luminance):
+    def build(params, state, pixels, seed, strength, luminance, nodes=None):
         source = _moments(params, pixels, seed, name)
+        # (`nodes` left alone: a closed form, cheap on the whole lattice, and its matrix product
+        # could round a row differently with other rows around it.)
         options = dict(size=params.lut_size, strength=float(strength), preserve_luminance=luminance, exact=True)
         if pixels.is_gray:  # only lightness to move: the 1-D Gaussian map of L*
             (mean_s, var_s), (mean_t, var_t) = source.lightness, state.lightness
@@ -253,7 +258,8 @@ def _fit_sliced(params, pixels, seed) -> SlicedReference:
     return reference
 
 
-def _map_sliced(params, state, pixels, seed, strength, luminance):
+def _map_sliced(params, state, pixels, seed, strength, luminance, nodes=None):
+    # A LUT from samples: its blur needs the whole lattice, `nodes` would save little.
     space = _space(params, "sliced")
     rgb = sample_rgb(pixels, params.n_samples, seed + 1)
     start = space.from_rgb(rgb)
@@ -278,15 +284,19 @@ def _fit_emd_sliced(params, pixels, seed):
 
 
 def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: float,
-                         preserve_luminance: bool) -> ColorMap:
+                         preserve_luminance: bool, nodes: np.ndarray | None = None) -> ColorMap:
     """The emd palette map, then a sliced-transport LUT fitted on its output, composed into one LUT.
 
     The returned :class:`ColorMap` holds the emd stage's palettes and plan
-    (the plan that places the colors) and the composed LUT.
+    (the plan that places the colors) and the composed LUT (right on `nodes`
+    of its lattice only, if given).
     """
     palette, reference_sample = state
     space = _space(params, "emd-sliced")
-    placement = palette_color_map(params, palette, pixels, seed, "emd", 1.0, False)
+    composed = strength == 1.0 and not preserve_luminance
+    # Composed through its table, the first map is read at the pixels' colors (the sample below is
+    # of them) and at the nodes only; through `field`, at any lattice color.
+    placement = palette_color_map(params, palette, pixels, seed, "emd", 1.0, False, nodes if composed else None)
     first = placement.lut
     placed = first.apply_float(sample_rgb(pixels, params.n_samples, seed + 1), 1.0).astype(np.float64)
     moved = sliced_transport(space.from_rgb(placed), reference_sample, n_iter=params.n_iter, random_state=seed)
@@ -301,15 +311,20 @@ def emd_sliced_color_map(params, state, pixels: Pixels, seed: int, strength: flo
         return space.from_rgb(second.apply_float(first.apply_float(rgb, 1.0), 1.0).astype(np.float64)) - working
 
     size = params.lut_size
-    if strength == 1.0 and not preserve_luminance:
+    if composed:
         # At full strength the composed LUT is the second map applied to the first map's own
         # table: the same (to rounding) as through `field`, without three color conversions of the
         # lattice and a lookup. The second map's table is clipped, so is this one.
-        own = first.table if first.extended is None else np.clip(first.extended, 0.0, 1.0)
-        lut = ColorLUT(second.apply_float(own.reshape(-1, 3), 1.0).reshape(size, size, size, 3))
+        own = (first.table if first.extended is None else np.clip(first.extended, 0.0, 1.0)).reshape(-1, 3)
+        if nodes is None:
+            table = second.apply_float(own, 1.0)
+        else:
+            table = own.copy()
+            table[nodes] = second.apply_float(own[nodes], 1.0)
+        lut = ColorLUT(table.reshape(size, size, size, 3))
     else:
         lut = lut_from_field(field, space, size=size, strength=float(strength),
-                             preserve_luminance=preserve_luminance)
+                             preserve_luminance=preserve_luminance, nodes=nodes)
     return ColorMap(placement.source_palette, placement.reference_palette, placement.plan,
                     placement.destinations, lut, field, space)
 
@@ -338,7 +353,8 @@ METHODS: dict[str, Method] = {
     "linear": _linear_method("linear", gaussian_map),
     "reinhard": _linear_method("reinhard", diagonal_map),
     "sliced": Method("sliced", _fit_sliced, _map_sliced),
-    "emd-sliced": Method("emd-sliced", _fit_emd_sliced, lambda *args: emd_sliced_color_map(*args).lut,
+    "emd-sliced": Method("emd-sliced", _fit_emd_sliced,
+                         lambda *args, **options: emd_sliced_color_map(*args, **options).lut,
                          color_map=emd_sliced_color_map, reference_palette=lambda state: state[0],
                          state_arrays=_emd_sliced_arrays, state_from_arrays=_emd_sliced_from_arrays),
 }

@@ -15,7 +15,7 @@ import numpy as np
 from .adaptation import NEUTRALIZE_METHODS
 from .colorspace import get_color_space
 from .estimator import ParamsMixin
-from .mapping import ColorLUT
+from .mapping import NODES_MAX_PIXELS, ColorLUT, lattice_nodes
 from .palette import Palette
 from .method_table import DEFAULT_ROTATIONS
 from .methods import DEFAULT_METHOD, METHODS, PALETTE_METHODS, PLAN_METHODS, SAVABLE_METHODS, ColorMap, get_method
@@ -505,15 +505,22 @@ class ColorTransfer(ParamsMixin):
         return compose_linear(lut, matrix)
 
     def _one_lut(self, pixels: Pixels, stages: tuple[str, ...],
-                 states: dict | None = None) -> ColorLUT | None:
+                 states: dict | None = None, *, only_these_pixels: bool = False) -> ColorLUT | None:
         """The map as one LUT (strength and luminance baked in, the same as color_lut's), or None.
 
-        None where the method is not a LUT, or is a chain of stages.
+        None where the method is not a LUT, or is a chain of stages. With
+        `only_these_pixels` the LUT may be right only on the lattice nodes
+        that the colors of `pixels` read (:func:`~imgot.mapping.lattice_nodes`:
+        a small image's map costs a fraction of the whole lattice's), to
+        recolor those pixels and nothing else.
         """
         if len(stages) != 1 or not METHODS[stages[0]].is_lut:
             return None
+        nodes = None
+        if only_these_pixels and not pixels.is_gray and pixels.color[..., 0].size <= NODES_MAX_PIXELS:
+            nodes = lattice_nodes(pixels.color, pixels.scale, int(self.lut_size))
         return _as_lut(METHODS[stages[0]].map(self, self._state(stages[0], states), pixels, self._seed(),
-                                              float(self.strength), bool(self.preserve_luminance)))
+                                              float(self.strength), bool(self.preserve_luminance), nodes=nodes))
 
     def _mapped(self, pixels: Pixels, stages: tuple[str, ...], states: dict | None = None,
                 rows: slice = slice(None)) -> np.ndarray:
@@ -600,7 +607,7 @@ class ColorTransfer(ParamsMixin):
         else:
             labels = None
             if source_labels is None:
-                lut = self._one_lut(pixels, stages)
+                lut = self._one_lut(pixels, stages, only_these_pixels=True)
                 # A LUT is run only where the finishing steps need it (the detail step: on its sample).
                 mapped = self._mapped(pixels, stages) if lut is None else lut_on_colors(lut, pixels)
             else:

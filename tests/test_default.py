@@ -257,3 +257,22 @@ def test_chroma_speckle_goes_in_flat_areas_while_a_strong_color_edge_keeps_its_c
     # ... and two pixels from the red/green edge each side is within 4 levels of its mapped color.
     assert np.abs(kept[:, 252:254].astype(int) - output[:, 252:254]).max() <= 4
     assert np.abs(kept[:, 258:260].astype(int) - output[:, 258:260]).max() <= 4
+
+
+@pytest.mark.parametrize("options", [{}, {"strength": 0.5}, {"method": "emd", "preserve_detail": False},
+                                     {"preserve_luminance": True}])
+def test_a_small_images_lut_on_its_own_lattice_nodes_gives_the_whole_luts_bytes(rocket, coffee, options,
+                                                                                 monkeypatch):
+    import importlib
+
+    model = ColorTransfer(**options).fit(coffee)
+    images = [rocket, (rocket.astype(np.uint16) * 257 + 77), rocket.astype(np.float32) / 255]
+    partial = [model.transform(image) for image in images]
+    # (imgot.transfer is also the function's name in the package)
+    monkeypatch.setattr(importlib.import_module("imgot.transfer"), "NODES_MAX_PIXELS", 0)  # the whole lattice
+    for image, got in zip(images, partial):
+        np.testing.assert_array_equal(got, model.transform(image))
+    if not options:  # and the model's exported LUT is that LUT: the same bytes through it
+        plain = ColorTransfer(preserve_detail=False).fit(coffee)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(plain.transform(rocket), imgot.apply_lut_to_image(plain.color_lut(rocket), rocket))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from imgot.colorspace import get_color_space, srgb_to_lab
-from imgot.mapping import ColorLUT, _lattice, build_lut, smooth_displacement
+from imgot.mapping import ColorLUT, _bandwidth, _lattice, build_lut, smooth_displacement
 
 
 @pytest.mark.parametrize("space", ["lab", "rgb"])
@@ -138,3 +138,57 @@ def test_lattice_blur_is_scipys_gaussian_filter_with_zero_padding(size, sigma):
     expected = np.stack([gaussian_filter(stack[..., c], sigma, mode="constant", radius=radius)
                          for c in range(4)], axis=-1)
     np.testing.assert_allclose(_gaussian_blur(stack, sigma, radius), expected, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("size", [9, 33, 64, 65])
+@pytest.mark.parametrize("kind", ["uint8", "uint16", "float32"])
+def test_a_lut_right_on_lattice_nodes_maps_those_colors_as_the_whole_lut(size, kind):
+    # Every node that lattice_nodes leaves out holds garbage: Pillow's 8-bit filter (whose
+    # fixed-point cells differ from the float ones at 64 points) and apply_float must not read it.
+    from imgot.mapping import lattice_nodes
+
+    rng = np.random.default_rng(size)
+    scale = {"uint8": 255.0, "uint16": 65535.0, "float32": 1.0}[kind]
+    # A dozen colors: the extremes of each channel, and levels in between (all 256 of 8 bits).
+    colors = np.concatenate([[[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], rng.random((9, 3))])
+    image = colors[rng.integers(0, len(colors), (64, 48))] * scale
+    if kind == "uint8":  # every gray level
+        image[:6].reshape(-1, 3)[:256] = np.arange(256)[:, None]
+    image = (np.rint(image) if kind != "float32" else image).astype(kind)
+    whole = ColorLUT(rng.random((size, size, size, 3)))
+    nodes = lattice_nodes(image, scale, size)
+    assert nodes is not None and 0 < nodes.size < size**3
+    garbage = rng.random((size**3, 3)).astype(np.float32)
+    garbage[nodes] = whole.table.reshape(-1, 3)[nodes]
+    part = ColorLUT(garbage.reshape(whole.table.shape))
+    if kind == "uint8":
+        np.testing.assert_array_equal(part.apply_uint8(image), whole.apply_uint8(image))
+    np.testing.assert_array_equal(part.apply_float(image, scale), whole.apply_float(image, scale))
+    # Dropping one of the nodes changes the colors of the pixels in its cells.
+    garbage[nodes[nodes.size // 2]] += 0.5
+    assert not np.array_equal(ColorLUT(garbage.reshape(whole.table.shape)).apply_float(image, scale),
+                              whole.apply_float(image, scale))
+
+
+def test_lattice_nodes_gives_up_on_an_image_of_every_color():
+    from imgot.mapping import lattice_nodes
+
+    every = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    assert lattice_nodes(every, 255.0, 33) is None
+    assert lattice_nodes(every[:1, :4], 255.0, 33).size <= 4 * 8
+
+
+def test_smooth_displacement_of_a_row_does_not_depend_on_the_rows_outside_its_block():
+    from imgot.mapping import FIELD_BLOCK
+
+    rng = np.random.default_rng(3)
+    centers, shifts = rng.random((64, 3)) * 100, rng.normal(0, 5, (64, 3))
+    points = rng.random((37 * FIELD_BLOCK + 5, 3)) * 100
+    whole = smooth_displacement(points, centers, shifts)
+    blocks = np.array([0, 3, 4, 20, 37])  # the last one is the short tail block
+    rows = (blocks[:, None] * FIELD_BLOCK + np.arange(FIELD_BLOCK)).ravel()
+    rows = rows[rows < len(points)]
+    np.testing.assert_array_equal(smooth_displacement(points[rows], centers, shifts), whole[rows])
+    # and it is the plain formula
+    weights = np.exp(-((points[:, None] - centers[None]) ** 2).sum(-1) / (2 * _bandwidth(centers, 1.0) ** 2))
+    np.testing.assert_allclose(whole, weights @ shifts / weights.sum(1, keepdims=True), atol=1e-3)
