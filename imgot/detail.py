@@ -28,6 +28,7 @@ lightness its luminance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -135,21 +136,55 @@ def _sample_stride(step: int) -> int:
     return ((step + 1) // 2) | 1
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """Which coarse cell each sample of the filters' regular sample lattice falls in.
+
+    `index` is each sample's flat cell (the lattice raveled); where the cell
+    size is a multiple of the stride, every cell holds `per_cell` x `per_cell`
+    consecutive samples (fewer at the bottom and right edges), else
+    `per_cell` is 0.
+    """
+
+    index: np.ndarray
+    grid: tuple[int, int]
+    lattice: tuple[int, int]
+    per_cell: int
+
+
 def _sample_cells(shape: tuple[int, int], step: int, stride: int):
     """The regular sample (every `stride`-th pixel, offset to the middle) and the coarse cell of each."""
     offset = stride // 2
     n_rows, n_cols = -(-shape[0] // step), -(-shape[1] // step)
     rows = (np.arange(offset, shape[0], stride) // step)[:, None]
     cols = (np.arange(offset, shape[1], stride) // step)[None, :]
-    return (slice(offset, None, stride), slice(offset, None, stride)), (rows * n_cols + cols).ravel(), (n_rows, n_cols)
+    cells = _Cells((rows * n_cols + cols).ravel(), (n_rows, n_cols), (rows.shape[0], cols.shape[1]),
+                   step // stride if step % stride == 0 else 0)
+    return (slice(offset, None, stride), slice(offset, None, stride)), cells, (n_rows, n_cols)
 
 
-def _cell_sums(cell: np.ndarray, weight: np.ndarray | None, planes, grid: tuple[int, int]) -> np.ndarray:
+def _cell_sums(cell: _Cells, weight: np.ndarray | None, planes, grid: tuple[int, int]) -> np.ndarray:
     """Per-cell (weighted) sums of each sampled plane, shape (len(planes), *grid)."""
-    size = grid[0] * grid[1]
-    sums = [np.bincount(cell, plane.ravel() if weight is None else plane.ravel() * weight, minlength=size)
-            for plane in planes]
-    return np.stack(sums).reshape(len(planes), *grid)
+    if not cell.per_cell:
+        size = grid[0] * grid[1]
+        sums = [np.bincount(cell.index, plane.ravel() if weight is None else plane.ravel() * weight,
+                            minlength=size) for plane in planes]
+        return np.stack(sums).reshape(len(planes), *grid)
+    # Cells of whole blocks of samples: sums of strided slices, several times faster than bincount.
+    per = cell.per_cell
+    padded = np.zeros((len(planes), grid[0] * per, grid[1] * per))
+    inside = padded[:, : cell.lattice[0], : cell.lattice[1]]
+    for index, plane in enumerate(planes):
+        inside[index] = plane.reshape(cell.lattice)
+    if weight is not None:
+        inside *= weight.reshape(cell.lattice)
+    columns = padded[:, :, 0::per].copy()
+    for k in range(1, per):
+        columns += padded[:, :, k::per]
+    sums = columns[:, 0::per].copy()
+    for k in range(1, per):
+        sums += columns[:, k::per]
+    return sums
 
 
 def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int],
@@ -164,8 +199,8 @@ def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cel
     guide = _lightness(source_sample, scales[0])
     change = _lightness(mapped_sample, scales[1]) - guide
     ones = np.ones(guide.shape, np.float64)
-    counts = _cell_sums(cell, weight, [ones], grid)[0]
-    sums = _cell_sums(cell, weight, [guide, change, guide * guide, guide * change], grid)
+    sums = _cell_sums(cell, weight, [ones, guide, change, guide * guide, guide * change], grid)
+    counts, sums = sums[0], sums[1:]
     return sums, counts, guide, change
 
 

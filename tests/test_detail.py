@@ -106,3 +106,22 @@ def test_a_color_map_given_as_a_function_runs_on_a_sample_and_gives_the_same_res
     np.testing.assert_array_equal(preserve_detail(source, counting_map, chroma=False),
                                   preserve_detail(source, color_map(source), chroma=False))
     assert mapped_pixels == [source.shape[0] * source.shape[1]]
+
+
+@pytest.mark.parametrize("shape, step", [((37, 50), 2), ((64, 64), 2), ((41, 29), 3), ((50, 61), 6), ((45, 33), 5)])
+def test_cell_sums_are_the_sums_over_each_cells_samples(shape, step):
+    from imgot.detail import _cell_sums, _sample_cells, _sample_stride
+
+    rng = np.random.default_rng(step)
+    sample, cells, grid = _sample_cells(shape, step, _sample_stride(step))
+    assert cells.per_cell == (step // _sample_stride(step) if step % _sample_stride(step) == 0 else 0)
+    planes = [rng.random(shape)[sample] for _ in range(3)]
+    weight = rng.random(planes[0].size)
+    got = _cell_sums(cells, weight, planes, grid)
+    # The truth: for each sampled pixel, its cell from its own row and column.
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    cell_of = ((rows // step) * grid[1] + cols // step)[sample].ravel()
+    for plane, sums in zip(planes, got):
+        expected = np.zeros(grid[0] * grid[1])
+        np.add.at(expected, cell_of, plane.ravel() * weight)
+        np.testing.assert_allclose(sums.ravel(), expected, rtol=1e-12, atol=1e-12)
