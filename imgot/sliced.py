@@ -36,29 +36,34 @@ def random_rotation(rng: np.random.Generator, dim: int = 3) -> np.ndarray:
     return q
 
 
-def rank_order(values: np.ndarray) -> np.ndarray:
-    """The indices that sort `values` (1-D), ties (at float32 precision) in index order.
+RANK_LEVELS = 1 << 16  # levels between a projection's extremes that its rank order tells apart
 
-    The same order as ``np.argsort(values.astype(np.float32), kind="stable")``,
-    about four times faster: each value's float32 bits, mapped to an unsigned
-    key in the same order, are packed with its index into one 64-bit integer,
-    and the keys, all distinct, are sorted by numpy's vectorised sort. The
-    order is the same whatever sort algorithm runs, hence on every machine.
+
+def rank_order(values: np.ndarray) -> np.ndarray:
+    """The indices that sort `values` (1-D) at :data:`RANK_LEVELS` levels over their range.
+
+    The values are quantized to 16 bits between their minimum and maximum
+    and sorted stably (ties in index order) by numpy's radix sort, about six
+    times faster than sorting 10,000 floats. Values closer than 1/65,535 of
+    the range may come in index order instead of their own; in a 1-D
+    transport that swaps targets as close as neighbouring quantiles. The
+    order is the same whatever the machine. Non-finite values fall back to a
+    stable float sort.
 
     Examples
     --------
     >>> rank_order(np.array([0.5, -1.0, 0.5, 2.0])).tolist()
     [1, 0, 2, 3]
     """
-    # + 0.0 turns -0.0 into 0.0, which compare equal (a tie, kept in index order).
-    bits = (np.asarray(values, dtype=np.float32) + np.float32(0.0)).view(np.int32)
-    # IEEE order to unsigned order: negative floats have all their bits flipped,
-    # non-negative ones only the sign bit.
-    keys = np.where(bits < 0, ~bits, bits ^ np.int32(-(2**31))).view(np.uint32).astype(np.uint64)
-    keys <<= np.uint64(32)
-    keys |= np.arange(keys.size, dtype=np.uint64)
-    keys.sort()
-    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp)
+    values = np.asarray(values)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if not np.isfinite(high - low):
+        return np.argsort(values, kind="stable")
+    if high == low:
+        return np.arange(values.size)
+    codes = (values - low) * ((RANK_LEVELS - 1) / (high - low))
+    codes += 0.5
+    return np.argsort(codes.astype(np.uint16), kind="stable")
 
 
 class SlicedReference:

@@ -5,13 +5,25 @@ import numpy as np
 from imgot.sliced import SlicedReference, random_rotation, rank_order, sliced_transport
 
 
-def test_rank_order_is_the_stable_argsort_of_float32_values():
+def _rank_16_bits(values):
+    """Pitie's sort, at 65,536 levels between the extremes (ties in index order)."""
+    low, high = values.min(), values.max()
+    codes = np.floor((values - low) / (high - low) * 65535 + 0.5).astype(np.int64)
+    return np.lexsort((np.arange(values.size), codes))
+
+
+def test_rank_order_sorts_at_16_bits_of_the_range_and_keeps_ties_in_index_order():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(0, 50, 5000), rng.integers(-3, 3, 3000).astype(float),  # many ties
-                             [0.0, -0.0, np.inf, -np.inf, 1e-30, -1e-30]])
+                             [0.0, -0.0, 1e-30, -1e-30]])
     rng.shuffle(values)
-    expected = np.argsort(values.astype(np.float32), kind="stable")
-    np.testing.assert_array_equal(rank_order(values), expected)
+    order = rank_order(values)
+    np.testing.assert_array_equal(order, _rank_16_bits(values))
+    assert sorted(order.tolist()) == list(range(values.size))
+    # Out of order only by less than a level: 1/65,535 of the range.
+    assert np.diff(values[order]).min() > -(values.max() - values.min()) / 65535
+    np.testing.assert_array_equal(rank_order(np.full(7, 2.5)), np.arange(7))
+    np.testing.assert_array_equal(rank_order(np.array([1.0, np.inf, -np.inf])), [2, 0, 1])
 
 
 def _idt(source, target, n_iter, seed):
@@ -23,7 +35,7 @@ def _idt(source, target, n_iter, seed):
         projected, reference = moved @ rotation, target @ rotation
         shift = np.empty_like(projected)
         for axis in range(3):
-            order = np.argsort(projected[:, axis].astype(np.float32), kind="stable")
+            order = _rank_16_bits(projected[:, axis])
             matched = np.empty(len(moved))
             matched[order] = np.sort(reference[:, axis])
             shift[:, axis] = matched - projected[:, axis]
@@ -46,8 +58,10 @@ def test_sliced_transport_with_unequal_sizes_matches_quantiles():
     target = rng.normal(5, 2, (3000, 3))
     moved = sliced_transport(rng.normal(0, 1, (1000, 3)), target, n_iter=30)
     quantiles = np.linspace(0.05, 0.95, 19)
-    gap = np.abs(np.quantile(moved, quantiles, axis=0) - np.quantile(target, quantiles, axis=0)).max()
-    assert gap < 0.1
+    gap = np.abs(np.quantile(moved, quantiles, axis=0) - np.quantile(target, quantiles, axis=0))
+    # Stated bounds (seeds 0-19 give medians up to 0.034 and maxima up to 0.19: the quantiles of
+    # 1,000 and 3,000 samples differ by their sampling noise); without transport they are 5.
+    assert np.median(gap) < 0.06 and gap.max() < 0.3
 
 
 def test_a_pickled_reference_keeps_its_projections_and_results():
