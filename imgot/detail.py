@@ -178,11 +178,13 @@ def _cell_sums(cell: _Cells, weight: np.ndarray | None, planes, grid: tuple[int,
         inside[index] = plane.reshape(cell.lattice)
     if weight is not None:
         inside *= weight.reshape(cell.lattice)
-    columns = padded[:, :, 0::per].copy()
-    for k in range(1, per):
+    if per == 1:
+        return padded
+    columns = padded[:, :, 0::per] + padded[:, :, 1::per]
+    for k in range(2, per):
         columns += padded[:, :, k::per]
-    sums = columns[:, 0::per].copy()
-    for k in range(1, per):
+    sums = columns[:, 0::per] + columns[:, 1::per]
+    for k in range(2, per):
         sums += columns[:, k::per]
     return sums
 
