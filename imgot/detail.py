@@ -206,23 +206,28 @@ def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cel
     return sums, counts, guide, change
 
 
-def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float):
-    """The guided filter's mean coefficients on the coarse grid, from per-cell moment sums."""
+def _box(planes: np.ndarray, radius: int) -> np.ndarray:
+    """Box means over the last two axes of `planes` (one plane or a stack), ``2 radius + 1`` wide, reflected.
+
+    A stack is filtered in one call, plane by plane (scipy skips the axes of size 1).
+    """
     from scipy.ndimage import uniform_filter
 
     size = 2 * int(radius) + 1
+    return uniform_filter(planes, (1,) * (planes.ndim - 2) + (size, size), mode="reflect")
 
-    def box(plane: np.ndarray) -> np.ndarray:
-        return uniform_filter(plane, size, mode="reflect")
 
-    weight = np.maximum(box(counts), 1e-12)
-    mean_guide, mean_change, guide_sq, guide_change = (box(s) / weight for s in sums)
+def _coefficients(sums: np.ndarray, counts: np.ndarray, radius: int, eps: float):
+    """The guided filter's mean coefficients on the coarse grid, from per-cell moment sums."""
+    weight = np.maximum(_box(counts, radius), 1e-12)
+    mean_guide, mean_change, guide_sq, guide_change = _box(sums, radius) / weight
     a = (guide_change - mean_guide * mean_change) / (guide_sq - mean_guide**2 + eps)
     b = mean_change - a * mean_guide
     # The second averaging, weighted by each cell's pixel count.
     cells = counts / max(counts.max(), 1e-12)
-    norm = np.maximum(box(cells), 1e-12)
-    return box(a * cells) / norm, box(b * cells) / norm
+    norm = np.maximum(_box(cells, radius), 1e-12)
+    mean_a, mean_b = _box(np.stack([a * cells, b * cells]), radius) / norm
+    return mean_a, mean_b
 
 
 def _inverse_3x3(matrices: np.ndarray) -> np.ndarray:
@@ -246,8 +251,6 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
     channel k in the change of channel c, and ``b`` of shape (3, rows, cols):
     the smoothed change of channel c is ``sum_k a[k, c] * source_k + b[c]``.
     """
-    from scipy.ndimage import uniform_filter
-
     guide = source_sample.astype(np.float32) * np.float32(1.0 / scales[0])
     change = mapped_sample.astype(np.float32) * np.float32(1.0 / scales[1]) - guide
     guide, change = guide.reshape(-1, 3), change.reshape(-1, 3)
@@ -256,14 +259,9 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
               + [guide[:, k] * guide[:, l] for k, l in pairs]
               + [guide[:, k] * change[:, c] for k in range(3) for c in range(3)])
     sums = _cell_sums(cell, weight, planes, grid)
-    size = 2 * int(radius) + 1
-
-    def box(plane: np.ndarray) -> np.ndarray:
-        return uniform_filter(plane, size, mode="reflect")
-
     counts = sums[0]
-    total = np.maximum(box(counts), 1e-12)
-    means = np.stack([box(plane) for plane in sums[1:]]) / total
+    total = np.maximum(_box(counts, radius), 1e-12)
+    means = _box(sums[1:], radius) / total
     mean_guide, mean_change = means[0:3], means[3:6]
     covariance = np.empty((*grid, 3, 3))
     for index, (k, l) in enumerate(pairs):
@@ -279,10 +277,10 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
     a = _inverse_3x3(covariance) @ cross  # (rows, cols, 3 guide, 3 change)
     b = mean_change.transpose(1, 2, 0) - np.einsum("...kc,k...->...c", a, mean_guide)
     cells = counts / max(counts.max(), 1e-12)
-    norm = np.maximum(box(cells), 1e-12)
-    a = np.stack([box(a[..., k, c] * cells) / norm for k in range(3) for c in range(3)]).reshape(3, 3, *grid)
-    b = np.stack([box(b[..., c] * cells) / norm for c in range(3)])
-    return a, b
+    norm = np.maximum(_box(cells, radius), 1e-12)
+    weighted = np.concatenate([a.reshape(*grid, 9), b], axis=-1).transpose(2, 0, 1) * cells
+    smoothed = _box(weighted, radius) / norm
+    return smoothed[:9].reshape(3, 3, *grid), smoothed[9:]
 
 
 _CURVE_SAMPLES = 1 << 18  # sampled pixels that estimate the tone curve's quantiles
