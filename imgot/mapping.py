@@ -351,16 +351,15 @@ def _splat(points: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarra
     index = np.minimum(pos.astype(np.intp), size - 2)
     frac = pos - index
     n_nodes = size**3
-    weight_sum = np.zeros(n_nodes)
-    value_sum = np.zeros((n_nodes, values.shape[1]))
-    for dr in (0, 1):
-        for dg in (0, 1):
-            for db in (0, 1):
-                w = np.prod(np.where([dr, dg, db], frac, 1.0 - frac), axis=1)
-                node = ((index[:, 0] + dr) * size + index[:, 1] + dg) * size + index[:, 2] + db
-                weight_sum += np.bincount(node, w, minlength=n_nodes)
-                for c in range(values.shape[1]):
-                    value_sum[:, c] += np.bincount(node, w * values[:, c], minlength=n_nodes)
+    base = (index[:, 0] * size + index[:, 1]) * size + index[:, 2]
+    # All 8 corners of every point at once: one bincount per sum.
+    corners = [(dr, dg, db) for dr in (0, 1) for dg in (0, 1) for db in (0, 1)]
+    nodes = np.concatenate([base + (dr * size + dg) * size + db for dr, dg, db in corners])
+    sides = [(1.0 - frac[:, axis], frac[:, axis]) for axis in range(3)]  # each axis's weights of its 2 nodes
+    weights = np.concatenate([sides[0][dr] * sides[1][dg] * sides[2][db] for dr, dg, db in corners])
+    weight_sum = np.bincount(nodes, weights, minlength=n_nodes)
+    value_sum = np.stack([np.bincount(nodes, weights * np.tile(values[:, c], 8), minlength=n_nodes)
+                          for c in range(values.shape[1])], axis=1)
     shape = (size, size, size)
     return weight_sum.reshape(shape), value_sum.reshape(*shape, values.shape[1])
 
