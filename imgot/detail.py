@@ -320,7 +320,7 @@ def _tone_curve(guide, change, a_columns, b_columns, stride: int, step: int, n_r
         filtered, mapped = filtered[kept], mapped[kept]
         if not filtered.size:
             return None
-    every = max(1, filtered.size // _CURVE_SAMPLES)
+    every = max(1, -(-filtered.size // _CURVE_SAMPLES))  # at most _CURVE_SAMPLES of them
     filtered, mapped = filtered[::every], mapped[::every]
     quantiles = np.linspace(0.0, 1.0, 257)
     # Quantiles of sorted copies: the same order statistics, found faster than by partitioning.
