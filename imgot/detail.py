@@ -164,29 +164,50 @@ def _sample_cells(shape: tuple[int, int], step: int, stride: int):
 
 
 def _cell_sums(cell: _Cells, weight: np.ndarray | None, planes, grid: tuple[int, int]) -> np.ndarray:
-    """Per-cell (weighted) sums of each sampled plane, shape (len(planes), *grid)."""
+    """Per-cell (weighted) sums of each sampled plane, shape (len(planes), *grid).
+
+    A plane may be given as a function that makes it: it is then made only
+    when summed, so the planes never all exist at once.
+    """
     if not cell.per_cell:
         size = grid[0] * grid[1]
-        sums = [np.bincount(cell.index, plane.ravel() if weight is None else plane.ravel() * weight,
-                            minlength=size) for plane in planes]
-        return np.stack(sums).reshape(len(planes), *grid)
-    # Cells of whole blocks of samples: sums of strided slices, several times faster than bincount.
+        sums = np.empty((len(planes), size))
+        for index, plane in enumerate(planes):
+            values = (plane() if callable(plane) else plane).ravel()
+            sums[index] = np.bincount(cell.index, values if weight is None else values * weight, minlength=size)
+        return sums.reshape(len(planes), *grid)
+    # Cells of whole blocks of samples: sums of strided slices, several times faster than bincount,
+    # on stacks of planes of at most _SUM_BYTES (all of a small image's at once; a few at 12 MP).
     per = cell.per_cell
-    padded = np.zeros((len(planes), grid[0] * per, grid[1] * per))
+    padded_shape = (grid[0] * per, grid[1] * per)
+    group = max(1, _SUM_BYTES // (8 * padded_shape[0] * padded_shape[1]))
+    sums = np.empty((len(planes), *grid))
+    for start in range(0, len(planes), group):
+        _block_sums(planes[start : start + group], weight, cell, padded_shape, sums[start : start + group])
+    return sums
+
+
+_SUM_BYTES = 8 << 20  # float64 planes stacked at once by _cell_sums
+
+
+def _block_sums(planes, weight, cell: _Cells, padded_shape: tuple[int, int], out: np.ndarray) -> None:
+    """:func:`_cell_sums` of `planes` into `out`, for cells of ``per_cell`` x ``per_cell`` samples."""
+    per = cell.per_cell
+    padded = np.zeros((len(planes), *padded_shape))
     inside = padded[:, : cell.lattice[0], : cell.lattice[1]]
     for index, plane in enumerate(planes):
-        inside[index] = plane.reshape(cell.lattice)
+        inside[index] = (plane() if callable(plane) else plane).reshape(cell.lattice)
     if weight is not None:
         inside *= weight.reshape(cell.lattice)
     if per == 1:
-        return padded
+        out[...] = padded
+        return
     columns = padded[:, :, 0::per] + padded[:, :, 1::per]
     for k in range(2, per):
         columns += padded[:, :, k::per]
-    sums = columns[:, 0::per] + columns[:, 1::per]
+    np.add(columns[:, 0::per], columns[:, 1::per], out=out)
     for k in range(2, per):
-        sums += columns[:, k::per]
-    return sums
+        out += columns[:, k::per]
 
 
 def _cell_moments(source_sample, mapped_sample, scales: tuple[float, float], cell, grid: tuple[int, int],
@@ -255,13 +276,15 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
     change = mapped_sample.astype(np.float32) * np.float32(1.0 / scales[1]) - guide
     guide, change = guide.reshape(-1, 3), change.reshape(-1, 3)
     pairs = [(k, l) for k in range(3) for l in range(k, 3)]
-    planes = ([np.ones(len(guide))] + [guide[:, k] for k in range(3)] + [change[:, c] for c in range(3)]
-              + [guide[:, k] * guide[:, l] for k, l in pairs]
-              + [guide[:, k] * change[:, c] for k in range(3) for c in range(3)])
+    # The products are made a few at a time, as they are summed (about 1 MB each at 12 MP).
+    planes = ([lambda: np.ones(len(guide))] + [guide[:, k] for k in range(3)] + [change[:, c] for c in range(3)]
+              + [lambda k=k, l=l: guide[:, k] * guide[:, l] for k, l in pairs]
+              + [lambda k=k, c=c: guide[:, k] * change[:, c] for k in range(3) for c in range(3)])
     sums = _cell_sums(cell, weight, planes, grid)
     counts = sums[0]
     total = np.maximum(_box(counts, radius), 1e-12)
-    means = _box(sums[1:], radius) / total
+    means = _box(sums[1:], radius)
+    means /= total
     mean_guide, mean_change = means[0:3], means[3:6]
     covariance = np.empty((*grid, 3, 3))
     for index, (k, l) in enumerate(pairs):
@@ -279,7 +302,10 @@ def _color_coefficients(source_sample, mapped_sample, scales: tuple[float, float
     cells = counts / max(counts.max(), 1e-12)
     norm = np.maximum(_box(cells, radius), 1e-12)
     weighted = np.concatenate([a.reshape(*grid, 9), b], axis=-1).transpose(2, 0, 1) * cells
-    smoothed = _box(weighted, radius) / norm
+    del a, b
+    smoothed = _box(weighted, radius)
+    del weighted
+    smoothed /= norm
     return smoothed[:9].reshape(3, 3, *grid), smoothed[9:]
 
 
@@ -580,13 +606,6 @@ def preserve_detail(
         if render is None:
             gain_columns = [[upsample_columns(gains[k, c], width, step) for c in range(3)] for k in range(3)]
             offset_columns = [upsample_columns(offsets[c], width, step) for c in range(3)]
-        else:  # row-major, each pixel's coefficients side by side (the column planes are column-major)
-            gain_rows = np.empty((n_rows, width, 3, 3), np.float32)
-            offset_rows = np.empty((n_rows, width, 3), np.float32)
-            for c in range(3):
-                offset_rows[:, :, c] = upsample_columns(offsets[c], width, step)
-                for k in range(3):
-                    gain_rows[:, :, k, c] = upsample_columns(gains[k, c], width, step)
         read_guide = _channel_reader(src)
         out_scale = None if color_dtype.kind == "f" else np.float32(mapped_scale)
 
@@ -618,8 +637,18 @@ def preserve_detail(
 
         def apply_fused(rows: slice) -> None:
             low, high, frac = row_weights(rows, n_rows, step)
-            render(np.ascontiguousarray(src.color[rows]), out[rows], low, high,
-                   np.ascontiguousarray(frac[:, 0]), a_rows, b_rows, gain_rows, offset_rows, *tables)
+            # The coefficients of the few coarse rows this block reads, row-major with each pixel's
+            # side by side: a 12 MP image's whole set would be 41 MB.
+            first, last = int(low.min()), int(high.max()) + 1
+            gain_rows = np.empty((last - first, width, 3, 3), np.float32)
+            offset_rows = np.empty((last - first, width, 3), np.float32)
+            for c in range(3):
+                offset_rows[:, :, c] = upsample_columns(offsets[c][first:last], width, step)
+                for k in range(3):
+                    gain_rows[:, :, k, c] = upsample_columns(gains[k, c][first:last], width, step)
+            render(np.ascontiguousarray(src.color[rows]), out[rows], low - first, high - first,
+                   np.ascontiguousarray(frac[:, 0]), a_rows[first:last], b_rows[first:last], gain_rows,
+                   offset_rows, *tables)
 
         for_row_blocks(height, width, apply_fused, n_threads=n_threads)
         return out
