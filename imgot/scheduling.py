@@ -15,6 +15,7 @@ and each task checks it before writing.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -227,7 +228,7 @@ class _DaskBackend:
         [self.mapper] = client.scatter([mapper], broadcast=True, hash=False)
 
     def submit(self, source: Path, target: Path):
-        return self.client.submit(process_file, self.mapper, source.resolve(), target.resolve(),
+        return self.client.submit(_process_on_dask, self.mapper, source.resolve(), target.resolve(),
                                   pure=True, **self.options)
 
     @staticmethod
@@ -240,6 +241,43 @@ class _DaskBackend:
         if pending:
             self.client.cancel(list(pending))
         self.mapper.release()
+
+
+def _process_on_dask(mapper, source: Path, target: Path, **options) -> BatchResult:
+    """:func:`~imgot.perfile.process_file` as a Dask task: the same result, after :func:`_tune_malloc`."""
+    _tune_malloc()
+    return process_file(mapper, source, target, **options)
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_TUNED: list = []
+
+
+def _tune_malloc() -> None:
+    """Undo, once per process, what Dask's nanny does to glibc's malloc for NumPy's temporaries.
+
+    The nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``. Setting
+    any threshold also freezes glibc's mmap threshold at 128 KB, so every
+    temporary array above it (a detail step makes dozens per image) is
+    mapped fresh and page-faulted in: a 256x256 image took 2.3 times as long
+    (benchmarks/dask_batch.py). Arrays below 4 MB then come from the heap
+    again, which keeps up to 32 MB free at its top. Only where that variable
+    is set, and only on glibc (elsewhere nothing happens).
+    """
+    if _MALLOC_TUNED:
+        return
+    _MALLOC_TUNED.append(True)
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 32 << 20)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _dask_workers(client) -> int:

@@ -38,3 +38,21 @@ def test_real_cluster_gets_the_reference_once_and_writes_the_local_bytes(dask_cl
     assert digests(tmp_path / "dask") == digests(tmp_path / "local") and len(digests(tmp_path / "local")) == 6
     with Image.open(tmp_path / "dask" / "img0.jpg") as image:
         assert image.size == (rocket.shape[1], rocket.shape[0])
+
+
+def test_a_dask_task_is_process_file_after_undoing_the_nannys_malloc_setting(tmp_path, rocket, coffee, monkeypatch):
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ (glibc then maps every array over 128 KB fresh:
+    # a 256x256 image 2.3x slower, benchmarks/dask_batch.py); the task resets glibc's thresholds
+    # once per process and is otherwise process_file itself: the same result and bytes.
+    from imgot import ColorTransfer
+    from imgot import scheduling
+
+    write_image(tmp_path / "in.jpg", rocket)
+    model = ColorTransfer(n_clusters=16).fit(coffee)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.setattr(scheduling, "_MALLOC_TUNED", [])
+    task = scheduling._process_on_dask(model, tmp_path / "in.jpg", tmp_path / "a.jpg")
+    assert scheduling._MALLOC_TUNED == [True]
+    plain = scheduling.process_file(model, tmp_path / "in.jpg", tmp_path / "b.jpg")
+    assert (task.status, plain.status) == ("done", "done")
+    assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "b.jpg").read_bytes()
