@@ -22,7 +22,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,21 +34,7 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the dask scheduler did not listen on port {port}")
+from tests.conftest import free_port, wait_port  # noqa: E402 - the test suite's loopback helpers
 
 
 class Cluster:
@@ -59,14 +44,14 @@ class Cluster:
         dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
         if dask is None:
             raise SystemExit("the dask command line is not installed: pip install -e '.[test]'")
-        port = _free_port()
+        port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         self.processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                             "--no-dashboard"], env=env, **quiet)]
-        _wait_port(port)
+        wait_port(port)
         for index in range(n_workers):
             self.processes.append(subprocess.Popen(
                 [dask, "worker", self.address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",

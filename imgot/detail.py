@@ -140,14 +140,13 @@ def _sample_stride(step: int) -> int:
 class _Cells:
     """Which coarse cell each sample of the filters' regular sample lattice falls in.
 
-    `index` is each sample's flat cell (the lattice raveled); where the cell
-    size is a multiple of the stride, every cell holds `per_cell` x `per_cell`
-    consecutive samples (fewer at the bottom and right edges), else
-    `per_cell` is 0.
+    `index` is each sample's flat cell (the lattice raveled), `lattice` the
+    sample lattice's shape; where the cell size is a multiple of the stride,
+    every cell holds `per_cell` x `per_cell` consecutive samples (fewer at
+    the bottom and right edges), else `per_cell` is 0.
     """
 
     index: np.ndarray
-    grid: tuple[int, int]
     lattice: tuple[int, int]
     per_cell: int
 
@@ -158,7 +157,7 @@ def _sample_cells(shape: tuple[int, int], step: int, stride: int):
     n_rows, n_cols = -(-shape[0] // step), -(-shape[1] // step)
     rows = (np.arange(offset, shape[0], stride) // step)[:, None]
     cols = (np.arange(offset, shape[1], stride) // step)[None, :]
-    cells = _Cells((rows * n_cols + cols).ravel(), (n_rows, n_cols), (rows.shape[0], cols.shape[1]),
+    cells = _Cells((rows * n_cols + cols).ravel(), (rows.shape[0], cols.shape[1]),
                    step // stride if step % stride == 0 else 0)
     return (slice(offset, None, stride), slice(offset, None, stride)), cells, (n_rows, n_cols)
 

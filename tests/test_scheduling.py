@@ -42,7 +42,7 @@ def test_real_cluster_gets_the_reference_once_and_writes_the_local_bytes(dask_cl
 
 def test_a_dask_task_is_process_file_after_undoing_the_nannys_malloc_setting(tmp_path, rocket, coffee, monkeypatch):
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ (glibc then maps every array over 128 KB fresh:
-    # a 256x256 image 2.3x slower, benchmarks/dask_batch.py); the task resets glibc's thresholds
+    # a 256x256 image about 2.4x slower, see benchmarks/dask_batch.py); the task resets glibc's thresholds
     # once per process and is otherwise process_file itself: the same result and bytes.
     from imgot import ColorTransfer
     from imgot import scheduling
