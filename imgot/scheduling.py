@@ -137,8 +137,22 @@ def _parent_gone(pid: int) -> bool:
     return False
 
 
+def _on_interrupt(signum, frame) -> None:
+    """A worker's Ctrl+C: the task under way stops (its temporary output is removed), an idle worker just exits.
+
+    (An idle worker interrupted in its wait printed a traceback under the
+    batch's own one-line message; the batch process reports the interrupt.)
+    """
+    if _WORKER.get("busy"):
+        raise KeyboardInterrupt
+    os._exit(1)
+
+
 def _init_worker(mapper, limit_threads: bool, parent: int | None = None) -> None:
-    _WORKER.update(mapper=mapper, done=0, parent=parent)
+    import signal
+
+    signal.signal(signal.SIGINT, _on_interrupt)
+    _WORKER.update(mapper=mapper, done=0, parent=parent, busy=False)
     fused.expect_many()  # a worker renders many images: the detail step's kernel pays from 1 MP
     if parent is not None:
         _watch_parent(parent)
@@ -153,7 +167,11 @@ def _process_in_worker(source: Path, target: Path, options: dict) -> BatchResult
     if parent is not None and _parent_gone(parent):  # no one to report to: write nothing more
         os._exit(1)
     mapper = _WORKER["mapper"]
-    result = process_file(mapper, source, target, **options)
+    _WORKER["busy"] = True
+    try:
+        result = process_file(mapper, source, target, **options)
+    finally:
+        _WORKER["busy"] = False
     _WORKER["done"] += result.status == "done"
     lut = mapper.lut if isinstance(mapper, LUTTransform) else mapper
     if isinstance(lut, ColorLUT) and _WORKER["done"] == BAKE_AFTER:
@@ -183,8 +201,29 @@ def _mp_context(fits: bool):
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD_FIT if fits else _PRELOAD_APPLY)
-    threading.Thread(target=forkserver.ensure_running, daemon=True).start()
+    if threading.current_thread() is threading.main_thread():
+        _start_fork_server(forkserver)
+    else:  # (signal dispositions can only be set from the main thread)
+        threading.Thread(target=forkserver.ensure_running, daemon=True).start()
     return context
+
+
+def _start_fork_server(forkserver) -> None:
+    """Start the fork server now (a few ms; it imports in its own process), with Ctrl+C ignored.
+
+    The server ignores Ctrl+C itself only once its preloads are imported
+    (about a second): a Ctrl+C in the terminal before that printed its
+    traceback under the batch's own one-line message. An ignored signal stays
+    ignored across the server's exec; the workers set their own handler
+    (:func:`_on_interrupt`).
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _ProcessBackend:
@@ -260,8 +299,9 @@ def _tune_malloc() -> None:
     The nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``. Setting
     any threshold also freezes glibc's mmap threshold at 128 KB, so every
     temporary array above it (a detail step makes dozens per image) is
-    mapped fresh and page-faulted in: a 256x256 image took 2.3 times as long
-    (benchmarks/dask_batch.py). Arrays below 4 MB then come from the heap
+    mapped fresh and page-faulted in: a 256x256 image took about 2.4 times as
+    long (200 against 80-85 ms in a plain process with that variable set;
+    benchmarks/dask_batch.py measures the cluster). Arrays below 4 MB then come from the heap
     again, which keeps up to 32 MB free at its top. Only where that variable
     is set, and only on glibc (elsewhere nothing happens).
     """

@@ -112,6 +112,39 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path, rocket):
     assert len(_digests(tmp_path / "out")) == 24
 
 
+@pytest.mark.parametrize("moment", ["starting", "working"])
+def test_ctrl_c_in_the_terminal_prints_one_line(tmp_path, rocket, moment):
+    # A terminal's Ctrl+C reaches the whole process group: the batch, its fork server (which
+    # spends its first second importing, and printed a traceback there) and the workers (an idle
+    # one printed a traceback too). One line says what happened; nothing is half-written or left.
+    _frames(tmp_path / "in", rocket, 24, size=(1600, 1200))
+    args = [IMGOT, "batch", str(tmp_path / "in"), "-r", str(tmp_path / "in" / "frame000.png"),
+            "-o", str(tmp_path / "out"), "--jobs", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        if moment == "starting":
+            time.sleep(0.4)
+        else:
+            _wait_for_outputs(tmp_path / "out", 2, proc)
+        family = _descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [_cmdline(pid) for pid in family if _alive(pid)]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    lines = [line for line in stderr.splitlines() if line.strip() and line != "imgot batch"]
+    assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("interrupted:"), stderr
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary file left (none when it was never made)
+    for path in (tmp_path / "out").glob("frame*.png"):
+        with Image.open(path) as image:
+            image.load()
+
+
 def _wait_workers(address: str, count: int, timeout: float = 90) -> None:
     from distributed import Client
 
